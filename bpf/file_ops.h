@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * file_ops.h - sys_exit handlers for file system calls.
+ *
+ * Where the kernel hands back an object (an fd from open, an fd argument) the path comes from
+ * that object's dentry and mount, not from the caller's string: it is what the kernel really
+ * opened. Name-based calls (unlink, rename, link...) record the verbatim argument plus the
+ * kernel's path of the directory it is relative to; user space joins the two.
+ * Blobs must be written in slot order (OBJ, DIR1, STR1, DIR2, STR2, EXTRA).
+ */
+#ifndef STEPSEAL_BPF_FILE_OPS_H
+#define STEPSEAL_BPF_FILE_OPS_H
+
+#include "syscalls.h"
+
+static __always_inline void on_open(struct builder *b, struct task_struct *t,
+                                    const struct inflight_call *c, long ret)
+{
+  if (ret >= 0) {
+    struct file *f = put_fd(b, SS_B_OBJ, t, ret, 1);
+    if (f)
+      b->s->ev.args[4] = BPF_CORE_READ(f, f_mode);
+  }
+  if (c->nr == NR_open_by_handle_at)
+    return; /* no path argument: a file handle */
+  put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], (const char *)c->args[1]);
+}
+
+static __always_inline void on_exec_fail(struct builder *b, struct task_struct *t,
+                                         const struct inflight_call *c, long ret)
+{
+  if (c->args[4] & AT_EMPTY_PATH)
+    put_fd(b, SS_B_OBJ, t, (long)c->args[0], 1);
+  put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], (const char *)c->args[1]);
+}
+
+/* rename and link: two path arguments (and, for linkat AT_EMPTY_PATH, an fd). */
+static __always_inline void on_two_paths(struct builder *b, struct task_struct *t,
+                                         const struct inflight_call *c)
+{
+  if (c->kind == SS_K_LINK && (c->args[4] & AT_EMPTY_PATH))
+    put_fd(b, SS_B_OBJ, t, (long)c->args[0], 1);
+  put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], (const char *)c->args[1]);
+  put_path_arg(b, SS_B_DIR2, SS_B_STR2, t, (long)c->args[2], (const char *)c->args[3]);
+}
+
+static __always_inline void on_symlink(struct builder *b, struct task_struct *t,
+                                       const struct inflight_call *c)
+{
+  put_user_str(b, SS_B_STR1, (const char *)c->args[0]); /* target: stored verbatim */
+  put_path_arg(b, SS_B_DIR2, SS_B_STR2, t, (long)c->args[1], (const char *)c->args[2]);
+}
+
+/* unlink, mkdir, mknod: one path argument relative to args[0]. */
+static __always_inline void on_one_path(struct builder *b, struct task_struct *t,
+                                        const struct inflight_call *c)
+{
+  put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], (const char *)c->args[1]);
+}
+
+/* truncate/ftruncate and chdir/fchdir share the (fd or AT_FDCWD, path or 0, ..., is_fd) form. */
+static __always_inline void on_fd_or_path(struct builder *b, struct task_struct *t,
+                                          const struct inflight_call *c, int is_fd, long ret)
+{
+  if (c->kind == SS_K_CHDIR && ret == 0) {
+    struct fs_struct *fs = BPF_CORE_READ(t, fs);
+    put_path(b, SS_B_OBJ, &fs->pwd); /* the cwd the kernel now holds */
+    return;
+  }
+  if (is_fd)
+    put_fd(b, SS_B_OBJ, t, (long)c->args[0], 1);
+  else
+    put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, AT_FDCWD, (const char *)c->args[1]);
+}
+
+static __always_inline void on_memfd(struct builder *b, struct task_struct *t,
+                                     const struct inflight_call *c, long ret)
+{
+  if (ret >= 0)
+    put_fd(b, SS_B_OBJ, t, ret, 1);
+  put_user_str(b, SS_B_STR1, (const char *)c->args[0]);
+}
+
+static __always_inline void on_copy(struct builder *b, struct task_struct *t,
+                                    const struct inflight_call *c)
+{
+  put_fd(b, SS_B_OBJ, t, (long)c->args[0], 0);
+  put_fd(b, SS_B_DIR2, t, (long)c->args[1], 1); /* inode: the destination */
+}
+
+/* Only shared mappings of files opened for writing are recorded: such a mapping can be made
+ * writable later with mprotect(), so PROT_WRITE at mmap time is not the whole story. */
+static __always_inline int on_mmap(struct builder *b, struct task_struct *t,
+                                   const struct inflight_call *c)
+{
+  struct file *f = fd_file(t, (long)c->args[4]);
+  if (!f)
+    return 0;
+  __u32 fmode = BPF_CORE_READ(f, f_mode);
+  if (!(fmode & FMODE_WRITE))
+    return 0;
+  put_path(b, SS_B_OBJ, &f->f_path);
+  put_inode(b, BPF_CORE_READ(f, f_inode));
+  b->s->ev.args[5] = fmode;
+  return 1;
+}
+
+#endif

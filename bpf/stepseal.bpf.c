@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stepseal.bpf.c - the probes. Raw BTF tracepoints only (tp_btf): no kprobes, fentry or LSM,
+ * no tracefs (see ../shared/machine-notes.md).
+ *
+ *   sched_process_fork  follow every descendant (by tgid), threads included
+ *   sched_process_exec  the binary the kernel really ran (bprm->file), argv, cwd
+ *   sched_process_exit  exit status; stop following
+ *   sys_enter           classify + normalise the call, park its arguments by thread id
+ *   sys_exit            build the event with the result, paths from kernel objects
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "maps.h"
+#include "helpers.h"
+#include "syscalls.h"
+#include "file_ops.h"
+#include "net_ops.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline int is_traced(__u32 tgid)
+{
+  __u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
+  return v && *v == SS_TRACK_PROC;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+  __u32 ptgid = parent->tgid;
+  __u32 ctgid = child->tgid;
+  __u32 *v = bpf_map_lookup_elem(&tracked, &ptgid);
+  struct builder b;
+
+  if (!v)
+    return 0;
+  if (ctgid != ptgid) {
+    __u32 val = SS_TRACK_PROC;
+    if (bpf_map_update_elem(&tracked, &ctgid, &val, BPF_ANY) < 0) {
+      count(SS_C_LOST_TRACK);
+      return 0;
+    }
+  }
+  if (builder_open(&b, SS_K_FORK, ptgid, parent->pid) < 0)
+    return 0;
+  b.s->ev.args[0] = ctgid;
+  b.s->ev.args[1] = child->pid;
+  b.s->ev.args[2] = ctgid == ptgid;
+  builder_emit(&b);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+  __u32 tgid = p->tgid;
+  __u32 old = old_pid;
+  struct builder b;
+
+  if (!is_traced(tgid))
+    return 0;
+  /* the execve's own sys_exit must not report it: it succeeded, and this is the record */
+  bpf_map_delete_elem(&inflight, &old);
+  if (builder_open(&b, SS_K_EXEC, tgid, p->pid) < 0)
+    return 0;
+  b.s->ev.args[0] = old_pid;
+
+  struct file *f = BPF_CORE_READ(bprm, file);
+  put_path(&b, SS_B_OBJ, &f->f_path);
+  put_inode(&b, BPF_CORE_READ(f, f_inode));
+  struct fs_struct *fs = BPF_CORE_READ(p, fs);
+  put_path(&b, SS_B_DIR1, &fs->pwd);
+  const char *filename = BPF_CORE_READ(bprm, filename);
+  const char *interp = BPF_CORE_READ(bprm, interp);
+  put_kernel_str(&b, SS_B_STR1, filename);
+  if (interp != filename)
+    put_kernel_str(&b, SS_B_STR2, interp);
+
+  /* argv as the new image sees it, from the kernel-built stack: [arg_start, arg_end) */
+  unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+  unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+  __u32 first = b.off;
+  unsigned long len = end > start ? end - start : 0;
+  if (len > SS_ARGV_MAX) {
+    len = SS_ARGV_MAX;
+    blob_trunc(&b, SS_B_EXTRA);
+  }
+  for (int i = 0; i < SS_ARGV_MAX / SS_PATH_MAX && len > 0; i++) {
+    __u32 off = b.off;
+    __u32 chunk = len > SS_PATH_MAX ? SS_PATH_MAX : len;
+    if (off > SS_DATA_MAX || chunk == 0) {
+      blob_trunc(&b, SS_B_EXTRA);
+      break;
+    }
+    if (bpf_probe_read_user(&b.s->data[off], chunk, (void *)start) < 0) {
+      b.s->ev.blob_flags[SS_B_EXTRA] |= SS_BF_READFAIL;
+      count(SS_C_READ_FAIL);
+      break;
+    }
+    b.off = off + chunk;
+    start += chunk;
+    len -= chunk;
+  }
+  blob_end(&b, SS_B_EXTRA, first);
+  builder_emit(&b);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
+{
+  __u32 tid = p->pid;
+  __u32 tgid = p->tgid;
+  struct builder b;
+
+  bpf_map_delete_elem(&inflight, &tid);
+  __u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
+  if (!v || !group_dead)
+    return 0;
+  if (*v == SS_TRACK_PROC && builder_open(&b, SS_K_EXIT, tgid, tid) == 0) {
+    b.s->ev.ret = p->exit_code;
+    b.s->ev.args[0] = 1;
+    builder_emit(&b);
+  }
+  bpf_map_delete_elem(&tracked, &tgid);
+  return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+  struct task_struct *t = bpf_get_current_task_btf();
+  int compat = (t->thread_info.status & TS_COMPAT) != 0;
+  __u64 a[6] = {};
+  long nr = id;
+
+  if (compat) {
+    a[0] = regs->bx; a[1] = regs->cx; a[2] = regs->dx;
+    a[3] = regs->si; a[4] = regs->di; a[5] = regs->bp;
+    nr = compat_to_native(id, a);
+    if (nr < 0)
+      return 0;
+  }
+  int kind = kind_of(nr);
+  if (!kind)
+    return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (!is_traced(pid_tgid >> 32))
+    return 0;
+  if (!compat) {
+    a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx;
+    a[3] = regs->r10; a[4] = regs->r8; a[5] = regs->r9;
+  }
+  struct inflight_call c = {};
+  if (!normalize(nr, a, c.args))
+    return 0;
+  c.kind = kind;
+  c.nr = id;
+  c.flags = compat ? SS_F_COMPAT : 0;
+  c.ts_ns = bpf_ktime_get_ns();
+  /* remember the native number for handlers that care (open_by_handle_at) */
+  if (nr == NR_open_by_handle_at)
+    c.nr = NR_open_by_handle_at;
+  __u32 tid = (__u32)pid_tgid;
+  if (bpf_map_update_elem(&inflight, &tid, &c, BPF_ANY) < 0)
+    count(SS_C_LOST_INFLIGHT);
+  return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)pid_tgid;
+  struct inflight_call *cp = bpf_map_lookup_elem(&inflight, &tid);
+  struct builder b;
+
+  if (!cp)
+    return 0;
+  struct inflight_call c = *cp;
+  bpf_map_delete_elem(&inflight, &tid);
+
+  if (c.kind == SS_K_EXEC_FAIL && ret >= 0)
+    return 0; /* reported by sched_process_exec */
+  if (c.kind == SS_K_MMAP_WRITE && ret < 0)
+    return 0;
+  if (builder_open(&b, c.kind, pid_tgid >> 32, tid) < 0)
+    return 0;
+  struct task_struct *t = cur_task();
+  b.s->ev.flags = c.flags;
+  b.s->ev.nr = c.nr;
+  b.s->ev.ret = ret;
+  for (int i = 0; i < 6; i++)
+    b.s->ev.args[i] = c.args[i];
+  /* the event time is the call's entry: ordering follows what the process asked for */
+  b.s->ev.ts_ns = c.ts_ns;
+
+  switch (c.kind) {
+  case SS_K_OPEN: on_open(&b, t, &c, ret); break;
+  case SS_K_EXEC_FAIL: on_exec_fail(&b, t, &c, ret); break;
+  case SS_K_RENAME:
+  case SS_K_LINK: on_two_paths(&b, t, &c); break;
+  case SS_K_SYMLINK: on_symlink(&b, t, &c); break;
+  case SS_K_UNLINK:
+  case SS_K_MKNOD:
+  case SS_K_MKDIR: on_one_path(&b, t, &c); break;
+  case SS_K_TRUNCATE: on_fd_or_path(&b, t, &c, c.args[3] != 0, ret); break;
+  case SS_K_CHDIR: on_fd_or_path(&b, t, &c, c.args[2] != 0, ret); break;
+  case SS_K_MEMFD: on_memfd(&b, t, &c, ret); break;
+  case SS_K_COPY: on_copy(&b, t, &c); break;
+  case SS_K_MMAP_WRITE:
+    if (!on_mmap(&b, t, &c)) {
+      builder_close(&b);
+      return 0;
+    }
+    break;
+  case SS_K_SOCKET: break;
+  case SS_K_CONNECT:
+  case SS_K_BIND:
+  case SS_K_SENDTO: on_addr_call(&b, t, &c, c.flags & SS_F_COMPAT); break;
+  case SS_K_LISTEN: on_listen(&b, t, &c); break;
+  case SS_K_GAP: break;
+  }
+  builder_emit(&b);
+  return 0;
+}

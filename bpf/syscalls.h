@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * syscalls.h - which system calls are followed, and how their arguments are normalised.
+ *
+ * At sys_enter a call is (1) mapped from the i386 number to the x86_64 one when it came in
+ * through int 0x80 or a compat task, (2) given its ss_kind, and (3) has its arguments rewritten
+ * into the widest form of the call, so every later stage handles one shape per kind:
+ *
+ *   OPEN       openat(dirfd, path, flags, mode)         open, creat, openat2, open_by_handle_at
+ *   EXEC_FAIL  execveat(dirfd, path, argv, envp, flags) execve
+ *   RENAME     renameat2(olddirfd, old, newdirfd, new, flags)
+ *   UNLINK     unlinkat(dirfd, path, flags)             unlink, rmdir (flags = AT_REMOVEDIR)
+ *   LINK       linkat(olddirfd, old, newdirfd, new, flags)
+ *   SYMLINK    symlinkat(target, newdirfd, linkpath)
+ *   TRUNCATE   (fd or AT_FDCWD, path or 0, length, is_fd)
+ *   MKNOD      mknodat(dirfd, path, mode, dev)
+ *   MKDIR      mkdirat(dirfd, path, mode)
+ *   MEMFD      memfd_create(name, flags)
+ *   COPY       (in_fd, out_fd, length)                  copy_file_range, sendfile, splice
+ *   MMAP_WRITE mmap(addr, len, prot, flags, fd, off)    only MAP_SHARED file mappings
+ *   CHDIR      (fd or AT_FDCWD, path or 0, is_fd)
+ *   SOCKET     socket(domain, type, protocol)
+ *   CONNECT/BIND (fd, addr, addrlen)
+ *   LISTEN     (fd, backlog)
+ *   SENDTO     (fd, addr, addrlen, how) how: 0 sendto, 1 sendmsg(msghdr*), 2 sendmmsg(mmsghdr*)
+ *   GAP        (ss_gap, raw args...)
+ *
+ * Adding a system call: one case here, one exit handler in file_ops.h/net_ops.h (or reuse one),
+ * one decoder rule in src/capture/decoder.cpp, one model rule in src/model/model.cpp.
+ */
+#ifndef STEPSEAL_BPF_SYSCALLS_H
+#define STEPSEAL_BPF_SYSCALLS_H
+
+#include "helpers.h"
+
+#define MAP_SHARED 0x01
+#define MAP_SHARED_VALIDATE 0x03
+#define MAP_ANONYMOUS 0x20
+#define AT_REMOVEDIR 0x200
+#define O_CREAT_TRUNC_WRONLY (0100 | 01000 | 01)
+
+/* x86_64 numbers */
+enum {
+  NR_sendfile = 40, NR_socket = 41, NR_connect = 42, NR_sendto = 44, NR_sendmsg = 46,
+  NR_bind = 49, NR_listen = 50, NR_execve = 59, NR_truncate = 76, NR_ftruncate = 77,
+  NR_chdir = 80, NR_fchdir = 81, NR_rename = 82, NR_mkdir = 83, NR_rmdir = 84, NR_creat = 85,
+  NR_link = 86, NR_unlink = 87, NR_symlink = 88, NR_mknod = 133, NR_mmap = 9, NR_open = 2,
+  NR_io_setup = 206, NR_io_submit = 209, NR_openat = 257, NR_mkdirat = 258, NR_mknodat = 259,
+  NR_unlinkat = 263, NR_renameat = 264, NR_linkat = 265, NR_symlinkat = 266, NR_splice = 275,
+  NR_open_by_handle_at = 304, NR_sendmmsg = 307, NR_renameat2 = 316, NR_memfd_create = 319,
+  NR_execveat = 322, NR_copy_file_range = 326, NR_io_uring_setup = 425,
+  NR_io_uring_enter = 426, NR_io_uring_register = 427, NR_openat2 = 437,
+};
+
+/* Reads the i386 socketcall / old_mmap argument block (six 32-bit words) into a[]. */
+static __always_inline int read_u32_args(__u64 a[6], __u64 uptr)
+{
+  __u32 w[6] = {};
+  if (bpf_probe_read_user(w, sizeof(w), (void *)uptr) < 0)
+    return -1;
+  for (int i = 0; i < 6; i++)
+    a[i] = w[i];
+  return 0;
+}
+
+/* i386 number -> x86_64 number, with a[] rewritten into the x86_64 argument order.
+ * Returns -1 for calls that are not followed. */
+static __always_inline long compat_to_native(long nr, __u64 a[6])
+{
+  switch (nr) {
+  case 5: return NR_open;
+  case 8: return NR_creat;
+  case 295: return NR_openat;
+  case 437: return NR_openat2;
+  case 342: return NR_open_by_handle_at;
+  case 11: return NR_execve;
+  case 358: return NR_execveat;
+  case 38: return NR_rename;
+  case 302: return NR_renameat;
+  case 353: return NR_renameat2;
+  case 10: return NR_unlink;
+  case 301: return NR_unlinkat;
+  case 40: return NR_rmdir;
+  case 9: return NR_link;
+  case 303: return NR_linkat;
+  case 83: return NR_symlink;
+  case 304: return NR_symlinkat;
+  case 92: return NR_truncate;
+  case 93: return NR_ftruncate;
+  case 193: a[1] = (a[1] & 0xffffffff) | (a[2] << 32); return NR_truncate;  /* truncate64 */
+  case 194: a[1] = (a[1] & 0xffffffff) | (a[2] << 32); return NR_ftruncate; /* ftruncate64 */
+  case 14: return NR_mknod;
+  case 297: return NR_mknodat;
+  case 39: return NR_mkdir;
+  case 296: return NR_mkdirat;
+  case 356: return NR_memfd_create;
+  case 377: return NR_copy_file_range;
+  case 187: case 239: return NR_sendfile;
+  case 313: return NR_splice;
+  case 192: a[5] <<= 12; return NR_mmap; /* mmap2: offset in pages */
+  case 90: return read_u32_args(a, a[0]) < 0 ? -1 : NR_mmap; /* old_mmap(struct *) */
+  case 12: return NR_chdir;
+  case 133: return NR_fchdir;
+  case 359: return NR_socket;
+  case 362: return NR_connect;
+  case 361: return NR_bind;
+  case 363: return NR_listen;
+  case 369: return NR_sendto;
+  case 370: return NR_sendmsg;
+  case 345: return NR_sendmmsg;
+  case 425: return NR_io_uring_setup;
+  case 426: return NR_io_uring_enter;
+  case 427: return NR_io_uring_register;
+  case 245: return NR_io_setup;
+  case 248: return NR_io_submit;
+  case 102: { /* socketcall(call, args*) */
+    long call = (long)a[0];
+    if (read_u32_args(a, a[1]) < 0)
+      return -1;
+    switch (call) {
+    case 1: return NR_socket;
+    case 2: return NR_bind;
+    case 3: return NR_connect;
+    case 4: return NR_listen;
+    case 11: return NR_sendto;
+    case 16: return NR_sendmsg;
+    case 20: return NR_sendmmsg;
+    }
+    return -1;
+  }
+  }
+  return -1;
+}
+
+/* The cheap first filter: is this x86_64 call followed at all? */
+static __always_inline int kind_of(long nr)
+{
+  switch (nr) {
+  case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_open_by_handle_at:
+    return SS_K_OPEN;
+  case NR_execve: case NR_execveat: return SS_K_EXEC_FAIL;
+  case NR_rename: case NR_renameat: case NR_renameat2: return SS_K_RENAME;
+  case NR_unlink: case NR_unlinkat: case NR_rmdir: return SS_K_UNLINK;
+  case NR_link: case NR_linkat: return SS_K_LINK;
+  case NR_symlink: case NR_symlinkat: return SS_K_SYMLINK;
+  case NR_truncate: case NR_ftruncate: return SS_K_TRUNCATE;
+  case NR_mknod: case NR_mknodat: return SS_K_MKNOD;
+  case NR_mkdir: case NR_mkdirat: return SS_K_MKDIR;
+  case NR_memfd_create: return SS_K_MEMFD;
+  case NR_copy_file_range: case NR_sendfile: case NR_splice: return SS_K_COPY;
+  case NR_mmap: return SS_K_MMAP_WRITE;
+  case NR_chdir: case NR_fchdir: return SS_K_CHDIR;
+  case NR_socket: return SS_K_SOCKET;
+  case NR_connect: return SS_K_CONNECT;
+  case NR_bind: return SS_K_BIND;
+  case NR_listen: return SS_K_LISTEN;
+  case NR_sendto: case NR_sendmsg: case NR_sendmmsg: return SS_K_SENDTO;
+  case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
+  case NR_io_setup: case NR_io_submit:
+    return SS_K_GAP;
+  }
+  return 0;
+}
+
+/* Rewrites the raw arguments a[] of x86_64 call nr into the normalised form above.
+ * Returns 0 when the call should not be followed after all (e.g. a private mmap). */
+static __always_inline int normalize(long nr, const __u64 a[6], __u64 o[6])
+{
+  switch (nr) {
+  case NR_open: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = a[1]; o[3] = a[2]; return 1;
+  case NR_creat: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = O_CREAT_TRUNC_WRONLY; o[3] = a[1]; return 1;
+  case NR_openat: o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; o[3] = a[3]; return 1;
+  case NR_openat2: { /* struct open_how { u64 flags, mode, resolve; } */
+    __u64 how[2] = {};
+    bpf_probe_read_user(how, sizeof(how), (void *)a[2]);
+    o[0] = a[0]; o[1] = a[1]; o[2] = how[0]; o[3] = how[1]; return 1;
+  }
+  case NR_open_by_handle_at: o[0] = a[0]; o[1] = 0; o[2] = a[2]; return 1;
+  case NR_execve: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = a[1]; o[3] = a[2]; o[4] = 0; return 1;
+  case NR_execveat: case NR_renameat2: case NR_linkat:
+    o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; o[3] = a[3]; o[4] = a[4]; return 1;
+  case NR_rename: case NR_link:
+    o[0] = AT_FDCWD; o[1] = a[0]; o[2] = AT_FDCWD; o[3] = a[1]; o[4] = 0; return 1;
+  case NR_renameat: o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; o[3] = a[3]; o[4] = 0; return 1;
+  case NR_unlink: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = 0; return 1;
+  case NR_rmdir: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = AT_REMOVEDIR; return 1;
+  case NR_unlinkat: case NR_mkdirat: case NR_symlinkat:
+    o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; return 1;
+  case NR_symlink: o[0] = a[0]; o[1] = AT_FDCWD; o[2] = a[1]; return 1;
+  case NR_truncate: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = a[1]; o[3] = 0; return 1;
+  case NR_ftruncate: o[0] = a[0]; o[1] = 0; o[2] = a[1]; o[3] = 1; return 1;
+  case NR_mknod: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = a[1]; o[3] = a[2]; return 1;
+  case NR_mknodat: o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; o[3] = a[3]; return 1;
+  case NR_mkdir: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = a[1]; return 1;
+  case NR_memfd_create: o[0] = a[0]; o[1] = a[1]; return 1;
+  case NR_copy_file_range: case NR_splice: o[0] = a[0]; o[1] = a[2]; o[2] = a[4]; return 1;
+  case NR_sendfile: o[0] = a[1]; o[1] = a[0]; o[2] = a[3]; return 1;
+  case NR_mmap: {
+    __u64 type = a[3] & 0x0f;
+    if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || (a[3] & MAP_ANONYMOUS) ||
+        (long)a[4] < 0)
+      return 0;
+    for (int i = 0; i < 6; i++)
+      o[i] = a[i];
+    return 1;
+  }
+  case NR_chdir: o[0] = AT_FDCWD; o[1] = a[0]; o[2] = 0; return 1;
+  case NR_fchdir: o[0] = a[0]; o[1] = 0; o[2] = 1; return 1;
+  case NR_socket: case NR_connect: case NR_bind:
+    o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; return 1;
+  case NR_listen: o[0] = a[0]; o[1] = a[1]; return 1;
+  case NR_sendto:
+    if (!a[4])
+      return 0; /* no destination: data on a connected socket, not a network attempt */
+    o[0] = a[0]; o[1] = a[4]; o[2] = a[5]; o[3] = 0; return 1;
+  case NR_sendmsg: o[0] = a[0]; o[1] = a[1]; o[2] = 0; o[3] = 1; return 1;
+  case NR_sendmmsg: o[0] = a[0]; o[1] = a[1]; o[2] = 0; o[3] = 2; return 1;
+  case NR_io_uring_setup: o[0] = SS_GAP_IO_URING_SETUP; goto gap;
+  case NR_io_uring_enter: o[0] = SS_GAP_IO_URING_ENTER; goto gap;
+  case NR_io_uring_register: o[0] = SS_GAP_IO_URING_REGISTER; goto gap;
+  case NR_io_setup: o[0] = SS_GAP_AIO_SETUP; goto gap;
+  case NR_io_submit: o[0] = SS_GAP_AIO_SUBMIT; goto gap;
+  }
+  return 0;
+gap:
+  o[1] = a[0]; o[2] = a[1]; o[3] = a[2]; o[4] = a[3];
+  return 1;
+}
+
+#endif

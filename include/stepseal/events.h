@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * events.h - the one ABI shared by the BPF probes (bpf/) and user space (src/capture).
+ *
+ * Every record the kernel side emits is a `struct ss_event` followed by up to SS_MAX_BLOBS
+ * variable-length blobs. The kinds are defined once, in SS_KINDS below; the enum, the decoder
+ * table and the names in JSON all derive from it.
+ *
+ * Rules (as in falcosecurity/libs' event table):
+ *   - append kinds and fields only; never reorder or reuse a value;
+ *   - a change to the meaning of a kind's args or blobs is a new kind;
+ *   - plain C types, explicit padding; user space static_asserts the layout.
+ *
+ * Blob slots have fixed roles so that decoding is uniform:
+ *   SS_B_OBJ   PATH  the kernel object the call produced or acted on (fd result, fd argument,
+ *                    bprm->file for exec). Absolute, from the kernel's dentry/mount walk.
+ *   SS_B_DIR1  PATH  the directory a relative SS_B_STR1 is resolved against (dirfd or cwd),
+ *                    walked in the kernel. Empty when STR1 is absolute.
+ *   SS_B_STR1  STR   the first path argument exactly as the caller passed it.
+ *   SS_B_DIR2  PATH  like DIR1, for STR2; for two-fd calls (copy_file_range...) the second object.
+ *   SS_B_STR2  STR   second path argument (rename/link target, exec interpreter, memfd name...).
+ *   SS_B_EXTRA BYTES argv (NUL separated) for exec, a raw sockaddr for network calls.
+ *
+ * A PATH blob holds the path's components leaf first, each NUL terminated ("c\0b\0a\0" is
+ * /a/b/c); user space reverses them. This keeps the kernel walk a simple forward append.
+ */
+#ifndef STEPSEAL_EVENTS_H
+#define STEPSEAL_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8..__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/* X(name, json-name): the event catalogue. Values are positional: append only. */
+#define SS_KINDS(X)                                                                            \
+  X(NONE, "none")           /* 0: never emitted */                                             \
+  X(FORK, "fork")           /* args: 0 child tgid, 1 child tid, 2 is_thread, 3 clone flags */  \
+  X(EXEC, "exec")           /* successful exec. args: 0 old pid. OBJ exe, DIR1 cwd, STR1       \
+                               filename, STR2 interp, EXTRA argv, ino of exe */                \
+  X(EXIT, "exit")           /* ret: wait status. args: 0 group_dead */                          \
+  X(OPEN, "open")           /* open/openat/openat2/creat/open_by_handle_at. args: 0 dirfd,     \
+                               1 flags, 2 mode, 3 f_mode. OBJ result, DIR1+STR1 request */     \
+  X(EXEC_FAIL, "exec")      /* failed execve/execveat. args: 0 dirfd, 1 flags. DIR1+STR1,      \
+                               OBJ the fd for AT_EMPTY_PATH */                                 \
+  X(RENAME, "rename")       /* args: 0 olddirfd, 1 newdirfd, 2 flags. DIR1+STR1 old,          \
+                               DIR2+STR2 new */                                                \
+  X(UNLINK, "unlink")       /* unlink/unlinkat/rmdir. args: 0 dirfd, 1 flags */                \
+  X(LINK, "link")           /* link/linkat. args 0 olddirfd, 1 newdirfd, 2 flags. OBJ old fd  \
+                               (AT_EMPTY_PATH), DIR1+STR1 old, DIR2+STR2 new */                \
+  X(SYMLINK, "symlink")     /* args: 1 newdirfd. STR1 target (verbatim), DIR2+STR2 linkpath */ \
+  X(TRUNCATE, "truncate")   /* truncate(path)/ftruncate(fd). args 0 fd or -100, 1 length */    \
+  X(MKNOD, "mknod")         /* mknod/mknodat. args 0 dirfd, 1 mode, 2 dev */                   \
+  X(MKDIR, "mkdir")         /* mkdir/mkdirat. args 0 dirfd, 1 mode */                          \
+  X(MEMFD, "memfd_create")  /* args 0 flags. OBJ result fd, STR1 name */                       \
+  X(COPY, "copy")           /* copy_file_range/sendfile/splice. args 0 in fd, 1 out fd,        \
+                               2 length. OBJ in, DIR2 out */                                   \
+  X(MMAP_WRITE, "mmap")     /* shared mapping of a file opened for write. args 0 prot,         \
+                               1 flags, 2 fd, 3 f_mode. OBJ the file */                        \
+  X(CHDIR, "chdir")         /* chdir/fchdir. OBJ the new cwd (task->fs->pwd after the call) */ \
+  X(SOCKET, "socket")       /* args 0 domain, 1 type, 2 protocol; ret fd */                    \
+  X(CONNECT, "connect")     /* args 0 fd, 1 sk family, 2 sk type, 3 sk protocol. EXTRA addr */ \
+  X(BIND, "bind")           /* as CONNECT */                                                   \
+  X(LISTEN, "listen")       /* as CONNECT; EXTRA the bound inet/inet6 address if known */      \
+  X(SENDTO, "sendto")       /* sendto/sendmsg/sendmmsg with a destination. as CONNECT */       \
+  X(GAP, "gap")             /* a call the tracer cannot see through (io_uring, AIO).           \
+                               args 0 enum ss_gap, 1.. raw args */
+
+enum ss_kind {
+#define SS_KIND_ENUM(name, json) SS_K_##name,
+  SS_KINDS(SS_KIND_ENUM)
+#undef SS_KIND_ENUM
+  SS_K__COUNT
+};
+
+enum ss_gap {
+  SS_GAP_IO_URING_SETUP = 1,
+  SS_GAP_IO_URING_ENTER = 2,
+  SS_GAP_IO_URING_REGISTER = 3,
+  SS_GAP_AIO_SETUP = 4,
+  SS_GAP_AIO_SUBMIT = 5,
+};
+
+enum ss_blob_slot {
+  SS_B_OBJ = 0,
+  SS_B_DIR1 = 1,
+  SS_B_STR1 = 2,
+  SS_B_DIR2 = 3,
+  SS_B_STR2 = 4,
+  SS_B_EXTRA = 5,
+  SS_MAX_BLOBS = 6,
+};
+
+/* ss_event.flags */
+#define SS_F_COMPAT 0x0001 /* the call came through the i386 entry (int 0x80 / compat task) */
+#define SS_F_TRUNC 0x0002  /* some blob was cut short (see blob_flags) */
+#define SS_F_HAS_INO 0x0004 /* ino holds the identity of the OBJ file */
+
+/* ss_event.blob_flags[i] */
+#define SS_BF_PATH 0x01      /* blob is a PATH (components leaf first) */
+#define SS_BF_TRUNC 0x02     /* cut short: too deep, too long, or unreadable */
+#define SS_BF_PSEUDO 0x04    /* not reachable from a root: pipe, socket, memfd, anon inode */
+#define SS_BF_DELETED 0x08   /* the dentry is unlinked */
+#define SS_BF_READFAIL 0x10  /* user memory could not be read */
+
+/* Inode identity of the OBJ file, taken from the kernel object at the event. */
+struct ss_inode {
+  __u64 dev;
+  __u64 ino;
+  __s64 size;
+  __s64 mtime_ns;
+  __s64 ctime_ns;
+  __u32 mode;
+  __u32 nlink;
+};
+
+struct ss_event {
+  __u32 size;     /* bytes, including the blobs that follow */
+  __u16 kind;     /* enum ss_kind */
+  __u16 flags;    /* SS_F_* */
+  __u64 ts_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+  __u32 pid;      /* thread group id */
+  __u32 tid;      /* thread id */
+  __s64 ret;      /* syscall return value (negative errno), or wait status for EXIT */
+  __u64 args[6];  /* per-kind, see SS_KINDS */
+  struct ss_inode ino;
+  __u32 nr;       /* the raw syscall number as called (i386 number when SS_F_COMPAT) */
+  __u16 blob_len[SS_MAX_BLOBS];
+  __u8 blob_flags[SS_MAX_BLOBS];
+  __u8 pad[2];
+  /* blobs follow, in slot order, blob_len[i] bytes each */
+};
+
+/* Per-CPU counters in the `counters` map. Any nonzero LOST_* makes a record incomplete. */
+enum ss_counter {
+  SS_C_EVENTS = 0,         /* events submitted */
+  SS_C_LOST_RINGBUF = 1,   /* bpf_ringbuf_output failed: ring full */
+  SS_C_LOST_NESTED = 2,    /* scratch buffer busy (re-entry on this CPU) */
+  SS_C_LOST_INFLIGHT = 3,  /* inflight map full: a syscall could not be followed to its exit */
+  SS_C_LOST_TRACK = 4,     /* tracked map full: a new process could not be followed */
+  SS_C_TRUNC_BLOB = 5,     /* a blob was truncated (not a loss, an imprecision) */
+  SS_C_READ_FAIL = 6,      /* user memory unreadable at exit (blob flagged READFAIL) */
+  SS_C__COUNT = 8,
+};
+
+/* Values of the `tracked` map, keyed by tgid. */
+#define SS_TRACK_PROC 1    /* trace this process */
+#define SS_TRACK_SPAWNER 2 /* do not trace this process; trace its children */
+
+#define SS_PATH_MAX 4096
+#define SS_NAME_MAX 256
+#define SS_ARGV_MAX 12288
+#define SS_SOCKADDR_MAX 128
+#define SS_PATH_DEPTH 48
+#define SS_DATA_MAX 24576 /* blob space in the per-CPU scratch buffer (+ SS_PATH_MAX slack) */
+
+#endif /* STEPSEAL_EVENTS_H */

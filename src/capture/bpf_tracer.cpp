@@ -1,0 +1,97 @@
+#include "capture/bpf_tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "stepseal.skel.h"
+
+namespace stepseal {
+
+namespace {
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG && !spdlog::should_log(spdlog::level::trace)) return 0;
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, args);
+  std::string s(buf);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  if (level == LIBBPF_WARN)
+    spdlog::debug("libbpf: {}", s);  // surfaced through AttachError when it matters
+  else
+    spdlog::trace("libbpf: {}", s);
+  return 0;
+}
+
+int on_record(void* ctx, void* data, size_t len) {
+  return (*static_cast<BpfTracer::Sink*>(ctx))(data, len);
+}
+
+std::string hint(int err) {
+  if (err == EPERM || err == EACCES)
+    return " (stepseal needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_RESOURCE)";
+  return "";
+}
+
+}  // namespace
+
+BpfTracer::BpfTracer(size_t ring_bytes, Sink sink)
+    : sink_(std::move(sink)), ring_bytes_(ring_bytes), ncpus_(libbpf_num_possible_cpus()) {
+  libbpf_set_print(libbpf_log);
+  skel_ = stepseal_bpf__open();
+  if (!skel_) throw AttachError(std::string("cannot open BPF object: ") + strerror(errno));
+  if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(ring_bytes)))
+    throw AttachError("invalid ring buffer size " + std::to_string(ring_bytes) + ": " +
+                      strerror(-err));
+  // Wake the reader early only when a quarter of the ring is waiting; otherwise it drains on
+  // its own timer, which keeps per-event wake-ups off the traced build's critical path.
+  skel_->rodata->wakeup_bytes = ring_bytes / 4;
+  if (int err = stepseal_bpf__load(skel_)) {
+    stepseal_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw AttachError(std::string("cannot load BPF programs: ") + strerror(-err) + hint(-err));
+  }
+  if (int err = stepseal_bpf__attach(skel_)) {
+    stepseal_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw AttachError(std::string("cannot attach BPF programs: ") + strerror(-err) + hint(-err));
+  }
+  rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_record, &sink_, nullptr);
+  if (!rb_) {
+    int err = errno;
+    stepseal_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw AttachError(std::string("cannot map the ring buffer: ") + strerror(err));
+  }
+}
+
+BpfTracer::~BpfTracer() {
+  if (rb_) ring_buffer__free(rb_);
+  if (skel_) stepseal_bpf__destroy(skel_);
+}
+
+void BpfTracer::track_spawner(uint32_t pid) {
+  uint32_t v = SS_TRACK_SPAWNER;
+  if (bpf_map__update_elem(skel_->maps.tracked, &pid, sizeof pid, &v, sizeof v, BPF_ANY))
+    throw AttachError(std::string("cannot register the step's process: ") + strerror(errno));
+}
+
+int BpfTracer::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
+
+int BpfTracer::consume() { return ring_buffer__consume(rb_); }
+
+std::vector<uint64_t> BpfTracer::counter(ss_counter which) const {
+  std::vector<uint64_t> v(static_cast<size_t>(ncpus_));
+  uint32_t key = which;
+  if (bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof key, v.data(),
+                           v.size() * sizeof(uint64_t), 0))
+    spdlog::warn("cannot read BPF counter {}: {}", key, strerror(errno));
+  return v;
+}
+
+}  // namespace stepseal

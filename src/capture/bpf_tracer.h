@@ -1,0 +1,53 @@
+// bpf_tracer.h - owns the loaded and attached probes (the libbpf skeleton) and the ring buffer.
+//
+// Load and attach happen before the traced command exists; the destructor detaches everything,
+// so no probe outlives stepseal.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stepseal/events.h"
+
+struct stepseal_bpf;
+struct ring_buffer;
+
+namespace stepseal {
+
+class AttachError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class BpfTracer {
+ public:
+  using Sink = std::function<int(const void* data, size_t len)>;
+
+  // Opens, sizes, loads and attaches. Throws AttachError with an actionable message.
+  BpfTracer(size_t ring_bytes, Sink sink);
+  ~BpfTracer();
+  BpfTracer(const BpfTracer&) = delete;
+  BpfTracer& operator=(const BpfTracer&) = delete;
+
+  // Follow the children of `pid` (not `pid` itself): stepseal's namespace init.
+  void track_spawner(uint32_t pid);
+  int epoll_fd() const;
+  // Drains every record currently in the ring. Returns records consumed, or <0 on error.
+  int consume();
+  // Per-CPU values of one counter (enum ss_counter).
+  std::vector<uint64_t> counter(ss_counter which) const;
+  size_t ring_bytes() const { return ring_bytes_; }
+
+ private:
+  stepseal_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  Sink sink_;
+  size_t ring_bytes_;
+  int ncpus_;
+};
+
+}  // namespace stepseal

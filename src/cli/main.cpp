@@ -1,0 +1,175 @@
+// stepseal - trace a build step from the kernel and seal what it saw.
+//
+// main() reads as the pipeline: `run` = capture -> journal; `show` = journal -> model -> distill.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/exit_codes.h"
+#include "distill/summary.h"
+#include "supervisor/supervisor.h"
+
+namespace {
+
+using namespace stepseal;
+
+const char* kUsage = R"(stepseal - trace a build step from the kernel and seal what it saw
+
+Usage:
+  stepseal run --trace FILE [--ring-mb N] [-v|-q] -- COMMAND [ARG...]
+  stepseal show FILE [--format text|json]
+  stepseal help | --help
+  stepseal version
+
+run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoints) and
+       writes what they did to FILE, an append-only, checksummed, hash-chained journal.
+       Tracing is attached before COMMAND starts. If stepseal dies, the step dies with it.
+       SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH are passed to COMMAND.
+       Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for the pid namespace).
+         --trace FILE   journal to write (required; replaced if it exists)
+         --ring-mb N    kernel ring buffer size in MiB, a power of two (default 16)
+         -v, -q         more / less logging on stderr
+
+show   Reads a journal and prints the step summary: processes, files with their access
+       kinds, failed attempts, network attempts, gaps and completeness.
+         --format text  a readable summary (default)
+         --format json  the summary as JSON (fields documented in docs/summary.md)
+
+Exit status:
+  run    the command's own exit status, or 128+N if it was killed by signal N; else
+           120  tracing could not be attached (not root? kernel without BTF?)
+           121  the journal could not be written
+           122  stepseal could not start or supervise the step
+           125  bad arguments
+           126  the command was found but could not be executed
+           127  the command was not found
+  show     0  the journal is intact and complete in itself
+           3  the file is missing, unreadable or not a stepseal journal
+           4  the journal is damaged or unfinished: the summary shown covers the valid
+              prefix only and says "complete": false
+         125  bad arguments
+)";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "stepseal: " << msg << "\nRun 'stepseal --help' for usage.\n";
+  return exit_code::kUsage;
+}
+
+void set_verbosity(int v) {
+  auto logger = spdlog::stderr_color_st("stepseal");
+  logger->set_pattern("stepseal: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(v < 0 ? spdlog::level::warn : v == 0 ? spdlog::level::info
+                          : v == 1 ? spdlog::level::debug : spdlog::level::trace);
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  RunOptions o;
+  int verbosity = 0;
+  size_t i = 0;
+  for (; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      i++;
+      break;
+    } else if (a == "--trace" && i + 1 < args.size()) {
+      o.trace_path = args[++i];
+    } else if (a.rfind("--trace=", 0) == 0) {
+      o.trace_path = a.substr(8);
+    } else if (a == "--ring-mb" && i + 1 < args.size()) {
+      const std::string& v = args[++i];
+      char* end = nullptr;
+      unsigned long mb = strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end || mb == 0 || mb > 4096 || (mb & (mb - 1)))
+        return usage_error("--ring-mb wants a power of two from 1 to 4096, not '" + v + "'");
+      o.ring_bytes = mb << 20;
+    } else if (a == "-v") {
+      verbosity++;
+    } else if (a == "-q") {
+      verbosity = -1;
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("run: unknown option '" + a + "'");
+    } else {
+      break;  // the command starts here (no "--")
+    }
+  }
+  o.argv.assign(args.begin() + static_cast<long>(i), args.end());
+  if (o.trace_path.empty()) return usage_error("run: --trace FILE is required");
+  if (o.argv.empty()) return usage_error("run: no command given (stepseal run --trace F -- CMD)");
+  set_verbosity(verbosity);
+  return run_step(o);
+}
+
+int cmd_show(const std::vector<std::string>& args) {
+  std::string file, format = "text";
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--format" && i + 1 < args.size()) {
+      format = args[++i];
+    } else if (a.rfind("--format=", 0) == 0) {
+      format = a.substr(9);
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("show: unknown option '" + a + "'");
+    } else if (file.empty()) {
+      file = a;
+    } else {
+      return usage_error("show: more than one journal given");
+    }
+  }
+  if (file.empty()) return usage_error("show: no journal given");
+  if (format != "text" && format != "json")
+    return usage_error("show: --format must be text or json, not '" + format + "'");
+  set_verbosity(0);
+  StepRecord rec;
+  try {
+    rec = load_step(file);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kInputUnreadable;
+  }
+  nlohmann::json s = summary_json(rec);
+  if (format == "json")
+    std::cout << s.dump(2) << "\n";
+  else
+    std::cout << summary_text(s);
+  if (!rec.read.intact) {
+    spdlog::error("journal {} is damaged: {}{}; {} of {} bytes readable, {} records recovered",
+                  file, rec.read.problem,
+                  rec.read.bad_offset ? " at offset " + std::to_string(*rec.read.bad_offset) : "",
+                  rec.read.valid_bytes, rec.read.file_bytes, rec.read.records);
+    return exit_code::kJournalDamaged;
+  }
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("no command given");
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "run") return cmd_run(args);
+  if (cmd == "show") return cmd_show(args);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "stepseal " << STEPSEAL_VERSION << "\n";
+    return 0;
+  }
+  return usage_error("unknown command '" + cmd + "'");
+}

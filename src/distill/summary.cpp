@@ -1,0 +1,205 @@
+#include "distill/summary.h"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <ctime>
+#include <sstream>
+
+namespace stepseal {
+
+std::string rfc3339(int64_t ns) {
+  time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(ns % 1000000000));
+  return buf;
+}
+
+namespace {
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+nlohmann::json access_list(uint32_t a) {
+  auto out = nlohmann::json::array();
+  for (int i = 0; i < kAccessKinds; i++)
+    if (a & (1u << i)) out.push_back(access_name(i));
+  return out;
+}
+
+}  // namespace
+
+StepRecord load_step(const std::string& path) {
+  StepRecord r;
+  r.read = journal::read(path, [&](const journal::Record& rec) {
+    switch (rec.type) {
+      case journal::RecordType::HEADER: r.header = rec.json; break;
+      case journal::RecordType::STEP_START:
+        r.start = rec.json;
+        r.model.set_spawner(rec.json.value("spawner_pid", 0u));
+        break;
+      case journal::RecordType::STEP_END: r.end = rec.json; break;
+      case journal::RecordType::EVENT: r.model.apply(*rec.event); break;
+      default: break;
+    }
+  });
+  return r;
+}
+
+nlohmann::json summary_json(const StepRecord& r) {
+  using nlohmann::json;
+  const Model& m = r.model;
+  int64_t mono_to_real = r.header.value("realtime_minus_monotonic_ns", int64_t{0});
+  auto when = [&](uint64_t mono) { return mono ? json(rfc3339(static_cast<int64_t>(mono) + mono_to_real)) : json(nullptr); };
+
+  json j;
+  json step;
+  step["argv"] = r.start.value("argv", json::array());
+  step["cwd"] = r.start.value("cwd", "");
+  step["exit_code"] = r.end.contains("exit_code") ? r.end["exit_code"] : json(nullptr);
+  step["started"] = r.start.value("started", "");
+  step["finished"] = r.end.contains("finished") ? r.end["finished"] : json(nullptr);
+  j["step"] = step;
+
+  // Lost events: per-CPU kernel counters, and records the journal could not give back.
+  uint64_t lost = 0;
+  json counters = r.end.value("counters", json::object());
+  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track"})
+    for (const auto& v : counters.value(k, json::array())) lost += v.get<uint64_t>();
+  lost += counters.value("lost_decode", uint64_t{0});
+
+  auto gaps = json::array();
+  for (const auto& g : m.gaps())
+    gaps.push_back({{"kind", g.kind}, {"pid", g.pid}, {"detail", g.detail}, {"count", g.count}});
+  if (!r.read.intact) {
+    gaps.push_back({{"kind", "journal_damaged"},
+                    {"pid", 0},
+                    {"detail", r.read.problem + (r.read.bad_offset ? " at offset " +
+                                                 std::to_string(*r.read.bad_offset) : "") +
+                                   "; " + std::to_string(r.read.unreadable_bytes) +
+                                   " bytes unreadable"},
+                    {"count", 1}});
+  }
+  if (r.end.is_null() || r.end.empty())
+    gaps.push_back({{"kind", "unfinished"}, {"pid", 0},
+                    {"detail", "the recording has no step end: the supervisor did not finish"},
+                    {"count", 1}});
+  j["complete"] = lost == 0 && gaps.empty();
+  j["lost_events"] = lost;
+  j["gaps"] = gaps;
+
+  json jr = {{"sha256_head", journal::to_hex(r.read.head)},
+             {"records", r.read.records},
+             {"intact", r.read.intact}};
+  if (!r.read.intact) {
+    jr["problem"] = r.read.problem;
+    jr["valid_bytes"] = r.read.valid_bytes;
+    jr["unreadable_bytes"] = r.read.unreadable_bytes;
+    if (r.read.bad_offset) jr["bad_offset"] = *r.read.bad_offset;
+  }
+  j["journal"] = jr;
+
+  auto procs = json::array();
+  for (const auto& p : m.processes()) {
+    json jp = {{"pid", p.pid}, {"ppid", p.ppid}, {"argv", p.argv}, {"exe", p.exe}, {"cwd", p.cwd},
+               {"exit_code", p.wait_status ? json(exit_code_of(*p.wait_status)) : json(nullptr)},
+               {"started", when(p.start_ns)}, {"finished", when(p.end_ns)}};
+    if (!p.script.empty()) jp["script"] = p.script;
+    if (!p.execed) jp["execed"] = false;
+    if (p.argv_truncated) jp["argv_truncated"] = true;
+    if (p.compat_syscalls) jp["compat_syscalls"] = p.compat_syscalls;
+    if (p.killed_at_step_end) jp["killed_at_step_end"] = true;
+    procs.push_back(std::move(jp));
+  }
+  j["processes"] = procs;
+
+  auto files = json::array();
+  for (const auto& [path, f] : m.files())
+    files.push_back({{"path", path}, {"access", access_list(f.access)}, {"pids", f.pids}});
+  j["files"] = files;
+
+  auto failed = json::array();
+  for (const auto& f : m.failed())
+    failed.push_back({{"path", f.path}, {"op", f.op}, {"errno", errno_name(f.err)}, {"pids", f.pids}});
+  j["failed"] = failed;
+
+  auto net = json::array();
+  for (const auto& n : m.network()) {
+    json jn = {{"pid", n.pid}, {"family", n.family}, {"protocol", n.protocol},
+               {"address", n.address}, {"op", n.op}, {"result", errno_name(n.err)}};
+    jn["port"] = n.port ? json(*n.port) : json(nullptr);
+    if (n.count > 1) jn["count"] = n.count;
+    net.push_back(std::move(jn));
+  }
+  j["network"] = net;
+
+  json stats = {{"events", m.events()},
+                {"journal_records", r.read.records},
+                {"truncated_events", m.truncated_events()}};
+  for (const char* k : {"duration_s", "ring_bytes", "lost_ringbuf", "lost_nested", "lost_inflight",
+                        "lost_track", "lost_decode", "read_failures", "kernel_events"})
+    if (counters.contains(k)) stats[k] = counters[k];
+  if (r.end.contains("duration_s")) stats["duration_s"] = r.end["duration_s"];
+  j["stats"] = stats;
+  return j;
+}
+
+std::string summary_text(const nlohmann::json& s) {
+  std::ostringstream o;
+  const auto& step = s["step"];
+  o << "step:      ";
+  for (const auto& a : step["argv"]) o << a.get<std::string>() << ' ';
+  o << "\n  cwd:     " << step["cwd"].get<std::string>() << "\n  exit:    " << step["exit_code"]
+    << "\n  started: " << step["started"].get<std::string>() << "\n  finished: " << step["finished"]
+    << "\n";
+  o << "complete:  " << (s["complete"].get<bool>() ? "yes" : "NO") << "  (lost events: "
+    << s["lost_events"] << ", gaps: " << s["gaps"].size() << ")\n";
+  for (const auto& g : s["gaps"])
+    o << "  gap: " << g["kind"].get<std::string>() << " pid " << g["pid"] << ": "
+      << g["detail"].get<std::string>() << "\n";
+  o << "journal:   sha256 " << s["journal"]["sha256_head"].get<std::string>() << ", "
+    << s["journal"]["records"] << " records" << (s["journal"]["intact"].get<bool>() ? "" : " (DAMAGED)")
+    << "\n";
+  o << "processes: " << s["processes"].size() << "\n";
+  for (const auto& p : s["processes"]) {
+    o << "  " << p["pid"] << " <- " << p["ppid"] << "  " << p["exe"].get<std::string>();
+    if (p.contains("script")) o << " (script " << p["script"].get<std::string>() << ")";
+    o << "  exit " << p["exit_code"] << "\n";
+  }
+  size_t nread = 0, nwritten = 0, nexec = 0;
+  for (const auto& f : s["files"]) {
+    auto has = [&](const char* a) {
+      return std::find(f["access"].begin(), f["access"].end(), a) != f["access"].end();
+    };
+    nread += has("read");
+    nexec += has("exec");
+    nwritten += has("write") || has("create") || has("delete") || has("rename_to") || has("link") ||
+                has("mmap_write");
+  }
+  o << "files:     " << s["files"].size() << " (" << nexec << " executed, " << nread << " read, "
+    << nwritten << " changed)\n";
+  for (const auto& f : s["files"]) {
+    bool boring = f["access"].size() == 1 && (f["access"][0] == "read" || f["access"][0] == "path");
+    if (boring) continue;
+    o << "  ";
+    for (const auto& a : f["access"]) o << a.get<std::string>() << ' ';
+    o << f["path"].get<std::string>() << "\n";
+  }
+  o << "failed:    " << s["failed"].size() << "\n";
+  o << "network:   " << s["network"].size() << "\n";
+  for (const auto& n : s["network"]) {
+    o << "  " << n["op"].get<std::string>() << ' ' << n["family"].get<std::string>() << '/'
+      << n["protocol"].get<std::string>() << ' ' << n["address"].get<std::string>();
+    if (!n["port"].is_null()) o << " port " << n["port"];
+    o << " -> " << n["result"].get<std::string>() << " (pid " << n["pid"] << ")\n";
+  }
+  return o.str();
+}
+
+}  // namespace stepseal

@@ -1,0 +1,31 @@
+// summary.h - distils a journal into the step summary (`stepseal show`).
+//
+// The summary is the contract users and attestations depend on; its fields are documented in
+// docs/summary.md. Field names are stable: add, never rename.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "journal/journal.h"
+#include "model/model.h"
+
+namespace stepseal {
+
+struct StepRecord {
+  nlohmann::json header, start, end;  // the journal's JSON records (empty if missing)
+  Model model;
+  journal::ReadResult read;
+};
+
+// Replays a journal into a model. Throws std::runtime_error only if the file is unusable.
+StepRecord load_step(const std::string& journal_path);
+
+nlohmann::json summary_json(const StepRecord& r);
+std::string summary_text(const nlohmann::json& summary);
+
+// RFC 3339 (UTC, nanoseconds) from nanoseconds since the epoch.
+std::string rfc3339(int64_t epoch_ns);
+
+}  // namespace stepseal

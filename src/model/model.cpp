@@ -1,0 +1,346 @@
+#include "model/model.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+namespace stepseal {
+
+namespace {
+constexpr uint64_t kFmodeCreated = 1u << 20;  // FMODE_CREATED: this open created the file
+constexpr uint64_t kRenameExchange = 2;
+constexpr uint64_t kOTmpfile = 020000000;
+constexpr uint64_t kOPath = 010000000;
+}  // namespace
+
+const char* access_name(int i) {
+  static const char* names[kAccessKinds] = {"read",     "exec",        "create",    "write",
+                                            "overwrite", "delete",     "rename_from", "rename_to",
+                                            "link",     "mmap_write",  "path"};
+  return i >= 0 && i < kAccessKinds ? names[i] : "unknown";
+}
+
+std::string errno_name(int err) {
+  if (err == 0) return "ok";
+  const char* n = strerrorname_np(err);
+  return n ? n : "E" + std::to_string(err);
+}
+
+std::string family_name(int af) {
+  switch (af) {
+    case AF_INET: return "inet";
+    case AF_INET6: return "inet6";
+    case AF_UNIX: return "unix";
+    case AF_NETLINK: return "netlink";
+    case AF_PACKET: return "packet";
+    case AF_VSOCK: return "vsock";
+    case AF_UNSPEC: return "unspec";
+    default: return "af" + std::to_string(af);
+  }
+}
+
+std::string protocol_name(int af, int type, int protocol) {
+  type &= 0xf;  // drop SOCK_NONBLOCK / SOCK_CLOEXEC
+  if (af == AF_INET || af == AF_INET6) {
+    if (type == SOCK_RAW) return "raw";
+    if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6) return "icmp";
+    if (type == SOCK_STREAM) return protocol == IPPROTO_MPTCP ? "mptcp" : "tcp";
+    if (type == SOCK_DGRAM) return protocol == IPPROTO_UDPLITE ? "udplite" : "udp";
+  }
+  switch (type) {
+    case SOCK_STREAM: return "stream";
+    case SOCK_DGRAM: return "dgram";
+    case SOCK_SEQPACKET: return "seqpacket";
+    case SOCK_RAW: return "raw";
+    case SOCK_RDM: return "rdm";
+    default: return "type" + std::to_string(type);
+  }
+}
+
+SockAddr decode_sockaddr(const std::string& raw) {
+  SockAddr a;
+  if (raw.size() < 2) return a;
+  sa_family_t fam;
+  std::memcpy(&fam, raw.data(), sizeof fam);
+  a.family = family_name(fam);
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (fam == AF_INET && raw.size() >= sizeof(sockaddr_in)) {
+    sockaddr_in s;
+    std::memcpy(&s, raw.data(), sizeof s);
+    inet_ntop(AF_INET, &s.sin_addr, buf, sizeof buf);
+    a.address = buf;
+    a.port = ntohs(s.sin_port);
+  } else if (fam == AF_INET6 && raw.size() >= 24) {
+    sockaddr_in6 s{};
+    std::memcpy(&s, raw.data(), std::min(raw.size(), sizeof s));
+    inet_ntop(AF_INET6, &s.sin6_addr, buf, sizeof buf);
+    a.address = buf;
+    a.port = ntohs(s.sin6_port);
+  } else if (fam == AF_UNIX) {
+    std::string_view p(raw.data() + 2, raw.size() - 2);
+    if (p.empty()) {
+      a.address = "";  // unnamed / autobind
+    } else if (p[0] == '\0') {
+      a.address = "@" + std::string(p.substr(1));  // abstract: every byte counts
+    } else {
+      a.address = std::string(p.substr(0, p.find('\0')));
+    }
+  } else if (fam == AF_NETLINK && raw.size() >= sizeof(sockaddr_nl)) {
+    sockaddr_nl s;
+    std::memcpy(&s, raw.data(), sizeof s);
+    a.address = "pid:" + std::to_string(s.nl_pid) + " groups:" + std::to_string(s.nl_groups);
+  } else if (fam == AF_PACKET && raw.size() >= 8) {
+    uint16_t proto;
+    int32_t ifindex;
+    std::memcpy(&proto, raw.data() + 2, 2);
+    std::memcpy(&ifindex, raw.data() + 4, 4);
+    a.address = "ifindex:" + std::to_string(ifindex) + " proto:" + std::to_string(ntohs(proto));
+  } else if (fam == AF_VSOCK && raw.size() >= 12) {
+    uint32_t port, cid;
+    std::memcpy(&port, raw.data() + 4, 4);
+    std::memcpy(&cid, raw.data() + 8, 4);
+    a.address = "cid:" + std::to_string(cid);
+    a.port = port;
+  }
+  return a;
+}
+
+Process& Model::proc(uint32_t pid, uint64_t ts) {
+  auto it = live_.find(pid);
+  if (it != live_.end()) return procs_[it->second];
+  // First sight without a fork event (e.g. the record began mid-way): still account for it.
+  Process p;
+  p.pid = pid;
+  p.start_ns = ts;
+  procs_.push_back(std::move(p));
+  live_[pid] = procs_.size() - 1;
+  return procs_.back();
+}
+
+void Model::touch(const std::string& path, uint32_t access, uint32_t pid, const Event* e) {
+  if (path.empty() || path[0] != '/') return;  // pipes, sockets, anonymous inodes
+  auto& f = files_[path];
+  if (f.path.empty()) f.path = path;
+  f.access |= access;
+  f.pids.insert(pid);
+  if (e && (e->flags & SS_F_HAS_INO)) {
+    if (!f.first_ino) f.first_ino = e->ino;
+    f.last_ino = e->ino;
+  }
+}
+
+void Model::fail(const std::string& path, std::string_view op, const Event& e) {
+  failed_[{path, std::string(op), e.err()}].insert(e.pid);
+}
+
+void Model::gap(std::string kind, uint32_t pid, std::string detail) {
+  gaps_[{std::move(kind), pid, std::move(detail)}]++;
+}
+
+std::vector<FailedOp> Model::failed() const {
+  std::vector<FailedOp> out;
+  for (const auto& [k, pids] : failed_)
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), pids});
+  return out;
+}
+
+std::vector<Gap> Model::gaps() const {
+  std::vector<Gap> out;
+  for (const auto& [k, n] : gaps_) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+  return out;
+}
+
+void Model::apply(const Event& e) {
+  events_++;
+  if (e.compat()) proc(e.pid, e.ts_ns).compat_syscalls++;
+  for (int slot : {SS_B_OBJ, SS_B_DIR1, SS_B_DIR2})
+    if ((e.blob_flags[slot] & SS_BF_PATH) && (e.blob_flags[slot] & SS_BF_TRUNC)) {
+      truncated_++;
+      gap("path_truncated", e.pid, std::string(kind_name(e.kind)) + " " + e.obj + e.path);
+      break;
+    }
+  switch (e.kind) {
+    case Kind::FORK: apply_fork(e); break;
+    case Kind::EXEC: apply_exec(e); break;
+    case Kind::EXIT: apply_exit(e); break;
+    case Kind::OPEN: apply_open(e); break;
+    case Kind::SOCKET:
+    case Kind::CONNECT:
+    case Kind::BIND:
+    case Kind::LISTEN:
+    case Kind::SENDTO: apply_net(e); break;
+    case Kind::GAP: {
+      static const char* what[] = {"", "io_uring_setup", "io_uring_enter", "io_uring_register",
+                                   "io_setup", "io_submit"};
+      uint64_t g = e.args[0];
+      std::string detail = g < std::size(what) ? what[g] : "gap" + std::to_string(g);
+      gap(g >= SS_GAP_AIO_SETUP ? "aio" : "io_uring", e.pid,
+          detail + (e.failed() ? " (failed: " + errno_name(e.err()) + ")" : ""));
+      break;
+    }
+    default: apply_file(e); break;
+  }
+}
+
+void Model::apply_fork(const Event& e) {
+  if (e.args[2]) return;  // a thread: same process
+  auto child = static_cast<uint32_t>(e.args[0]);
+  Process p;
+  p.pid = child;
+  p.ppid = e.pid == spawner_ ? 0 : e.pid;
+  p.start_ns = e.ts_ns;
+  if (auto it = live_.find(e.pid); it != live_.end()) {
+    // Until it execs, a child runs its parent's image.
+    const Process& parent = procs_[it->second];
+    p.argv = parent.argv;
+    p.exe = parent.exe;
+    p.cwd = parent.cwd;
+    p.script = parent.script;
+    p.exe_ino = parent.exe_ino;
+  }
+  procs_.push_back(std::move(p));
+  live_[child] = procs_.size() - 1;
+}
+
+void Model::apply_exec(const Event& e) {
+  Process& p = proc(e.pid, e.ts_ns);
+  if (p.execed) {
+    // A process that execs again: keep one entry per image so every binary is accounted for.
+    Process next = p;
+    next.start_ns = e.ts_ns;
+    procs_.push_back(std::move(next));
+    live_[e.pid] = procs_.size() - 1;
+  }
+  Process& q = procs_[live_[e.pid]];
+  q.execed = true;
+  q.exe = e.obj;
+  q.exe_ino = e.ino;
+  q.cwd = e.cwd;
+  q.argv = e.argv;
+  q.argv_truncated = e.blob_flags[SS_B_EXTRA] & SS_BF_TRUNC;
+  // binfmt_script: bprm->interp differs from the filename, and the file run is the interpreter.
+  q.script = !e.raw2.empty() && !e.path.empty() ? e.path : std::string();
+  touch(q.exe, kExec, e.pid, &e);
+  if (!q.script.empty()) touch(q.script, kExec, e.pid);
+}
+
+void Model::apply_exit(const Event& e) {
+  auto it = live_.find(e.pid);
+  if (it == live_.end()) return;
+  Process& p = procs_[it->second];
+  p.wait_status = static_cast<int>(e.ret);
+  p.end_ns = e.ts_ns;
+  // The root command's exit ends the step; SIGKILLed exits after it were stepseal's cleanup.
+  bool root = p.ppid == 0 && p.start_ns != 0;
+  if (root && !step_end_ns_) {
+    step_end_ns_ = e.ts_ns;
+  } else if (step_end_ns_ && e.ts_ns >= step_end_ns_ && WIFSIGNALED(p.wait_status.value()) &&
+      WTERMSIG(p.wait_status.value()) == SIGKILL)
+    p.killed_at_step_end = true;
+  live_.erase(it);
+}
+
+void Model::apply_open(const Event& e) {
+  if (e.failed()) {
+    fail(e.path.empty() ? "<handle>" : e.path, "open", e);
+    return;
+  }
+  uint64_t flags = e.args[2];
+  uint32_t a = 0;
+  if (flags & kOPath) {
+    a = kPathOnly;
+  } else {
+    switch (flags & O_ACCMODE) {
+      case O_RDONLY: a = kRead; break;
+      case O_WRONLY: a = kWrite; break;
+      default: a = kRead | kWrite; break;
+    }
+  }
+  bool created = (e.args[4] & kFmodeCreated) || (flags & kOTmpfile) == kOTmpfile;
+  if (created) a |= kCreate;
+  if ((flags & O_TRUNC) && !created && (a & kWrite)) a |= kOverwrite;
+  touch(e.obj, a, e.pid, &e);
+}
+
+void Model::apply_file(const Event& e) {
+  const std::string_view op = kind_name(e.kind);
+  if (e.failed()) {
+    if (e.kind == Kind::EXEC_FAIL || e.kind == Kind::RENAME || e.kind == Kind::UNLINK ||
+        e.kind == Kind::LINK || e.kind == Kind::SYMLINK || e.kind == Kind::MKNOD ||
+        e.kind == Kind::MKDIR || e.kind == Kind::CHDIR || e.kind == Kind::TRUNCATE) {
+      const std::string& p = !e.path.empty() ? e.path : !e.obj.empty() ? e.obj : e.path2;
+      fail(p, op, e);
+    } else if (e.kind == Kind::MEMFD) {
+      fail("memfd:" + e.raw, op, e);
+    } else if (e.kind == Kind::COPY) {
+      fail(e.obj.empty() ? e.path2 : e.obj, op, e);
+    }
+    return;
+  }
+  switch (e.kind) {
+    case Kind::RENAME: {
+      uint32_t both = kRenameFrom | kRenameTo;
+      bool exchange = e.args[4] & kRenameExchange;
+      touch(e.path, exchange ? both : kRenameFrom, e.pid);
+      touch(e.path2, exchange ? both : kRenameTo, e.pid);
+      break;
+    }
+    case Kind::UNLINK: touch(e.path, kDelete, e.pid); break;
+    case Kind::LINK:
+    case Kind::SYMLINK: touch(e.path2, kLink, e.pid); break;
+    case Kind::TRUNCATE: touch(e.obj.empty() ? e.path : e.obj, kWrite, e.pid, &e); break;
+    case Kind::MKNOD:
+    case Kind::MKDIR: touch(e.path, kCreate, e.pid); break;
+    case Kind::MEMFD: touch(e.obj, kCreate, e.pid, &e); break;
+    case Kind::COPY:
+      touch(e.obj, kRead, e.pid);
+      touch(e.path2, kWrite, e.pid, &e);
+      break;
+    case Kind::MMAP_WRITE: touch(e.obj, kMmapWrite, e.pid, &e); break;
+    default: break;  // CHDIR: the cwd is taken from the kernel at exec; nothing to record
+  }
+}
+
+void Model::apply_net(const Event& e) {
+  NetAttempt n;
+  n.pid = e.pid;
+  n.op = std::string(kind_name(e.kind));
+  n.err = e.err();
+  n.ts_ns = e.ts_ns;
+  if (e.kind == Kind::SOCKET) {
+    n.family = family_name(static_cast<int>(e.args[0]));
+    n.protocol = protocol_name(static_cast<int>(e.args[0]), static_cast<int>(e.args[1]),
+                               static_cast<int>(e.args[2]));
+  } else {
+    int af = static_cast<int>(e.args[1]);
+    SockAddr sa = decode_sockaddr(e.sockaddr);
+    n.family = af ? family_name(af) : sa.family;
+    n.protocol = af ? protocol_name(af, static_cast<int>(e.args[2]), static_cast<int>(e.args[3]))
+                    : std::string();
+    n.address = sa.address;
+    n.port = sa.port;
+    auto key = std::make_tuple(e.pid, static_cast<int>(e.args[0]), 0);
+    if (e.kind == Kind::BIND && !e.failed()) bound_[key] = n.address;
+    if (e.kind == Kind::LISTEN && n.address.empty()) {
+      if (auto it = bound_.find(key); it != bound_.end()) n.address = it->second;
+    }
+  }
+  for (auto& prev : net_) {  // fold repeats (a resolver retrying, a poll loop)
+    if (prev.pid == n.pid && prev.op == n.op && prev.family == n.family &&
+        prev.protocol == n.protocol && prev.address == n.address && prev.port == n.port &&
+        prev.err == n.err) {
+      prev.count++;
+      return;
+    }
+  }
+  net_.push_back(std::move(n));
+}
+
+}  // namespace stepseal

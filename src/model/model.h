@@ -1,0 +1,137 @@
+// model.h - what happened in a step, rebuilt from events: a process table, a file table,
+// failed attempts, network attempts and gaps.
+//
+// The model is a parser plus tables, in the manner of falcosecurity's sinsp: one rule per event
+// kind (apply_* in model.cpp) updates the tables. It never knows whether events are live or
+// replayed from a journal. Digests (next stage) attach to Process and FileRecord.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/event.h"
+
+namespace stepseal {
+
+// File access kinds, in the order they are reported. Names live in access_name().
+enum Access : uint32_t {
+  kRead = 1 << 0,
+  kExec = 1 << 1,
+  kCreate = 1 << 2,
+  kWrite = 1 << 3,
+  kOverwrite = 1 << 4,
+  kDelete = 1 << 5,
+  kRenameFrom = 1 << 6,
+  kRenameTo = 1 << 7,
+  kLink = 1 << 8,
+  kMmapWrite = 1 << 9,
+  kPathOnly = 1 << 10,  // O_PATH: opened as a location, content not read
+};
+inline constexpr int kAccessKinds = 11;
+const char* access_name(int bit_index);
+
+struct Process {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;  // 0 for the step's root
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  std::vector<std::string> argv;
+  std::string exe;     // the file the kernel ran (for a #! script: the interpreter)
+  std::string script;  // the #! script, when the exec went through binfmt_script
+  std::string cwd;
+  bool execed = false;
+  bool argv_truncated = false;
+  std::optional<int> wait_status;  // raw wait(2) status
+  int compat_syscalls = 0;
+  bool killed_at_step_end = false;
+  Inode exe_ino;
+};
+
+struct FileRecord {
+  std::string path;
+  uint32_t access = 0;
+  std::set<uint32_t> pids;
+  std::optional<Inode> first_ino;  // identity at the first event that named the object
+  std::optional<Inode> last_ino;
+};
+
+struct FailedOp {
+  std::string path;
+  std::string op;
+  int err = 0;
+  std::set<uint32_t> pids;
+};
+
+struct NetAttempt {
+  uint32_t pid = 0;
+  std::string family, protocol, address;
+  std::optional<uint32_t> port;
+  std::string op;
+  int err = 0;  // 0 = success
+  uint64_t ts_ns = 0;
+  uint32_t count = 1;  // identical attempts folded together
+};
+
+struct Gap {
+  std::string kind;  // "io_uring", "aio", "path_truncated"
+  uint32_t pid = 0;
+  std::string detail;
+  uint64_t count = 1;
+};
+
+class Model {
+ public:
+  // The spawner is stepseal's own pid-namespace init: its children are the step's roots.
+  void set_spawner(uint32_t pid) { spawner_ = pid; }
+  void apply(const Event& e);
+
+  const std::vector<Process>& processes() const { return procs_; }
+  const std::map<std::string, FileRecord>& files() const { return files_; }
+  std::vector<FailedOp> failed() const;
+  const std::vector<NetAttempt>& network() const { return net_; }
+  std::vector<Gap> gaps() const;
+  uint64_t events() const { return events_; }
+  uint64_t truncated_events() const { return truncated_; }
+
+ private:
+  Process& proc(uint32_t pid, uint64_t ts);
+  void touch(const std::string& path, uint32_t access, uint32_t pid, const Event* e = nullptr);
+  void fail(const std::string& path, std::string_view op, const Event& e);
+  void gap(std::string kind, uint32_t pid, std::string detail);
+  void apply_fork(const Event& e);
+  void apply_exec(const Event& e);
+  void apply_exit(const Event& e);
+  void apply_open(const Event& e);
+  void apply_file(const Event& e);
+  void apply_net(const Event& e);
+
+  uint32_t spawner_ = 0;
+  uint64_t step_end_ns_ = 0;
+  std::vector<Process> procs_;
+  std::unordered_map<uint32_t, size_t> live_;  // pid -> index in procs_ (pids get reused)
+  std::map<std::string, FileRecord> files_;
+  std::map<std::tuple<std::string, std::string, int>, std::set<uint32_t>> failed_;
+  std::vector<NetAttempt> net_;
+  std::map<std::tuple<uint32_t, int, int>, std::string> bound_;  // (pid, fd, instance) -> addr
+  std::map<std::tuple<std::string, uint32_t, std::string>, uint64_t> gaps_;
+  uint64_t events_ = 0;
+  uint64_t truncated_ = 0;
+};
+
+// Helpers shared with the summary (exposed for tests).
+std::string errno_name(int err);
+struct SockAddr {
+  std::string family, address;
+  std::optional<uint32_t> port;
+};
+SockAddr decode_sockaddr(const std::string& raw);
+std::string family_name(int af);
+std::string protocol_name(int af, int type, int protocol);
+
+}  // namespace stepseal

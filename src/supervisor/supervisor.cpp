@@ -1,0 +1,377 @@
+#include "supervisor/supervisor.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <memory>
+
+#include "capture/bpf_tracer.h"
+#include "capture/decoder.h"
+#include "cli/exit_codes.h"
+#include "distill/summary.h"
+#include "journal/journal.h"
+
+namespace stepseal {
+
+namespace {
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+int64_t clock_ns(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// What the spawner tells the supervisor through the status pipe.
+struct StatusMsg {
+  char type;  // 'E': exec failed, value = errno. 'S': command reaped, value = wait status.
+  int32_t value;
+};
+
+void write_all(int fd, const void* p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p = static_cast<const char*>(p) + w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
+// with the probes, forwards signals to it, reaps orphans, and reports the command's status.
+[[noreturn]] void spawner_main(const std::vector<std::string>& argv, int go_r, int st_w,
+                               int supervisor_pidfd, const sigset_t& blocked,
+                               const sigset_t& orig) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The supervisor may have died before PDEATHSIG was armed. getppid() cannot tell from inside
+  // the new pid namespace (it reads 0), but the supervisor's pidfd becomes readable on exit.
+  pollfd pfd{supervisor_pidfd, POLLIN, 0};
+  if (poll(&pfd, 1, 0) != 0) _exit(exit_code::kInternal);
+  close(supervisor_pidfd);
+  char go;
+  if (read(go_r, &go, 1) != 1) _exit(exit_code::kInternal);  // supervisor gave up
+  close(go_r);
+  pid_t cmd = fork();
+  if (cmd < 0) {
+    StatusMsg m{'E', errno};
+    write_all(st_w, &m, sizeof m);
+    _exit(exit_code::kInternal);
+  }
+  if (cmd == 0) {
+    sigprocmask(SIG_SETMASK, &orig, nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    StatusMsg m{'E', errno};
+    write_all(st_w, &m, sizeof m);
+    _exit(m.value == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute);
+  }
+  for (;;) {
+    siginfo_t si{};
+    int sig = sigwaitinfo(&blocked, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(cmd, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (w == cmd) {
+        StatusMsg m{'S', status};
+        write_all(st_w, &m, sizeof m);
+        _exit(0);  // the kernel now kills what is left in the namespace
+      }
+    }
+  }
+}
+
+std::string hostname() {
+  char h[HOST_NAME_MAX + 1] = {};
+  gethostname(h, sizeof h - 1);
+  return h;
+}
+
+std::string read_file(const char* path) {
+  std::string s;
+  if (FILE* f = fopen(path, "re")) {
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    s.assign(buf, n);
+    fclose(f);
+  }
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+int run_step(const RunOptions& opts) {
+  std::unique_ptr<journal::Writer> jw;
+  try {
+    jw = std::make_unique<journal::Writer>(opts.trace_path);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kJournalWrite;
+  }
+
+  uint64_t decode_errors = 0;
+  std::string sink_error;
+  auto sink = [&](const void* data, size_t len) -> int {
+    DecodeError err;
+    auto ev = decode_event(data, len, &err);
+    if (!ev) {
+      decode_errors++;
+      spdlog::warn("undecodable kernel record ({} bytes): {}", len, err.what);
+      return 0;
+    }
+    try {
+      jw->append_event(*ev);
+    } catch (const std::exception& e) {
+      sink_error = e.what();
+      return -1;
+    }
+    return 0;
+  };
+
+  std::unique_ptr<BpfTracer> tracer;
+  try {
+    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink);
+  } catch (const AttachError& e) {
+    spdlog::error("tracing could not be attached: {}", e.what());
+    jw.reset();
+    unlink(opts.trace_path.c_str());
+    return exit_code::kAttachFailed;
+  }
+
+  struct utsname un{};
+  uname(&un);
+  int64_t t0_real = clock_ns(CLOCK_REALTIME);
+  int64_t t0_mono = clock_ns(CLOCK_MONOTONIC);
+  char cwd[PATH_MAX] = {};
+  if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+
+  // Forwarded signals (and SIGCHLD) are blocked here and read from a signalfd; the spawner
+  // inherits the mask and waits for them synchronously.
+  sigset_t blocked, orig;
+  sigemptyset(&blocked);
+  for (int s : kForwarded) sigaddset(&blocked, s);
+  sigaddset(&blocked, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &blocked, &orig);
+  struct MaskGuard {
+    sigset_t* o;
+    ~MaskGuard() { sigprocmask(SIG_SETMASK, o, nullptr); }
+  } mask_guard{&orig};
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  for (int s : kForwarded) sigaddset(&fwd, s);
+  Fd sfd(signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  int go[2], st[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
+    spdlog::error("pipe: {}", strerror(errno));
+    return exit_code::kInternal;
+  }
+  Fd go_w(go[1]), st_r(st[0]);
+  if (unshare(CLONE_NEWPID) < 0) {
+    spdlog::error("cannot create a pid namespace for the step: {}", strerror(errno));
+    return exit_code::kInternal;
+  }
+  Fd self(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)));
+  if (self.get() < 0) {
+    spdlog::error("pidfd_open: {}", strerror(errno));
+    return exit_code::kInternal;
+  }
+  pid_t spawner = fork();
+  if (spawner < 0) {
+    spdlog::error("fork: {}", strerror(errno));
+    return exit_code::kInternal;
+  }
+  if (spawner == 0) {
+    close(go[1]);
+    close(st[0]);
+    spawner_main(opts.argv, go[0], st[1], self.get(), blocked, orig);
+  }
+  close(go[0]);
+  close(st[1]);
+
+  try {
+    tracer->track_spawner(static_cast<uint32_t>(spawner));
+    jw->append_json(journal::RecordType::HEADER,
+                    {{"format", "stepseal-journal"},
+                     {"version", 1},
+                     {"stepseal_version", STEPSEAL_VERSION},
+                     {"host", hostname()},
+                     {"kernel", std::string(un.release) + " " + un.version},
+                     {"boot_id", read_file("/proc/sys/kernel/random/boot_id")},
+                     {"realtime_minus_monotonic_ns", t0_real - t0_mono},
+                     {"ring_bytes", opts.ring_bytes}});
+    jw->append_json(journal::RecordType::STEP_START, {{"argv", opts.argv},
+                                                      {"cwd", cwd},
+                                                      {"started", rfc3339(t0_real)},
+                                                      {"spawner_pid", spawner},
+                                                      {"uid", getuid()}});
+    jw->flush();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    kill(spawner, SIGKILL);
+    waitpid(spawner, nullptr, 0);
+    return exit_code::kJournalWrite;
+  }
+  // Tracing is attached and the spawner registered: from here on nothing it starts is unseen.
+  char g = 'g';
+  write_all(go_w.get(), &g, 1);
+  go_w.reset();
+
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, spawner, 0)));
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  watch(tracer->epoll_fd(), 0);
+  watch(sfd.get(), 1);
+  watch(pidfd.get(), 2);
+
+  bool spawner_done = false;
+  bool failed = false;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (!spawner_done) {
+    epoll_event evs[4];
+    int n = epoll_wait(ep.get(), evs, 4, 25);
+    if (tracer->consume() < 0 && !sink_error.empty()) {
+      failed = true;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == 1) {
+        signalfd_siginfo si;
+        while (read(sfd.get(), &si, sizeof si) == sizeof si) {
+          spdlog::debug("forwarding signal {} to the step", si.ssi_signo);
+          kill(spawner, static_cast<int>(si.ssi_signo));
+        }
+      } else if (evs[i].data.u64 == 2) {
+        spawner_done = true;
+      }
+    }
+    try {
+      jw->flush();
+    } catch (const std::exception& e) {
+      sink_error = e.what();
+      failed = true;
+      break;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress > std::chrono::seconds(10)) {
+      spdlog::info("tracing: {} events recorded so far", jw->events());
+      last_progress = now;
+    }
+  }
+  if (failed) {
+    spdlog::error("journal write failed, stopping the step: {}", sink_error);
+    kill(spawner, SIGKILL);
+    waitpid(spawner, nullptr, 0);
+    return exit_code::kJournalWrite;
+  }
+  int sstatus = 0;
+  waitpid(spawner, &sstatus, 0);
+  // Every process of the namespace is gone now; everything they did is already in the ring.
+  while (tracer->consume() > 0) {
+  }
+
+  StatusMsg msg{};
+  int exec_errno = 0, cmd_status = -1;
+  while (read(st_r.get(), &msg, sizeof msg) == sizeof msg) {
+    if (msg.type == 'E') exec_errno = msg.value;
+    if (msg.type == 'S') cmd_status = msg.value;
+  }
+  int rc;
+  if (exec_errno) {
+    spdlog::error("cannot execute {}: {}", opts.argv[0], strerror(exec_errno));
+    rc = exec_errno == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute;
+  } else if (cmd_status < 0) {
+    spdlog::error("the step's spawner ended without reporting the command's status");
+    rc = exit_code::kInternal;
+  } else if (WIFEXITED(cmd_status)) {
+    rc = WEXITSTATUS(cmd_status);
+  } else {
+    rc = 128 + WTERMSIG(cmd_status);
+  }
+
+  int64_t t1_real = clock_ns(CLOCK_REALTIME);
+  auto sum = [](const std::vector<uint64_t>& v) {
+    uint64_t s = 0;
+    for (auto x : v) s += x;
+    return s;
+  };
+  nlohmann::json counters = {
+      {"kernel_events", tracer->counter(SS_C_EVENTS)},
+      {"lost_ringbuf", tracer->counter(SS_C_LOST_RINGBUF)},
+      {"lost_nested", tracer->counter(SS_C_LOST_NESTED)},
+      {"lost_inflight", tracer->counter(SS_C_LOST_INFLIGHT)},
+      {"lost_track", tracer->counter(SS_C_LOST_TRACK)},
+      {"truncated_blobs", tracer->counter(SS_C_TRUNC_BLOB)},
+      {"read_failures", tracer->counter(SS_C_READ_FAIL)},
+      {"lost_decode", decode_errors},
+      {"ring_bytes", opts.ring_bytes},
+  };
+  uint64_t lost = sum(counters["lost_ringbuf"]) + sum(counters["lost_nested"]) +
+                  sum(counters["lost_inflight"]) + sum(counters["lost_track"]) + decode_errors;
+  journal::Sha256 head;
+  try {
+    jw->append_json(journal::RecordType::STEP_END,
+                    {{"exit_code", rc},
+                     {"wait_status", cmd_status},
+                     {"exec_errno", exec_errno},
+                     {"finished", rfc3339(t1_real)},
+                     {"duration_s", static_cast<double>(t1_real - t0_real) / 1e9},
+                     {"counters", counters}});
+    head = jw->finish({{"lost_events", lost}});
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kJournalWrite;
+  }
+  spdlog::info("{} events, {} lost; journal {} (sha256 {})", jw->events(), lost, opts.trace_path,
+               journal::to_hex(head));
+  if (lost) spdlog::warn("{} events were lost: the record is incomplete", lost);
+  return rc;
+}
+
+}  // namespace stepseal

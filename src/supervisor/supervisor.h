@@ -1,0 +1,27 @@
+// supervisor.h - runs one build step under the probes and writes its journal.
+//
+//   load + attach probes  ->  fork the spawner into a new pid namespace  ->  register it
+//   ->  let it fork the command  ->  drain the ring into the journal until the step ends
+//   ->  drain the rest, write the step end and trailer.
+//
+// The spawner is pid 1 of a fresh pid namespace and dies with the supervisor (PDEATHSIG), so
+// when stepseal dies every process of the step dies too: nothing continues untraced. When the
+// command exits the spawner exits, and the kernel kills whatever the step left running.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace stepseal {
+
+struct RunOptions {
+  std::vector<std::string> argv;
+  std::string trace_path;
+  size_t ring_bytes = 16u << 20;
+};
+
+// Returns the exit status for `stepseal run` (see cli/exit_codes.h).
+int run_step(const RunOptions& opts);
+
+}  // namespace stepseal
