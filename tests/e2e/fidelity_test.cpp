@@ -16,7 +16,8 @@
 //     it ("= 3</abs/path>"). A failed open's path is its argument, resolved against the dirfd
 //     (-y prints AT_FDCWD and dirfds with their paths too). An exec succeeded if it returned 0;
 //     its path is the first argument.
-//   - stepseal: a file counts as opened if its access has read, write, create or overwrite and a
+//   - stepseal: a file counts as opened if its access has read, write, overwrite or path
+//     (O_PATH) and a
 //     workload process is among its pids; executed are the processes' "script", or "exe" when
 //     there is no script, leaving out a forked child that did not exec (same exe and argv as its
 //     parent); failed opens are "failed" entries with op "open".
@@ -24,6 +25,7 @@
 //     the probe children it forks at startup) are left out. strace's child that execs the
 //     workload is kept, since that exec is the workload's first.
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -164,7 +166,7 @@ Observed FromSummary(const Summary& s, const std::string& strace_exe) {
   for (const auto& f : s.files()) {
     const json access = f.value("access", json::array());
     bool opened = false;
-    for (const char* kind : {"read", "write", "create", "overwrite"}) opened |= Contains(access, kind);
+    for (const char* kind : {"read", "write", "overwrite", "path"}) opened |= Contains(access, kind);
     if (opened && any_workload_pid(f)) AddIfComparable(seen.opened, f.value("path", ""));
   }
   for (const auto& p : s.processes()) {
@@ -224,13 +226,15 @@ class FidelityTest : public E2ETest {
     }
   }
 
-  // Runs WORKLOAD (in DIR/work) under strace under stepseal and compares what both saw.
-  void CompareWithStrace(const std::vector<std::string>& workload) {
+  // Runs WORKLOAD (in CWD, by default DIR/work) under strace under stepseal and compares what
+  // both saw.
+  void CompareWithStrace(const std::vector<std::string>& workload, std::string cwd = "") {
+    if (cwd.empty()) cwd = work();
     const std::string strace_out = dir() / "strace.txt";
     std::vector<std::string> command = {strace_, "-f", "-y", "-qq", "-o", strace_out,
                                         "-e", kStraceCalls, "--"};
     command.insert(command.end(), workload.begin(), workload.end());
-    TracedRun r = Trace(command, {.cwd = work(), .extra_env = {"TMPDIR=" + work()}});
+    TracedRun r = Trace(command, {.cwd = cwd, .extra_env = {"TMPDIR=" + work()}});
     ASSERT_TRUE(CleanRun(r));
 
     std::vector<std::string> problems;
@@ -241,6 +245,10 @@ class FidelityTest : public E2ETest {
     ASSERT_FALSE(by_strace.executed.empty());
 
     Observed by_stepseal = FromSummary(r.summary, strace_);
+    std::cout << "[ fidelity ] strace / stepseal: opened " << by_strace.opened.size() << " / "
+              << by_stepseal.opened.size() << ", executed " << by_strace.executed.size() << " / "
+              << by_stepseal.executed.size() << ", failed opens " << by_strace.failed.size()
+              << " / " << by_stepseal.failed.size() << "\n";
     EXPECT_TRUE(SameSets("opened files", by_strace.opened, by_stepseal.opened));
     EXPECT_TRUE(SameSets("executed programs", by_strace.executed, by_stepseal.executed));
     EXPECT_TRUE(SameSets("failed opens", by_strace.failed, by_stepseal.failed));
@@ -272,6 +280,15 @@ TEST_F(FidelityTest, GccCompile) {
   CompareWithStrace({"gcc", "-O2", "-o", work("hello"), "hello.c"});  // strace finds gcc on PATH
   CommandResult hello = RunCommand({work("hello")});
   EXPECT_EQ(hello.out, "hello, world\n") << hello.Describe();
+}
+
+// Any workload: STEPSEAL_FIDELITY_CMD (run with /bin/sh -c) in STEPSEAL_FIDELITY_DIR.
+// tools/fidelity-check uses it on the Lua 5.4 build; without those variables it is skipped.
+TEST_F(FidelityTest, ExternalWorkload) {
+  const char* cmd = std::getenv("STEPSEAL_FIDELITY_CMD");
+  const char* cwd = std::getenv("STEPSEAL_FIDELITY_DIR");
+  if (!cmd || !cwd) GTEST_SKIP() << "set STEPSEAL_FIDELITY_CMD and STEPSEAL_FIDELITY_DIR";
+  CompareWithStrace({"/bin/sh", "-c", cmd}, cwd);
 }
 
 }  // namespace
