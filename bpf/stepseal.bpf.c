@@ -174,6 +174,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
+  /* Fast path for the whole system's uninteresting calls: no map lookup. (Compat calls have
+   * i386 numbers here; they take the lookup.) */
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!(task->thread_info.status & TS_COMPAT) && !kind_of(regs->orig_ax))
+    return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pid_tgid;
   struct inflight_call *cp = bpf_map_lookup_elem(&inflight, &tid);
