@@ -39,12 +39,17 @@ StepRecord load_step(const std::string& path) {
   StepRecord r;
   r.read = journal::read(path, [&](const journal::Record& rec) {
     switch (rec.type) {
-      case journal::RecordType::HEADER: r.header = rec.json; break;
+      case journal::RecordType::HEADER:
+        if (rec.json.is_object()) r.header = rec.json;
+        break;
       case journal::RecordType::STEP_START:
+        if (!rec.json.is_object()) break;
         r.start = rec.json;
         r.model.set_spawner(rec.json.value("spawner_pid", 0u));
         break;
-      case journal::RecordType::STEP_END: r.end = rec.json; break;
+      case journal::RecordType::STEP_END:
+        if (rec.json.is_object()) r.end = rec.json;
+        break;
       case journal::RecordType::EVENT: r.model.apply(*rec.event); break;
       default: break;
     }
@@ -86,7 +91,7 @@ nlohmann::json summary_json(const StepRecord& r) {
                                    " bytes unreadable"},
                     {"count", 1}});
   }
-  if (r.end.is_null() || r.end.empty())
+  if (r.end.empty())
     gaps.push_back({{"kind", "unfinished"}, {"pid", 0},
                     {"detail", "the recording has no step end: the supervisor did not finish"},
                     {"count", 1}});

@@ -14,7 +14,9 @@
 namespace stepseal {
 
 struct StepRecord {
-  nlohmann::json header, start, end;  // the journal's JSON records (empty if missing)
+  // the journal's JSON records; empty objects when the journal lacks them
+  nlohmann::json header = nlohmann::json::object(), start = nlohmann::json::object(),
+                 end = nlohmann::json::object();
   Model model;
   journal::ReadResult read;
 };

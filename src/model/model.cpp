@@ -272,15 +272,25 @@ void Model::apply_open(const Event& e) {
 void Model::apply_file(const Event& e) {
   const std::string_view op = kind_name(e.kind);
   if (e.failed()) {
-    if (e.kind == Kind::EXEC_FAIL || e.kind == Kind::RENAME || e.kind == Kind::UNLINK ||
-        e.kind == Kind::LINK || e.kind == Kind::SYMLINK || e.kind == Kind::MKNOD ||
-        e.kind == Kind::MKDIR || e.kind == Kind::CHDIR || e.kind == Kind::TRUNCATE) {
-      const std::string& p = !e.path.empty() ? e.path : !e.obj.empty() ? e.obj : e.path2;
-      fail(p, op, e);
-    } else if (e.kind == Kind::MEMFD) {
-      fail("memfd:" + e.raw, op, e);
-    } else if (e.kind == Kind::COPY) {
-      fail(e.obj.empty() ? e.path2 : e.obj, op, e);
+    switch (e.kind) {
+      case Kind::RENAME:
+      case Kind::LINK: {
+        // the error names one side: an existing target, or a missing/invalid source
+        int err = e.err();
+        bool target = err == EEXIST || err == ENOTEMPTY || err == EISDIR;
+        fail(target ? e.path2 : e.path, op, e);
+        break;
+      }
+      case Kind::SYMLINK: fail(e.path2, op, e); break;  // the target string is not a file op
+      case Kind::EXEC_FAIL:
+      case Kind::UNLINK:
+      case Kind::MKNOD:
+      case Kind::MKDIR:
+      case Kind::CHDIR:
+      case Kind::TRUNCATE: fail(!e.path.empty() ? e.path : e.obj, op, e); break;
+      case Kind::MEMFD: fail("memfd:" + e.raw, op, e); break;
+      case Kind::COPY: fail(e.obj.empty() ? e.path2 : e.obj, op, e); break;
+      default: break;
     }
     return;
   }
