@@ -21,7 +21,7 @@ static __always_inline void on_open(struct builder *b, struct task_struct *t,
     if (f)
       b->s->ev.args[4] = BPF_CORE_READ(f, f_mode);
   }
-  if (c->nr == NR_open_by_handle_at)
+  if (c->native_nr == NR_open_by_handle_at)
     return; /* no path argument: a file handle */
   put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], (const char *)c->args[1]);
 }

@@ -71,7 +71,7 @@ static __always_inline int append_str(struct builder *b, const void *src, int us
 {
   __u32 off = b->off;
   if (off > SS_DATA_MAX)
-    return -1;
+    return -2; /* out of event space */
   long n = user ? bpf_probe_read_user_str(&b->s->data[off], SS_PATH_MAX, src)
                 : bpf_probe_read_kernel_str(&b->s->data[off], SS_PATH_MAX, src);
   if (n <= 0)
@@ -92,7 +92,10 @@ static __always_inline void put_user_str(struct builder *b, int slot, const char
   __u32 start = b->off;
   if (!uptr)
     return;
-  if (append_str(b, uptr, 1) < 0) {
+  int n = append_str(b, uptr, 1);
+  if (n == -2) {
+    blob_trunc(b, slot);
+  } else if (n < 0) {
     b->s->ev.blob_flags[slot] |= SS_BF_READFAIL;
     count(SS_C_READ_FAIL);
   }
@@ -146,6 +149,7 @@ struct walk_ctx {
   struct mount *m;
   __u32 off;
   __u8 fl;
+  __u8 done; /* reached a root, or stopped on an error; not done after the loop = too deep */
 };
 
 static long walk_step(__u32 i, void *arg)
@@ -158,8 +162,10 @@ static long walk_step(__u32 i, void *arg)
 
   if (d == mnt_root) {
     struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-    if (mp == m || !mp)
-      return 1; /* the root of this mount namespace: done */
+    if (mp == m || !mp) {
+      w->done = 1; /* the root of this mount namespace */
+      return 1;
+    }
     w->d = BPF_CORE_READ(m, mnt_mountpoint);
     w->m = mp;
     w->vm = &mp->mnt;
@@ -170,21 +176,22 @@ static long walk_step(__u32 i, void *arg)
   __u32 off = w->off;
   if (off > SS_DATA_MAX) {
     w->fl |= SS_BF_TRUNC;
+    w->done = 1;
     return 1;
   }
   long n = bpf_probe_read_kernel_str(&w->s->data[off], SS_NAME_MAX, name);
   if (n <= 0) {
     w->fl |= SS_BF_TRUNC;
+    w->done = 1;
     return 1;
   }
   w->off = off + (__u32)n;
   if (d == parent) { /* a pseudo file's own root: pipe, socket, memfd, anon inode */
     w->fl |= SS_BF_PSEUDO;
+    w->done = 1;
     return 1;
   }
   w->d = parent;
-  if (i == SS_PATH_DEPTH - 1)
-    w->fl |= SS_BF_TRUNC; /* deeper than we follow */
   return 0;
 }
 
@@ -206,6 +213,8 @@ static __always_inline void put_path(struct builder *b, int slot, const struct p
     w.fl |= SS_BF_TRUNC;
   else
     bpf_loop(SS_PATH_DEPTH, walk_step, &w, 0);
+  if (!w.done)
+    w.fl |= SS_BF_TRUNC; /* deeper than we follow */
   if (leaf && !BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
     w.fl |= SS_BF_DELETED;
   b->s->ev.blob_flags[slot] |= w.fl;

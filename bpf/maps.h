@@ -21,9 +21,10 @@ struct {
 struct inflight_call {
   __u64 args[6];
   __u64 ts_ns;
-  __u32 nr;    /* raw number as called */
-  __u16 kind;  /* enum ss_kind */
-  __u16 flags; /* SS_F_COMPAT */
+  __u32 nr;        /* raw number as called (i386 number for compat calls) */
+  __u32 native_nr; /* the x86_64 equivalent */
+  __u16 kind;      /* enum ss_kind */
+  __u16 flags;     /* SS_F_COMPAT */
 };
 
 struct {

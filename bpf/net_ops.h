@@ -30,8 +30,8 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 static __always_inline void put_sock_info(struct builder *b, struct sock *sk, long fd)
 {
   b->s->ev.args[0] = fd;
-  b->s->ev.args[4] = 0;
-  b->s->ev.args[5] = 0;
+  for (int i = 1; i < 6; i++)
+    b->s->ev.args[i] = 0;
   if (!sk)
     return;
   b->s->ev.args[1] = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -39,8 +39,9 @@ static __always_inline void put_sock_info(struct builder *b, struct sock *sk, lo
   b->s->ev.args[3] = BPF_CORE_READ(sk, sk_protocol);
 }
 
-/* connect, bind, sendto: the sockaddr the caller passed. */
-static __always_inline void on_addr_call(struct builder *b, struct task_struct *t,
+/* connect, bind, sendto: the sockaddr the caller passed. Returns 0 for a send without a
+ * destination (data on a connected socket), which is not recorded. */
+static __always_inline int on_addr_call(struct builder *b, struct task_struct *t,
                                          const struct inflight_call *c, int compat)
 {
   __u64 addr = c->args[1];
@@ -60,8 +61,11 @@ static __always_inline void on_addr_call(struct builder *b, struct task_struct *
       len = h.namelen;
     }
   }
+  if (c->kind == SS_K_SENDTO && !addr)
+    return 0;
   put_sock_info(b, fd_sock(t, fd), fd);
   put_user_bytes(b, SS_B_EXTRA, (const void *)addr, len);
+  return 1;
 }
 
 /* listen: the local address the kernel holds for the socket (inet/inet6). */

@@ -138,18 +138,26 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   __u64 a[6] = {};
   long nr = id;
 
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (compat) {
+    /* i386 calls are rare system-wide: check tracking first, since socketcall and old_mmap
+     * need their argument block read from user memory to be classified */
+    if (!is_traced(pid_tgid >> 32))
+      return 0;
     a[0] = regs->bx; a[1] = regs->cx; a[2] = regs->dx;
     a[3] = regs->si; a[4] = regs->di; a[5] = regs->bp;
     nr = compat_to_native(id, a);
+    if (nr == -2) {
+      count(SS_C_LOST_ARGS); /* a followed call whose argument block was unreadable */
+      return 0;
+    }
     if (nr < 0)
       return 0;
   }
   int kind = kind_of(nr);
   if (!kind)
     return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (!is_traced(pid_tgid >> 32))
+  if (!compat && !is_traced(pid_tgid >> 32))
     return 0;
   if (!compat) {
     a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx;
@@ -161,10 +169,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   c.kind = kind;
   c.nr = id;
   c.flags = compat ? SS_F_COMPAT : 0;
+  c.native_nr = nr;
   c.ts_ns = bpf_ktime_get_ns();
-  /* remember the native number for handlers that care (open_by_handle_at) */
-  if (nr == NR_open_by_handle_at)
-    c.nr = NR_open_by_handle_at;
   __u32 tid = (__u32)pid_tgid;
   if (bpf_map_update_elem(&inflight, &tid, &c, BPF_ANY) < 0)
     count(SS_C_LOST_INFLIGHT);
@@ -226,7 +232,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   case SS_K_SOCKET: break;
   case SS_K_CONNECT:
   case SS_K_BIND:
-  case SS_K_SENDTO: on_addr_call(&b, t, &c, c.flags & SS_F_COMPAT); break;
+  case SS_K_SENDTO:
+    if (!on_addr_call(&b, t, &c, c.flags & SS_F_COMPAT)) {
+      builder_close(&b);
+      return 0;
+    }
+    break;
   case SS_K_LISTEN: on_listen(&b, t, &c); break;
   case SS_K_GAP: break;
   }

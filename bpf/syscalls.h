@@ -25,8 +25,10 @@
  *   SENDTO     (fd, addr, addrlen, how) how: 0 sendto, 1 sendmsg(msghdr*), 2 sendmmsg(mmsghdr*)
  *   GAP        (ss_gap, raw args...)
  *
- * Adding a system call: one case here, one exit handler in file_ops.h/net_ops.h (or reuse one),
- * one decoder rule in src/capture/decoder.cpp, one model rule in src/model/model.cpp.
+ * Adding a system call: its number in the enum below (and its i386 number in
+ * compat_to_native), a case in kind_of() and in normalize(), an exit handler in file_ops.h or
+ * net_ops.h (or reuse one), a decoder rule in src/capture/decoder.cpp if its blobs differ, and a
+ * model rule in src/model/model.cpp.
  */
 #ifndef STEPSEAL_BPF_SYSCALLS_H
 #define STEPSEAL_BPF_SYSCALLS_H
@@ -52,7 +54,8 @@ enum {
   NR_io_uring_enter = 426, NR_io_uring_register = 427, NR_openat2 = 437,
 };
 
-/* Reads the i386 socketcall / old_mmap argument block (six 32-bit words) into a[]. */
+/* Reads the i386 socketcall / old_mmap argument block (six 32-bit words) into a[].
+ * compat_to_native() returns -2 when it cannot, so the caller can count the loss. */
 static __always_inline int read_u32_args(__u64 a[6], __u64 uptr)
 {
   __u32 w[6] = {};
@@ -98,7 +101,7 @@ static __always_inline long compat_to_native(long nr, __u64 a[6])
   case 187: case 239: return NR_sendfile;
   case 313: return NR_splice;
   case 192: a[5] <<= 12; return NR_mmap; /* mmap2: offset in pages */
-  case 90: return read_u32_args(a, a[0]) < 0 ? -1 : NR_mmap; /* old_mmap(struct *) */
+  case 90: return read_u32_args(a, a[0]) < 0 ? -2 : NR_mmap; /* old_mmap(struct *) */
   case 12: return NR_chdir;
   case 133: return NR_fchdir;
   case 359: return NR_socket;
@@ -115,8 +118,11 @@ static __always_inline long compat_to_native(long nr, __u64 a[6])
   case 248: return NR_io_submit;
   case 102: { /* socketcall(call, args*) */
     long call = (long)a[0];
-    if (read_u32_args(a, a[1]) < 0)
+    if (call != 1 && call != 2 && call != 3 && call != 4 && call != 11 && call != 16 &&
+        call != 20)
       return -1;
+    if (read_u32_args(a, a[1]) < 0)
+      return -2;
     switch (call) {
     case 1: return NR_socket;
     case 2: return NR_bind;

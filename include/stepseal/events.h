@@ -33,39 +33,63 @@
 #include <linux/types.h>
 #endif
 
-/* X(name, json-name): the event catalogue. Values are positional: append only. */
-#define SS_KINDS(X)                                                                            \
-  X(NONE, "none")           /* 0: never emitted */                                             \
-  X(FORK, "fork")           /* args: 0 child tgid, 1 child tid, 2 is_thread, 3 clone flags */  \
-  X(EXEC, "exec")           /* successful exec. args: 0 old pid. OBJ exe, DIR1 cwd, STR1       \
-                               filename, STR2 interp, EXTRA argv, ino of exe */                \
-  X(EXIT, "exit")           /* ret: wait status. args: 0 group_dead */                          \
-  X(OPEN, "open")           /* open/openat/openat2/creat/open_by_handle_at. args: 0 dirfd,     \
-                               1 flags, 2 mode, 3 f_mode. OBJ result, DIR1+STR1 request */     \
-  X(EXEC_FAIL, "exec")      /* failed execve/execveat. args: 0 dirfd, 1 flags. DIR1+STR1,      \
-                               OBJ the fd for AT_EMPTY_PATH */                                 \
-  X(RENAME, "rename")       /* args: 0 olddirfd, 1 newdirfd, 2 flags. DIR1+STR1 old,          \
-                               DIR2+STR2 new */                                                \
-  X(UNLINK, "unlink")       /* unlink/unlinkat/rmdir. args: 0 dirfd, 1 flags */                \
-  X(LINK, "link")           /* link/linkat. args 0 olddirfd, 1 newdirfd, 2 flags. OBJ old fd  \
-                               (AT_EMPTY_PATH), DIR1+STR1 old, DIR2+STR2 new */                \
-  X(SYMLINK, "symlink")     /* args: 1 newdirfd. STR1 target (verbatim), DIR2+STR2 linkpath */ \
-  X(TRUNCATE, "truncate")   /* truncate(path)/ftruncate(fd). args 0 fd or -100, 1 length */    \
-  X(MKNOD, "mknod")         /* mknod/mknodat. args 0 dirfd, 1 mode, 2 dev */                   \
-  X(MKDIR, "mkdir")         /* mkdir/mkdirat. args 0 dirfd, 1 mode */                          \
-  X(MEMFD, "memfd_create")  /* args 0 flags. OBJ result fd, STR1 name */                       \
-  X(COPY, "copy")           /* copy_file_range/sendfile/splice. args 0 in fd, 1 out fd,        \
-                               2 length. OBJ in, DIR2 out */                                   \
-  X(MMAP_WRITE, "mmap")     /* shared mapping of a file opened for write. args 0 prot,         \
-                               1 flags, 2 fd, 3 f_mode. OBJ the file */                        \
-  X(CHDIR, "chdir")         /* chdir/fchdir. OBJ the new cwd (task->fs->pwd after the call) */ \
-  X(SOCKET, "socket")       /* args 0 domain, 1 type, 2 protocol; ret fd */                    \
-  X(CONNECT, "connect")     /* args 0 fd, 1 sk family, 2 sk type, 3 sk protocol. EXTRA addr */ \
-  X(BIND, "bind")           /* as CONNECT */                                                   \
-  X(LISTEN, "listen")       /* as CONNECT; EXTRA the bound inet/inet6 address if known */      \
-  X(SENDTO, "sendto")       /* sendto/sendmsg/sendmmsg with a destination. as CONNECT */       \
-  X(GAP, "gap")             /* a call the tracer cannot see through (io_uring, AIO).           \
-                               args 0 enum ss_gap, 1.. raw args */
+/* X(name, json-name): the event catalogue. Values are positional: append only.
+ *
+ * For syscall kinds, args[] holds the call's arguments normalised to its widest form (the table
+ * at the top of bpf/syscalls.h), except where noted; ret is the call's return value.
+ *   FORK       args: 0 child tgid, 1 child tid, 2 is_thread. pid = the parent.
+ *   EXEC       successful exec (sched_process_exec). args: 0 old pid. OBJ the file the kernel
+ *              ran (bprm->file), DIR1 cwd, STR1 bprm->filename, STR2 bprm->interp when it
+ *              differs (a #! script), EXTRA argv (NUL separated); ino: the executed file.
+ *   EXIT       the last thread of a process exits. ret: wait status. args: 0 group_dead (1).
+ *   OPEN       openat(dirfd, path, flags, mode); args 4 = f_mode of the new file (FMODE_CREATED
+ *              tells a creating open). OBJ the new fd's file, DIR1+STR1 the request; ino: OBJ.
+ *   EXEC_FAIL  failed execveat(dirfd, path, argv, envp, flags). DIR1+STR1; OBJ for AT_EMPTY_PATH.
+ *   RENAME     renameat2(olddirfd, old, newdirfd, new, flags). DIR1+STR1 old, DIR2+STR2 new.
+ *   UNLINK     unlinkat(dirfd, path, flags). DIR1+STR1.
+ *   LINK       linkat(olddirfd, old, newdirfd, new, flags). OBJ old fd (AT_EMPTY_PATH),
+ *              DIR1+STR1 old, DIR2+STR2 new.
+ *   SYMLINK    symlinkat(target, newdirfd, linkpath). STR1 target verbatim, DIR2+STR2 link.
+ *   TRUNCATE   (fd or AT_FDCWD, path or 0, length, is_fd). OBJ for ftruncate, else DIR1+STR1.
+ *   MKNOD      mknodat(dirfd, path, mode, dev). DIR1+STR1.
+ *   MKDIR      mkdirat(dirfd, path, mode). DIR1+STR1.
+ *   MEMFD      memfd_create(name, flags). OBJ the new fd's file, STR1 name.
+ *   COPY       (in_fd, out_fd, length). OBJ the source, DIR2 the destination; ino: destination.
+ *   MMAP_WRITE mmap(addr, len, prot, flags, fd, off), args 5 = f_mode. Only MAP_SHARED mappings
+ *              of a file opened for writing. OBJ the file.
+ *   CHDIR      (fd or AT_FDCWD, path or 0, is_fd). OBJ the new cwd on success.
+ *   SOCKET     socket(domain, type, protocol).
+ *   CONNECT, BIND, LISTEN, SENDTO
+ *              args: 0 fd, 1 sk family, 2 sk type, 3 sk protocol (from the kernel's struct
+ *              sock; 0 if fd is not a socket). EXTRA the destination sockaddr (listen: the
+ *              bound inet/inet6 address). SENDTO covers sendto/sendmsg/sendmmsg (first message)
+ *              with a destination.
+ *   GAP        a call the probes cannot see through. args: 0 enum ss_gap, 1.. raw args.
+ */
+#define SS_KINDS(X)            \
+  X(NONE, "none")              \
+  X(FORK, "fork")              \
+  X(EXEC, "exec")              \
+  X(EXIT, "exit")              \
+  X(OPEN, "open")              \
+  X(EXEC_FAIL, "exec")         \
+  X(RENAME, "rename")          \
+  X(UNLINK, "unlink")          \
+  X(LINK, "link")              \
+  X(SYMLINK, "symlink")        \
+  X(TRUNCATE, "truncate")      \
+  X(MKNOD, "mknod")            \
+  X(MKDIR, "mkdir")            \
+  X(MEMFD, "memfd_create")     \
+  X(COPY, "copy")              \
+  X(MMAP_WRITE, "mmap")        \
+  X(CHDIR, "chdir")            \
+  X(SOCKET, "socket")          \
+  X(CONNECT, "connect")        \
+  X(BIND, "bind")              \
+  X(LISTEN, "listen")          \
+  X(SENDTO, "sendto")          \
+  X(GAP, "gap")
 
 enum ss_kind {
 #define SS_KIND_ENUM(name, json) SS_K_##name,
@@ -141,6 +165,7 @@ enum ss_counter {
   SS_C_LOST_TRACK = 4,     /* tracked map full: a new process could not be followed */
   SS_C_TRUNC_BLOB = 5,     /* a blob was truncated (not a loss, an imprecision) */
   SS_C_READ_FAIL = 6,      /* user memory unreadable at exit (blob flagged READFAIL) */
+  SS_C_LOST_ARGS = 7,      /* an i386 socketcall/old_mmap argument block was unreadable */
   SS_C__COUNT = 8,
 };
 

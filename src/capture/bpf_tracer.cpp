@@ -34,7 +34,7 @@ int on_record(void* ctx, void* data, size_t len) {
 
 std::string hint(int err) {
   if (err == EPERM || err == EACCES)
-    return " (stepseal needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_RESOURCE)";
+    return " (stepseal needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN)";
   return "";
 }
 

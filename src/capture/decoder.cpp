@@ -69,6 +69,7 @@ std::string render_path(std::string_view blob, uint8_t fl, uint32_t mode, uint64
     if (name.empty()) {
       if (S_ISFIFO(mode)) return "pipe:[" + std::to_string(ino) + "]";
       if (S_ISSOCK(mode)) return "socket:[" + std::to_string(ino) + "]";
+      if (mode == 0) return "pseudo:[unknown]";  // no inode was sent for this object
       return "anon_inode:[" + std::to_string(ino) + "]";
     }
     if (name.front() == '[') return "anon_inode:" + std::string(name);
@@ -168,7 +169,8 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
     case Kind::SYMLINK:  // STR1 is the link's target, kept verbatim: it is not resolved here
       e.path2 = join_path(dir2, e.raw2);
       break;
-    case Kind::COPY:  // two objects: source in OBJ, destination in DIR2
+    case Kind::COPY:  // two objects: source in OBJ, destination in DIR2 (the inode is its)
+      e.obj = path_of(SS_B_OBJ, 0, 0);
       e.path2 = path_of(SS_B_DIR2, e.ino.mode, e.ino.ino);
       break;
     case Kind::CONNECT:
@@ -178,9 +180,12 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
       e.sockaddr = std::string(blobs[SS_B_EXTRA]);
       break;
     default:
-      if (!e.raw.empty() || (raw.blob_flags[SS_B_DIR1] & SS_BF_PATH))
+      // An unreadable argument leaves the path unknown (empty): never the directory alone.
+      if (!(raw.blob_flags[SS_B_STR1] & SS_BF_READFAIL) &&
+          (!e.raw.empty() || (raw.blob_flags[SS_B_DIR1] & SS_BF_PATH)))
         e.path = join_path(dir1, e.raw);
-      if (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH))
+      if (!(raw.blob_flags[SS_B_STR2] & SS_BF_READFAIL) &&
+          (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH)))
         e.path2 = join_path(dir2, e.raw2);
       break;
   }

@@ -33,7 +33,8 @@ run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoin
        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH are passed to COMMAND.
        Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for the pid namespace).
          --trace FILE   journal to write (required; replaced if it exists)
-         --ring-mb N    kernel ring buffer size in MiB, a power of two (default 16)
+         --ring-mb N    kernel ring buffer size in MiB, a power of two up to 1024
+                        (default 16)
          -v, -q         more / less logging on stderr
 
 show   Reads a journal and prints the step summary: processes, files with their access
@@ -86,8 +87,8 @@ int cmd_run(const std::vector<std::string>& args) {
       const std::string& v = args[++i];
       char* end = nullptr;
       unsigned long mb = strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end || mb == 0 || mb > 4096 || (mb & (mb - 1)))
-        return usage_error("--ring-mb wants a power of two from 1 to 4096, not '" + v + "'");
+      if (v.empty() || *end || mb == 0 || mb > 1024 || (mb & (mb - 1)))
+        return usage_error("--ring-mb wants a power of two from 1 to 1024, not '" + v + "'");
       o.ring_bytes = mb << 20;
     } else if (a == "-v") {
       verbosity++;
@@ -141,7 +142,9 @@ int cmd_show(const std::vector<std::string>& args) {
   }
   nlohmann::json s = summary_json(rec);
   if (format == "json")
-    std::cout << s.dump(2) << "\n";
+    // Paths and argv are bytes; JSON wants UTF-8. Invalid sequences become U+FFFD here, and
+    // the journal keeps the exact bytes.
+    std::cout << s.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     std::cout << summary_text(s);
   if (!rec.read.intact) {

@@ -75,7 +75,7 @@ nlohmann::json summary_json(const StepRecord& r) {
   // Lost events: per-CPU kernel counters, and records the journal could not give back.
   uint64_t lost = 0;
   json counters = r.end.value("counters", json::object());
-  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track"})
+  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"})
     for (const auto& v : counters.value(k, json::array())) lost += v.get<uint64_t>();
   lost += counters.value("lost_decode", uint64_t{0});
 
@@ -148,7 +148,8 @@ nlohmann::json summary_json(const StepRecord& r) {
                 {"journal_records", r.read.records},
                 {"truncated_events", m.truncated_events()}};
   for (const char* k : {"duration_s", "ring_bytes", "lost_ringbuf", "lost_nested", "lost_inflight",
-                        "lost_track", "lost_decode", "read_failures", "kernel_events"})
+                        "lost_track", "lost_args", "lost_decode", "read_failures",
+                        "kernel_events"})
     if (counters.contains(k)) stats[k] = counters[k];
   if (r.end.contains("duration_s")) stats["duration_s"] = r.end["duration_s"];
   j["stats"] = stats;
@@ -161,8 +162,8 @@ std::string summary_text(const nlohmann::json& s) {
   o << "step:      ";
   for (const auto& a : step["argv"]) o << a.get<std::string>() << ' ';
   o << "\n  cwd:     " << step["cwd"].get<std::string>() << "\n  exit:    " << step["exit_code"]
-    << "\n  started: " << step["started"].get<std::string>() << "\n  finished: " << step["finished"]
-    << "\n";
+    << "\n  started: " << step["started"].get<std::string>() << "\n  finished: "
+    << (step["finished"].is_string() ? step["finished"].get<std::string>() : "(unknown)") << "\n";
   o << "complete:  " << (s["complete"].get<bool>() ? "yes" : "NO") << "  (lost events: "
     << s["lost_events"] << ", gaps: " << s["gaps"].size() << ")\n";
   for (const auto& g : s["gaps"])

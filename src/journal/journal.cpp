@@ -213,7 +213,9 @@ uint32_t Writer::intern(const std::string& s) {
 }
 
 void Writer::append_json(RecordType type, const nlohmann::json& j) {
-  std::string s = j.dump();
+  // argv and paths are bytes, not always UTF-8: invalid sequences become U+FFFD in JSON records
+  // (the EVENT records keep the exact bytes)
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   append_frame(type, s.data(), s.size());
 }
 

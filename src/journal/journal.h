@@ -5,7 +5,7 @@
 //   file   := magic frame*
 //   magic  := "STEPSEAL" 0x00 0x01 0x00 0x00 0x00 0x00 0x00 0x00   (16 bytes; byte 9 = version)
 //   frame  := len:u32 type:u16 reserved:u16 xxh3:u64 payload[len]
-//             xxh3 = XXH3_64bits(type, reserved, len as the 8 header bytes || payload)
+//             xxh3 = XXH3_64bits(the first 8 header bytes (len, type, reserved) || payload)
 //
 //   Hash chain: head_0 = SHA-256(magic); head_i = SHA-256(head_{i-1} || frame_i), over the whole
 //   frame bytes. The TRAILER frame carries head_{n-1} (the head before itself) and the counters;

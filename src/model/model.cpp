@@ -163,7 +163,15 @@ void Model::apply(const Event& e) {
   for (int slot : {SS_B_OBJ, SS_B_DIR1, SS_B_DIR2})
     if ((e.blob_flags[slot] & SS_BF_PATH) && (e.blob_flags[slot] & SS_BF_TRUNC)) {
       truncated_++;
-      gap("path_truncated", e.pid, std::string(kind_name(e.kind)) + " " + e.obj + e.path);
+      gap("path_truncated", e.pid, std::string(kind_name(e.kind)) + " " +
+                                         (e.obj.empty() ? e.path : e.obj));
+      break;
+    }
+  for (int slot : {SS_B_STR1, SS_B_STR2})
+    if (e.blob_flags[slot] & SS_BF_READFAIL) {
+      // the caller's path could not be read: this operation's object is unknown
+      gap("unreadable_argument", e.pid, std::string(kind_name(e.kind)) + " (" +
+                                            (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
       break;
     }
   switch (e.kind) {
@@ -194,7 +202,8 @@ void Model::apply_fork(const Event& e) {
   auto child = static_cast<uint32_t>(e.args[0]);
   Process p;
   p.pid = child;
-  p.ppid = e.pid == spawner_ ? 0 : e.pid;
+  p.root = e.pid == spawner_;
+  p.ppid = p.root ? 0 : e.pid;
   p.start_ns = e.ts_ns;
   if (auto it = live_.find(e.pid); it != live_.end()) {
     // Until it execs, a child runs its parent's image.
@@ -238,8 +247,7 @@ void Model::apply_exit(const Event& e) {
   p.wait_status = static_cast<int>(e.ret);
   p.end_ns = e.ts_ns;
   // The root command's exit ends the step; SIGKILLed exits after it were stepseal's cleanup.
-  bool root = p.ppid == 0 && p.start_ns != 0;
-  if (root && !step_end_ns_) {
+  if (p.root && !step_end_ns_) {
     step_end_ns_ = e.ts_ns;
   } else if (step_end_ns_ && e.ts_ns >= step_end_ns_ && WIFSIGNALED(p.wait_status.value()) &&
       WTERMSIG(p.wait_status.value()) == SIGKILL)

@@ -46,6 +46,7 @@ struct Process {
   std::string script;  // the #! script, when the exec went through binfmt_script
   std::string cwd;
   bool execed = false;
+  bool root = false;  // forked by stepseal's spawner: the step's command
   bool argv_truncated = false;
   std::optional<int> wait_status;  // raw wait(2) status
   int compat_syscalls = 0;

@@ -284,6 +284,9 @@ int run_step(const RunOptions& opts) {
       if (evs[i].data.u64 == 1) {
         signalfd_siginfo si;
         while (read(sfd.get(), &si, sizeof si) == sizeof si) {
+          // A terminal's ^C or ^\ (si_code SI_KERNEL) already reached the command: it shares
+          // our process group. Only signals sent to stepseal itself are passed on.
+          if (si.ssi_code == SI_KERNEL) continue;
           spdlog::debug("forwarding signal {} to the step", si.ssi_signo);
           kill(spawner, static_cast<int>(si.ssi_signo));
         }
@@ -314,6 +317,10 @@ int run_step(const RunOptions& opts) {
   waitpid(spawner, &sstatus, 0);
   // Every process of the namespace is gone now; everything they did is already in the ring.
   while (tracer->consume() > 0) {
+  }
+  if (!sink_error.empty()) {
+    spdlog::error("journal write failed: {}", sink_error);
+    return exit_code::kJournalWrite;
   }
 
   StatusMsg msg{};
@@ -347,13 +354,15 @@ int run_step(const RunOptions& opts) {
       {"lost_nested", tracer->counter(SS_C_LOST_NESTED)},
       {"lost_inflight", tracer->counter(SS_C_LOST_INFLIGHT)},
       {"lost_track", tracer->counter(SS_C_LOST_TRACK)},
+      {"lost_args", tracer->counter(SS_C_LOST_ARGS)},
       {"truncated_blobs", tracer->counter(SS_C_TRUNC_BLOB)},
       {"read_failures", tracer->counter(SS_C_READ_FAIL)},
       {"lost_decode", decode_errors},
       {"ring_bytes", opts.ring_bytes},
   };
   uint64_t lost = sum(counters["lost_ringbuf"]) + sum(counters["lost_nested"]) +
-                  sum(counters["lost_inflight"]) + sum(counters["lost_track"]) + decode_errors;
+                  sum(counters["lost_inflight"]) + sum(counters["lost_track"]) + sum(counters["lost_args"]) +
+                  decode_errors;
   journal::Sha256 head;
   try {
     jw->append_json(journal::RecordType::STEP_END,
