@@ -156,6 +156,16 @@ TEST_F(RunTest, SigkillOfSupervisorKillsWholeTree) {
   EXPECT_TRUE(survivors.empty()) << "still alive 5s after the supervisor was killed: "
                                  << ::testing::PrintToString(survivors);
   EXPECT_FALSE(IsAlive(daemon)) << "the setsid daemon " << daemon << " survived";
+
+  // The journal of a killed supervisor is a valid prefix without a trailer: readable, and
+  // reported as unfinished rather than passed off as complete.
+  CommandResult show = Show(dir() / "step.journal");
+  EXPECT_EQ(show.exit_code, 4) << show.Describe();
+  json summary = json::parse(show.out, nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << show.Describe();
+  EXPECT_FALSE(summary.value("complete", true));
+  EXPECT_NE(summary["journal"].value("problem", "").find("no trailer"), std::string::npos)
+      << Dump(summary["journal"]);
 }
 
 TEST_F(RunTest, ExecFromNonLeaderThread) {

@@ -1,0 +1,69 @@
+// leftovers_test.cpp - after every test process, nothing of stepseal's may remain: no BPF
+// program of ours loaded, no stepseal process running. (ctest runs each test in its own
+// process, so this global check runs after each one.)
+#include <dirent.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+const char* const kOurPrograms[] = {"on_sys_enter", "on_sys_exit", "on_fork", "on_exec", "on_exit"};
+
+std::vector<std::string> LoadedPrograms() {
+  std::vector<std::string> ours;
+  CommandResult r =
+      RunCommand({"/usr/sbin/bpftool", "-j", "prog", "show"}, {}, std::chrono::seconds(30));
+  json progs = json::parse(r.out, nullptr, false);
+  if (!progs.is_array()) {
+    ADD_FAILURE() << "cannot list BPF programs with bpftool\n" << r.Describe();
+    return ours;
+  }
+  for (const auto& p : progs)
+    for (const char* name : kOurPrograms)
+      if (p.value("name", "") == name) ours.push_back(name + (" id " + std::to_string(p.value("id", 0))));
+  return ours;
+}
+
+std::vector<pid_t> StepsealProcesses() {
+  std::vector<pid_t> out;
+  char self[PATH_MAX] = {};
+  std::string bin = Canonical(STEPSEAL_BIN);
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string link = "/proc/" + std::string(e->d_name) + "/exe";
+    ssize_t n = readlink(link.c_str(), self, sizeof self - 1);
+    if (n <= 0) continue;
+    self[n] = 0;
+    if (bin == self) out.push_back(pid);
+  }
+  closedir(d);
+  return out;
+}
+
+class NoLeftovers : public testing::Environment {
+ public:
+  void TearDown() override {
+    if (geteuid() != 0) return;
+    // Programs detached from syscall tracepoints are freed after an RCU tasks-trace grace
+    // period, so a just-finished run may still list them for a moment: poll, with a deadline.
+    std::vector<std::string> loaded = LoadedPrograms();
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         !loaded.empty() && std::chrono::steady_clock::now() < deadline; loaded = LoadedPrograms())
+      usleep(50 * 1000);
+    EXPECT_EQ(loaded, std::vector<std::string>{}) << "stepseal's BPF programs are still loaded";
+    EXPECT_EQ(StepsealProcesses(), std::vector<pid_t>{}) << "stepseal processes are still running";
+  }
+};
+
+[[maybe_unused]] testing::Environment* const kNoLeftovers =
+    testing::AddGlobalTestEnvironment(new NoLeftovers);
+
+}  // namespace
+}  // namespace e2e
