@@ -93,7 +93,7 @@ static __always_inline void put_user_str(struct builder *b, int slot, const char
   if (!uptr)
     return;
   int n = append_str(b, uptr, 1);
-  if (n == -2) {
+  if (n == -2 || n == SS_PATH_MAX) { /* no room, or longer than PATH_MAX: cut */
     blob_trunc(b, slot);
   } else if (n < 0) {
     b->s->ev.blob_flags[slot] |= SS_BF_READFAIL;
@@ -107,7 +107,8 @@ static __always_inline void put_kernel_str(struct builder *b, int slot, const ch
   __u32 start = b->off;
   if (!kptr)
     return;
-  if (append_str(b, kptr, 0) < 0)
+  int n = append_str(b, kptr, 0);
+  if (n < 0 || n == SS_PATH_MAX)
     blob_trunc(b, slot);
   blob_end(b, slot, start);
 }
@@ -250,8 +251,11 @@ static __always_inline void put_inode(struct builder *b, struct inode *ino)
   o->size = BPF_CORE_READ(ino, i_size);
   o->mode = BPF_CORE_READ(ino, i_mode);
   o->nlink = BPF_CORE_READ(ino, __i_nlink);
-  o->mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000LL + BPF_CORE_READ(ino, i_mtime_nsec);
-  o->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000LL + BPF_CORE_READ(ino, i_ctime_nsec);
+  /* multigrain timestamps keep a "queried" flag in bit 31 of i_ctime_nsec: not part of the time */
+  o->mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000LL +
+                (BPF_CORE_READ(ino, i_mtime_nsec) & 0x3fffffff);
+  o->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000LL +
+                (BPF_CORE_READ(ino, i_ctime_nsec) & 0x3fffffff);
   b->s->ev.flags |= SS_F_HAS_INO;
 }
 

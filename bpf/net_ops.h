@@ -49,16 +49,23 @@ static __always_inline int on_addr_call(struct builder *b, struct task_struct *t
   long fd = (long)c->args[0];
 
   if (c->kind == SS_K_SENDTO && c->args[3] != 0) { /* msghdr: msg_name, msg_namelen */
+    long err;
     if (compat) {
       __u32 w[2] = {};
-      bpf_probe_read_user(w, sizeof(w), (void *)addr);
+      err = bpf_probe_read_user(w, sizeof(w), (void *)addr);
       addr = w[0];
       len = w[1];
     } else {
       struct { __u64 name; __u32 namelen; } h = {};
-      bpf_probe_read_user(&h, sizeof(h), (void *)addr);
+      err = bpf_probe_read_user(&h, sizeof(h), (void *)addr);
       addr = h.name;
       len = h.namelen;
+    }
+    if (err < 0) { /* the msghdr itself is unreadable: record the call, flagged */
+      put_sock_info(b, fd_sock(t, fd), fd);
+      b->s->ev.blob_flags[SS_B_EXTRA] |= SS_BF_READFAIL;
+      count(SS_C_READ_FAIL);
+      return 1;
     }
   }
   if (c->kind == SS_K_SENDTO && !addr)

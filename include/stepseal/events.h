@@ -16,9 +16,9 @@
  *                    bprm->file for exec). Absolute, from the kernel's dentry/mount walk.
  *   SS_B_DIR1  PATH  the directory a relative SS_B_STR1 is resolved against (dirfd or cwd),
  *                    walked in the kernel. Empty when STR1 is absolute.
- *   SS_B_STR1  STR   the first path argument exactly as the caller passed it.
+ *   SS_B_STR1  STR   the first path argument exactly as the caller passed it (memfd: its name).
  *   SS_B_DIR2  PATH  like DIR1, for STR2; for two-fd calls (copy_file_range...) the second object.
- *   SS_B_STR2  STR   second path argument (rename/link target, exec interpreter, memfd name...).
+ *   SS_B_STR2  STR   second path argument (rename/link target, exec interpreter...).
  *   SS_B_EXTRA BYTES argv (NUL separated) for exec, a raw sockaddr for network calls.
  *
  * A PATH blob holds the path's components leaf first, each NUL terminated ("c\0b\0a\0" is
@@ -123,7 +123,7 @@ enum ss_blob_slot {
 
 /* ss_event.blob_flags[i] */
 #define SS_BF_PATH 0x01      /* blob is a PATH (components leaf first) */
-#define SS_BF_TRUNC 0x02     /* cut short: too deep, too long, or unreadable */
+#define SS_BF_TRUNC 0x02     /* cut short: too deep, too long, or no room left in the event */
 #define SS_BF_PSEUDO 0x04    /* not reachable from a root: pipe, socket, memfd, anon inode */
 #define SS_BF_DELETED 0x08   /* the dentry is unlinked */
 #define SS_BF_READFAIL 0x10  /* user memory could not be read */

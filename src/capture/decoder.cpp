@@ -66,9 +66,10 @@ std::string render_path(std::string_view blob, uint8_t fl, uint32_t mode, uint64
   if (fl & SS_BF_PSEUDO) {
     // The leaf is the root of an internal mount: render as the kernel's d_path() does.
     std::string_view name = comps.empty() ? std::string_view{} : comps.back();
+    // sockfs names its dentries after the protocol ("UDP"): the inode type decides first
+    if (S_ISFIFO(mode)) return "pipe:[" + std::to_string(ino) + "]";
+    if (S_ISSOCK(mode)) return "socket:[" + std::to_string(ino) + "]";
     if (name.empty()) {
-      if (S_ISFIFO(mode)) return "pipe:[" + std::to_string(ino) + "]";
-      if (S_ISSOCK(mode)) return "socket:[" + std::to_string(ino) + "]";
       if (mode == 0) return "pseudo:[unknown]";  // no inode was sent for this object
       return "anon_inode:[" + std::to_string(ino) + "]";
     }
@@ -98,6 +99,13 @@ std::vector<std::string> split_nul(std::string_view b) {
     i = j + 1;
   }
   return out;
+}
+
+// The kernel's dev_t (major << 20 | minor) as stat(2) reports it (glibc's makedev encoding).
+uint64_t user_dev(uint64_t kdev) {
+  uint64_t major = kdev >> 20, minor = kdev & 0xfffff;
+  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~uint64_t{0xff}) << 12) |
+         ((major & ~uint64_t{0xfff}) << 32);
 }
 
 std::string cstr(std::string_view b) {
@@ -146,13 +154,16 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
   e.ret = raw.ret;
   for (int i = 0; i < 6; i++) e.args[i] = raw.args[i];
   if (raw.flags & SS_F_HAS_INO)
-    e.ino = {raw.ino.dev, raw.ino.ino, raw.ino.size, raw.ino.mtime_ns,
+    e.ino = {user_dev(raw.ino.dev), raw.ino.ino, raw.ino.size, raw.ino.mtime_ns,
              raw.ino.ctime_ns, raw.ino.mode, raw.ino.nlink};
   for (int i = 0; i < SS_MAX_BLOBS; i++) e.blob_flags[i] = raw.blob_flags[i];
 
   auto path_of = [&](int slot, uint32_t mode, uint64_t ino) -> std::string {
     if (!(raw.blob_flags[slot] & SS_BF_PATH)) return {};
     return render_path(blobs[slot], raw.blob_flags[slot], mode, ino);
+  };
+  auto usable = [&](int slot) {
+    return !(raw.blob_flags[slot] & (SS_BF_READFAIL | SS_BF_TRUNC));
   };
   e.obj = path_of(SS_B_OBJ, e.ino.mode, e.ino.ino);
   std::string dir1 = path_of(SS_B_DIR1, 0, 0);
@@ -167,7 +178,7 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
       e.argv = split_nul(blobs[SS_B_EXTRA]);
       break;
     case Kind::SYMLINK:  // STR1 is the link's target, kept verbatim: it is not resolved here
-      e.path2 = join_path(dir2, e.raw2);
+      if (usable(SS_B_STR2)) e.path2 = join_path(dir2, e.raw2);
       break;
     case Kind::COPY:  // two objects: source in OBJ, destination in DIR2 (the inode is its)
       e.obj = path_of(SS_B_OBJ, 0, 0);
@@ -180,12 +191,10 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
       e.sockaddr = std::string(blobs[SS_B_EXTRA]);
       break;
     default:
-      // An unreadable argument leaves the path unknown (empty): never the directory alone.
-      if (!(raw.blob_flags[SS_B_STR1] & SS_BF_READFAIL) &&
-          (!e.raw.empty() || (raw.blob_flags[SS_B_DIR1] & SS_BF_PATH)))
+      // An unreadable or cut argument leaves the path unknown (empty): never the directory.
+      if (usable(SS_B_STR1) && (!e.raw.empty() || (raw.blob_flags[SS_B_DIR1] & SS_BF_PATH)))
         e.path = join_path(dir1, e.raw);
-      if (!(raw.blob_flags[SS_B_STR2] & SS_BF_READFAIL) &&
-          (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH)))
+      if (usable(SS_B_STR2) && (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH)))
         e.path2 = join_path(dir2, e.raw2);
       break;
   }

@@ -51,9 +51,26 @@ StepRecord load_step(const std::string& path) {
         if (rec.json.is_object()) r.end = rec.json;
         break;
       case journal::RecordType::EVENT: r.model.apply(*rec.event); break;
+      case journal::RecordType::DIGEST: {
+        const auto& j = rec.json;
+        if (!j.is_object()) break;
+        DigestRecord d;
+        d.role = j.value("role", "");
+        d.path = j.value("path", "");
+        d.pid = j.value("pid", 0u);
+        d.ts_ns = j.value("ts", uint64_t{0});
+        d.status = j.value("status", "unavailable");
+        d.sha256 = j.value("sha256", "");
+        d.reason = j.value("reason", "");
+        d.trigger = j.value("trigger", "");
+        d.fileless = j.value("fileless", false);
+        r.model.apply_digest(std::move(d));
+        break;
+      }
       default: break;
     }
   });
+  r.model.finish();
   return r;
 }
 
@@ -120,13 +137,26 @@ nlohmann::json summary_json(const StepRecord& r) {
     if (p.argv_truncated) jp["argv_truncated"] = true;
     if (p.compat_syscalls) jp["compat_syscalls"] = p.compat_syscalls;
     if (p.killed_at_step_end) jp["killed_at_step_end"] = true;
+    if (!p.exe_sha256.empty()) jp["exe_sha256"] = p.exe_sha256;
+    if (!p.exe_digest_status.empty()) jp["exe_digest_status"] = p.exe_digest_status;
+    if (!p.exe_digest_reason.empty()) jp["exe_digest_reason"] = p.exe_digest_reason;
+    if (p.fileless) jp["fileless"] = true;
     procs.push_back(std::move(jp));
   }
   j["processes"] = procs;
 
   auto files = json::array();
-  for (const auto& [path, f] : m.files())
-    files.push_back({{"path", path}, {"access", access_list(f.access)}, {"pids", f.pids}});
+  for (const auto& [path, f] : m.files()) {
+    json jf = {{"path", path}, {"access", access_list(f.access)}, {"pids", f.pids}};
+    const DigestSummary& d = f.digest;
+    if (!d.sha256.empty()) jf["sha256"] = d.sha256;
+    if (!d.versions.empty()) jf["sha256_versions"] = d.versions;
+    if (!d.before.empty()) jf["sha256_before"] = d.before;
+    if (!d.after.empty()) jf["sha256_after"] = d.after;
+    if (!d.status.empty()) jf["digest_status"] = d.status;
+    if (!d.reason.empty()) jf["digest_reason"] = d.reason;
+    files.push_back(std::move(jf));
+  }
   j["files"] = files;
 
   auto failed = json::array();
@@ -147,6 +177,12 @@ nlohmann::json summary_json(const StepRecord& r) {
   json stats = {{"events", m.events()},
                 {"journal_records", r.read.records},
                 {"truncated_events", m.truncated_events()}};
+  for (const char* k : {"digest_requests", "digest_cache_hits", "unique_files_hashed",
+                        "bytes_hashed", "seccomp_notifications"})
+    if (counters.contains(k)) stats[k] = counters[k];
+  if (counters.contains("digest_requests") && counters["digest_requests"].get<uint64_t>() > 0)
+    stats["cache_hit_rate"] = counters["digest_cache_hits"].get<double>() /
+                              counters["digest_requests"].get<double>();
   for (const char* k : {"duration_s", "ring_bytes", "lost_ringbuf", "lost_nested", "lost_inflight",
                         "lost_track", "lost_args", "lost_decode", "read_failures",
                         "kernel_events"})

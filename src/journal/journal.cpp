@@ -326,6 +326,7 @@ ReadResult read(const std::string& path, const std::function<void(const Record&)
       case RecordType::HEADER:
       case RecordType::STEP_START:
       case RecordType::STEP_END:
+      case RecordType::DIGEST:
       case RecordType::TRAILER:
         rec.json = nlohmann::json::parse(body, nullptr, false);
         ok = !rec.json.is_discarded();

@@ -47,6 +47,7 @@ enum class RecordType : uint16_t {
   STEP_START = 4,  // JSON: argv, cwd, started, spawner pid
   STEP_END = 5,    // JSON: exit status, finished, per-CPU counters
   TRAILER = 6,     // JSON: records, events, strings, chain head before this frame
+  DIGEST = 7,      // JSON: one file digest (role, path, identity, sha256, status, reason)
 };
 
 using Sha256 = std::array<uint8_t, 32>;
@@ -61,7 +62,7 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void append_json(RecordType type, const nlohmann::json& j);
+  void append_json(RecordType type, const nlohmann::json& j);  // not thread safe: see Writer
   void append_event(const Event& e);
   // Pushes buffered frames to the kernel (survives a crash of this process).
   void flush();

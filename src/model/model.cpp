@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace stepseal {
@@ -124,20 +125,24 @@ Process& Model::proc(uint32_t pid, uint64_t ts) {
   return procs_.back();
 }
 
-void Model::touch(const std::string& path, uint32_t access, uint32_t pid, const Event* e) {
+void Model::touch(const std::string& path, uint32_t access, const Event& e, bool with_ino) {
   if (path.empty() || path[0] != '/') return;  // pipes, sockets, anonymous inodes
   auto& f = files_[path];
   if (f.path.empty()) f.path = path;
   f.access |= access;
-  f.pids.insert(pid);
-  if (e && (e->flags & SS_F_HAS_INO)) {
-    if (!f.first_ino) f.first_ino = e->ino;
-    f.last_ino = e->ino;
+  f.pids.insert(e.pid);
+  constexpr uint32_t kChanges = kCreate | kWrite | kOverwrite | kDelete | kRenameFrom |
+                                kRenameTo | kLink | kMmapWrite;
+  if ((access & kChanges) && (!f.first_change_ns || e.ts_ns < f.first_change_ns))
+    f.first_change_ns = e.ts_ns;
+  if (with_ino && (e.flags & SS_F_HAS_INO)) {
+    if (!f.first_ino) f.first_ino = e.ino;
+    f.last_ino = e.ino;
   }
 }
 
 void Model::fail(const std::string& path, std::string_view op, const Event& e) {
-  failed_[{path, std::string(op), e.err()}].insert(e.pid);
+  failed_[{path.empty() ? "<unreadable>" : path, std::string(op), e.err()}].insert(e.pid);
 }
 
 void Model::gap(std::string kind, uint32_t pid, std::string detail) {
@@ -167,11 +172,13 @@ void Model::apply(const Event& e) {
                                          (e.obj.empty() ? e.path : e.obj));
       break;
     }
-  for (int slot : {SS_B_STR1, SS_B_STR2})
-    if (e.blob_flags[slot] & SS_BF_READFAIL) {
-      // the caller's path could not be read: this operation's object is unknown
-      gap("unreadable_argument", e.pid, std::string(kind_name(e.kind)) + " (" +
-                                            (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
+  for (int slot : {SS_B_STR1, SS_B_STR2, SS_B_EXTRA})
+    if (e.blob_flags[slot] & (slot == SS_B_EXTRA ? SS_BF_READFAIL : SS_BF_READFAIL | SS_BF_TRUNC)) {
+      // the caller's path could not be read whole: this operation's object is unknown
+      gap("unreadable_argument", e.pid,
+          std::string(kind_name(e.kind)) +
+              (e.blob_flags[slot] & SS_BF_TRUNC ? " (cut short" : " (unreadable") + ", " +
+              (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
       break;
     }
   switch (e.kind) {
@@ -229,6 +236,7 @@ void Model::apply_exec(const Event& e) {
   }
   Process& q = procs_[live_[e.pid]];
   q.execed = true;
+  q.exec_ns = e.ts_ns;
   q.exe = e.obj;
   q.exe_ino = e.ino;
   q.cwd = e.cwd;
@@ -236,8 +244,8 @@ void Model::apply_exec(const Event& e) {
   q.argv_truncated = e.blob_flags[SS_B_EXTRA] & SS_BF_TRUNC;
   // binfmt_script: bprm->interp differs from the filename, and the file run is the interpreter.
   q.script = !e.raw2.empty() && !e.path.empty() ? e.path : std::string();
-  touch(q.exe, kExec, e.pid, &e);
-  if (!q.script.empty()) touch(q.script, kExec, e.pid);
+  touch(q.exe, kExec, e, true);
+  if (!q.script.empty()) touch(q.script, kExec, e);
 }
 
 void Model::apply_exit(const Event& e) {
@@ -274,7 +282,9 @@ void Model::apply_open(const Event& e) {
   bool created = (e.args[4] & kFmodeCreated) || (flags & kOTmpfile) == kOTmpfile;
   if (created) a |= kCreate;
   if ((flags & O_TRUNC) && !created && (a & kWrite)) a |= kOverwrite;
-  touch(e.obj, a, e.pid, &e);
+  touch(e.obj, a, e, true);
+  bool in_place = (a & kWrite) && !(flags & (O_APPEND | O_TRUNC)) && !created;
+  if (auto it = files_.find(e.obj); in_place && it != files_.end()) it->second.in_place_write = true;
 }
 
 void Model::apply_file(const Event& e) {
@@ -306,22 +316,22 @@ void Model::apply_file(const Event& e) {
     case Kind::RENAME: {
       uint32_t both = kRenameFrom | kRenameTo;
       bool exchange = e.args[4] & kRenameExchange;
-      touch(e.path, exchange ? both : kRenameFrom, e.pid);
-      touch(e.path2, exchange ? both : kRenameTo, e.pid);
+      touch(e.path, exchange ? both : kRenameFrom, e);
+      touch(e.path2, exchange ? both : kRenameTo, e);
       break;
     }
-    case Kind::UNLINK: touch(e.path, kDelete, e.pid); break;
+    case Kind::UNLINK: touch(e.path, kDelete, e); break;
     case Kind::LINK:
-    case Kind::SYMLINK: touch(e.path2, kLink, e.pid); break;
-    case Kind::TRUNCATE: touch(e.obj.empty() ? e.path : e.obj, kWrite, e.pid, &e); break;
+    case Kind::SYMLINK: touch(e.path2, kLink, e); break;
+    case Kind::TRUNCATE: touch(e.obj.empty() ? e.path : e.obj, kWrite, e, true); break;
     case Kind::MKNOD:
-    case Kind::MKDIR: touch(e.path, kCreate, e.pid); break;
-    case Kind::MEMFD: touch(e.obj, kCreate, e.pid, &e); break;
+    case Kind::MKDIR: touch(e.path, kCreate, e); break;
+    case Kind::MEMFD: touch(e.obj, kCreate, e, true); break;
     case Kind::COPY:
-      touch(e.obj, kRead, e.pid);
-      touch(e.path2, kWrite, e.pid, &e);
+      touch(e.obj, kRead, e);
+      touch(e.path2, kWrite, e, true);
       break;
-    case Kind::MMAP_WRITE: touch(e.obj, kMmapWrite, e.pid, &e); break;
+    case Kind::MMAP_WRITE: touch(e.obj, kMmapWrite, e, true); break;
     default: break;  // CHDIR: the cwd is taken from the kernel at exec; nothing to record
   }
 }
@@ -359,6 +369,102 @@ void Model::apply_net(const Event& e) {
     }
   }
   net_.push_back(std::move(n));
+}
+
+// ---- digests ------------------------------------------------------------------------------
+
+void Model::apply_digest(DigestRecord d) {
+  if (d.role == "exec") exec_digests_.push_back(d);
+  if (d.path.empty() || d.path[0] != '/') return;
+  auto it = files_.find(d.path);
+  if (it == files_.end()) {
+    // a digest can be journaled before the event that names its file: keep it for finish()
+    auto& f = files_[d.path];
+    f.path = d.path;
+    f.digests.push_back(std::move(d));
+    return;
+  }
+  it->second.digests.push_back(std::move(d));
+}
+
+namespace {
+
+int severity(const std::string& status) {
+  return status == "exact" ? 0 : status == "raced" ? 2 : 1;
+}
+
+// Folds one digest into a file's status: the worst status wins, its reason is kept.
+void fold(DigestSummary* s, const DigestRecord& d, const char* what) {
+  if (s->status.empty() || severity(d.status) > severity(s->status)) {
+    s->status = d.status;
+    s->reason = d.status == "exact" ? "" : std::string(what) + ": " + d.reason;
+  }
+}
+
+bool renames(const std::string& call) { return call.rfind("rename", 0) == 0; }
+
+}  // namespace
+
+void Model::finish() {
+  for (auto it = files_.begin(); it != files_.end();) {
+    FileRecord& f = it->second;
+    if (!f.access) {  // only digests named it (e.g. a pre-image of a call that then failed)
+      it = files_.erase(it);
+      continue;
+    }
+    DigestSummary& s = f.digest;
+    std::sort(f.digests.begin(), f.digests.end(),
+              [](const DigestRecord& a, const DigestRecord& b) { return a.ts_ns < b.ts_ns; });
+    const DigestRecord* before = nullptr;
+    for (const auto& d : f.digests) {
+      if (d.reason == "not a regular file") continue;  // a device or FIFO: nothing to hash
+      if (d.role == "content" || d.role == "exec") {
+        fold(&s, d, d.role == "exec" ? "exec" : "read");
+        if (d.status != "exact") continue;
+        if (s.sha256.empty()) s.sha256 = d.sha256;
+        if (std::find(s.versions.begin(), s.versions.end(), d.sha256) == s.versions.end())
+          s.versions.push_back(d.sha256);
+      } else if (d.role == "before") {
+        // Only the state before the step's first change is a pre-image of the step; later ones
+        // are the step's own intermediate versions. A file that did not exist has none.
+        if (!before && (!f.first_change_ns || d.ts_ns <= f.first_change_ns) &&
+            d.reason != "no longer exists")
+          before = &d;
+      } else if (d.role == "after") {
+        bool gone = d.reason == "no longer exists" && (f.access & (kDelete | kRenameFrom));
+        if (!gone) fold(&s, d, "after");
+        if (d.status == "exact") s.after = d.sha256;
+      }
+    }
+    if (s.versions.size() < 2) s.versions.clear();
+    if (before) {
+      fold(&s, *before, "before");
+      if (before->status == "exact") s.before = before->sha256;
+      // Content that existed was replaced, not appended to.
+      if ((f.access & (kWrite | kRenameTo)) &&
+          (renames(before->trigger) || before->trigger.find("truncate") != std::string::npos ||
+           f.in_place_write))
+        f.access |= kOverwrite;
+    }
+    ++it;
+  }
+  for (Process& p : procs_) {
+    if (!p.execed) continue;
+    const DigestRecord* best = nullptr;
+    for (const auto& d : exec_digests_) {
+      if (d.pid != p.pid || d.path != p.exe) continue;
+      if (d.ts_ns == p.exec_ns) {
+        best = &d;  // requested for this very exec
+        break;
+      }
+      if (d.ts_ns <= p.exec_ns && (!best || d.ts_ns > best->ts_ns)) best = &d;  // execveat
+    }
+    if (!best) continue;
+    p.exe_digest_status = best->status;
+    p.exe_digest_reason = best->reason;
+    p.exe_sha256 = best->status == "exact" ? best->sha256 : "";
+    p.fileless = best->fileless;
+  }
 }
 
 }  // namespace stepseal

@@ -36,6 +36,28 @@ enum Access : uint32_t {
 inline constexpr int kAccessKinds = 11;
 const char* access_name(int bit_index);
 
+// One DIGEST record of the journal (see digest/digest_service.h for how they are made).
+struct DigestRecord {
+  std::string role;  // "content", "exec", "before", "after"
+  std::string path;
+  uint32_t pid = 0;
+  uint64_t ts_ns = 0;
+  std::string status;  // "exact", "raced", "unavailable"
+  std::string sha256;
+  std::string reason;
+  std::string trigger;  // before: the call about to change the file
+  bool fileless = false;
+};
+
+// What the digests of one file (or one executable) add up to.
+struct DigestSummary {
+  std::string sha256;                 // content read or executed (first version)
+  std::vector<std::string> versions;  // every distinct exact content digest, if more than one
+  std::string before, after;
+  std::string status;  // "exact", "raced", "unavailable"; empty when no digest applies
+  std::string reason;
+};
+
 struct Process {
   uint32_t pid = 0;
   uint32_t ppid = 0;  // 0 for the step's root
@@ -47,6 +69,10 @@ struct Process {
   std::string cwd;
   bool execed = false;
   bool root = false;  // forked by stepseal's spawner: the step's command
+  uint64_t exec_ns = 0;
+  std::string exe_sha256;
+  std::string exe_digest_status, exe_digest_reason;
+  bool fileless = false;  // executed from memory (memfd, deleted file)
   bool argv_truncated = false;
   std::optional<int> wait_status;  // raw wait(2) status
   int compat_syscalls = 0;
@@ -60,6 +86,10 @@ struct FileRecord {
   std::set<uint32_t> pids;
   std::optional<Inode> first_ino;  // identity at the first event that named the object
   std::optional<Inode> last_ino;
+  uint64_t first_change_ns = 0;   // the step's first change to this path (0: never changed)
+  bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
+  std::vector<DigestRecord> digests;
+  DigestSummary digest;           // filled by Model::finish()
 };
 
 struct FailedOp {
@@ -80,7 +110,7 @@ struct NetAttempt {
 };
 
 struct Gap {
-  std::string kind;  // "io_uring", "aio", "path_truncated"
+  std::string kind;  // "io_uring", "aio", "path_truncated", "unreadable_argument"
   uint32_t pid = 0;
   std::string detail;
   uint64_t count = 1;
@@ -91,6 +121,9 @@ class Model {
   // The spawner is stepseal's own pid-namespace init: its children are the step's roots.
   void set_spawner(uint32_t pid) { spawner_ = pid; }
   void apply(const Event& e);
+  void apply_digest(DigestRecord d);
+  // Resolves digests into files and processes; call once, after the last record.
+  void finish();
 
   const std::vector<Process>& processes() const { return procs_; }
   const std::map<std::string, FileRecord>& files() const { return files_; }
@@ -102,7 +135,7 @@ class Model {
 
  private:
   Process& proc(uint32_t pid, uint64_t ts);
-  void touch(const std::string& path, uint32_t access, uint32_t pid, const Event* e = nullptr);
+  void touch(const std::string& path, uint32_t access, const Event& e, bool with_ino = false);
   void fail(const std::string& path, std::string_view op, const Event& e);
   void gap(std::string kind, uint32_t pid, std::string detail);
   void apply_fork(const Event& e);
@@ -121,6 +154,7 @@ class Model {
   std::vector<NetAttempt> net_;
   std::map<std::tuple<uint32_t, int, int>, std::string> bound_;  // (pid, fd, instance) -> addr
   std::map<std::tuple<std::string, uint32_t, std::string>, uint64_t> gaps_;
+  std::vector<DigestRecord> exec_digests_;
   uint64_t events_ = 0;
   uint64_t truncated_ = 0;
 };

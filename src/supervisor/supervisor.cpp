@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -20,11 +21,15 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 
 #include "capture/bpf_tracer.h"
 #include "capture/decoder.h"
 #include "cli/exit_codes.h"
 #include "distill/summary.h"
+#include "digest/digest_plan.h"
+#include "digest/digest_service.h"
+#include "digest/preimage.h"
 #include "journal/journal.h"
 
 namespace stepseal {
@@ -42,8 +47,43 @@ int64_t clock_ns(clockid_t c) {
 // What the spawner tells the supervisor through the status pipe.
 struct StatusMsg {
   char type;  // 'E': exec failed, value = errno. 'S': command reaped, value = wait status.
+              // 'F': the seccomp filter could not be installed, value = errno.
   int32_t value;
 };
+
+bool send_fd(int sock, int fd) {
+  char byte = 'f';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int recv_fd(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
 
 void write_all(int fd, const void* p, size_t n) {
   while (n) {
@@ -58,7 +98,7 @@ void write_all(int fd, const void* p, size_t n) {
 // pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
 // with the probes, forwards signals to it, reaps orphans, and reports the command's status.
 [[noreturn]] void spawner_main(const std::vector<std::string>& argv, int go_r, int st_w,
-                               int supervisor_pidfd, const sigset_t& blocked,
+                               int fd_sock, int supervisor_pidfd, const sigset_t& blocked,
                                const sigset_t& orig) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The supervisor may have died before PDEATHSIG was armed. getppid() cannot tell from inside
@@ -76,6 +116,14 @@ void write_all(int fd, const void* p, size_t n) {
     _exit(exit_code::kInternal);
   }
   if (cmd == 0) {
+    // Pre-images: from here on, calls that would change a file wait for the supervisor.
+    int nfd = install_preimage_filter();
+    if (nfd < 0 || !send_fd(fd_sock, nfd)) {
+      StatusMsg m{'F', nfd < 0 ? -nfd : errno};
+      write_all(st_w, &m, sizeof m);
+      _exit(exit_code::kInternal);
+    }
+    close(nfd);
     sigprocmask(SIG_SETMASK, &orig, nullptr);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -90,7 +138,8 @@ void write_all(int fd, const void* p, size_t n) {
     int sig = sigwaitinfo(&blocked, &si);
     if (sig < 0) continue;
     if (sig != SIGCHLD) {
-      kill(cmd, sig);
+      // a terminal's ^C (SI_KERNEL) reached the command directly: it is in our process group
+      if (si.si_code != SI_KERNEL) kill(cmd, sig);
       continue;
     }
     int status = 0;
@@ -150,8 +199,38 @@ int run_step(const RunOptions& opts) {
     return exit_code::kJournalWrite;
   }
 
-  uint64_t decode_errors = 0;
+  // Forwarded signals (and SIGCHLD) are blocked here, before any thread exists (threads inherit
+  // the mask), and read from a signalfd; the spawner inherits the mask and waits for them.
+  sigset_t blocked, orig;
+  sigemptyset(&blocked);
+  for (int s : kForwarded) sigaddset(&blocked, s);
+  sigaddset(&blocked, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &blocked, &orig);
+  struct MaskGuard {
+    sigset_t* o;
+    ~MaskGuard() { sigprocmask(SIG_SETMASK, o, nullptr); }
+  } mask_guard{&orig};
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  for (int s : kForwarded) sigaddset(&fwd, s);
+  int64_t t0_real = clock_ns(CLOCK_REALTIME);
+  int64_t t0_mono = clock_ns(CLOCK_MONOTONIC);
+
+  // The journal has one writer at a time: the ring consumer (this thread), the digest workers
+  // and the pre-image monitor all append under jmu.
+  std::mutex jmu;
   std::string sink_error;
+  DigestService digests(2, [&](const nlohmann::json& rec) {
+    std::lock_guard lk(jmu);
+    try {
+      jw->append_json(journal::RecordType::DIGEST, rec);
+    } catch (const std::exception& e) {
+      sink_error = e.what();
+    }
+  });
+  DigestPlan plan(&digests, t0_real - t0_mono);
+
+  uint64_t decode_errors = 0;
   auto sink = [&](const void* data, size_t len) -> int {
     DecodeError err;
     auto ev = decode_event(data, len, &err);
@@ -160,12 +239,16 @@ int run_step(const RunOptions& opts) {
       spdlog::warn("undecodable kernel record ({} bytes): {}", len, err.what);
       return 0;
     }
-    try {
-      jw->append_event(*ev);
-    } catch (const std::exception& e) {
-      sink_error = e.what();
-      return -1;
+    {
+      std::lock_guard lk(jmu);
+      try {
+        jw->append_event(*ev);
+      } catch (const std::exception& e) {
+        sink_error = e.what();
+        return -1;
+      }
     }
+    plan.on_event(*ev);
     return 0;
   };
 
@@ -181,33 +264,20 @@ int run_step(const RunOptions& opts) {
 
   struct utsname un{};
   uname(&un);
-  int64_t t0_real = clock_ns(CLOCK_REALTIME);
-  int64_t t0_mono = clock_ns(CLOCK_MONOTONIC);
   char cwd[PATH_MAX] = {};
   if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
 
-  // Forwarded signals (and SIGCHLD) are blocked here and read from a signalfd; the spawner
-  // inherits the mask and waits for them synchronously.
-  sigset_t blocked, orig;
-  sigemptyset(&blocked);
-  for (int s : kForwarded) sigaddset(&blocked, s);
-  sigaddset(&blocked, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &blocked, &orig);
-  struct MaskGuard {
-    sigset_t* o;
-    ~MaskGuard() { sigprocmask(SIG_SETMASK, o, nullptr); }
-  } mask_guard{&orig};
-  sigset_t fwd;
-  sigemptyset(&fwd);
-  for (int s : kForwarded) sigaddset(&fwd, s);
   Fd sfd(signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
 
-  int go[2], st[2];
-  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
+  int go[2], st[2], fdsock[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fdsock) < 0) {
     spdlog::error("pipe: {}", strerror(errno));
     return exit_code::kInternal;
   }
-  Fd go_w(go[1]), st_r(st[0]);
+  Fd go_w(go[1]), st_r(st[0]), fd_r(fdsock[0]);
+  // Threads cannot be created once the pid namespace is unshared: make the monitor's now.
+  auto preimages = std::make_unique<PreimageMonitor>(&digests);
   if (unshare(CLONE_NEWPID) < 0) {
     spdlog::error("cannot create a pid namespace for the step: {}", strerror(errno));
     return exit_code::kInternal;
@@ -225,10 +295,12 @@ int run_step(const RunOptions& opts) {
   if (spawner == 0) {
     close(go[1]);
     close(st[0]);
-    spawner_main(opts.argv, go[0], st[1], self.get(), blocked, orig);
+    close(fdsock[0]);
+    spawner_main(opts.argv, go[0], st[1], fdsock[1], self.get(), blocked, orig);
   }
   close(go[0]);
   close(st[1]);
+  close(fdsock[1]);
 
   try {
     tracer->track_spawner(static_cast<uint32_t>(spawner));
@@ -269,6 +341,7 @@ int run_step(const RunOptions& opts) {
   watch(tracer->epoll_fd(), 0);
   watch(sfd.get(), 1);
   watch(pidfd.get(), 2);
+  watch(fd_r.get(), 3);
 
   bool spawner_done = false;
   bool failed = false;
@@ -290,16 +363,28 @@ int run_step(const RunOptions& opts) {
           spdlog::debug("forwarding signal {} to the step", si.ssi_signo);
           kill(spawner, static_cast<int>(si.ssi_signo));
         }
+      } else if (evs[i].data.u64 == 3) {
+        int nfd = recv_fd(fd_r.get());
+        if (nfd >= 0) preimages->attach(nfd);
+        epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd_r.get(), nullptr);
       } else if (evs[i].data.u64 == 2) {
         spawner_done = true;
       }
     }
     try {
+      std::lock_guard lk(jmu);
       jw->flush();
     } catch (const std::exception& e) {
       sink_error = e.what();
       failed = true;
       break;
+    }
+    {
+      std::lock_guard lk(jmu);
+      if (!sink_error.empty()) {
+        failed = true;
+        break;
+      }
     }
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress > std::chrono::seconds(10)) {
@@ -318,6 +403,12 @@ int run_step(const RunOptions& opts) {
   // Every process of the namespace is gone now; everything they did is already in the ring.
   while (tracer->consume() > 0) {
   }
+  // Every process of the step is gone: no call waits on the filter, and no file of the step
+  // changes any more. Now the final content of everything it changed.
+  uint64_t notifications = preimages->notifications();
+  preimages.reset();
+  spdlog::debug("hashing the final content of {} changed files", plan.changed().size());
+  plan.finish();
   if (!sink_error.empty()) {
     spdlog::error("journal write failed: {}", sink_error);
     return exit_code::kJournalWrite;
@@ -325,12 +416,20 @@ int run_step(const RunOptions& opts) {
 
   StatusMsg msg{};
   int exec_errno = 0, cmd_status = -1;
+  bool filter_failed = false;
   while (read(st_r.get(), &msg, sizeof msg) == sizeof msg) {
     if (msg.type == 'E') exec_errno = msg.value;
     if (msg.type == 'S') cmd_status = msg.value;
+    if (msg.type == 'F') {
+      spdlog::error("cannot install the seccomp filter that captures pre-images: {}",
+                    strerror(msg.value));
+      filter_failed = true;
+    }
   }
   int rc;
-  if (exec_errno) {
+  if (filter_failed) {
+    rc = exit_code::kInternal;
+  } else if (exec_errno) {
     spdlog::error("cannot execute {}: {}", opts.argv[0], strerror(exec_errno));
     rc = exec_errno == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute;
   } else if (cmd_status < 0) {
@@ -358,12 +457,18 @@ int run_step(const RunOptions& opts) {
       {"truncated_blobs", tracer->counter(SS_C_TRUNC_BLOB)},
       {"read_failures", tracer->counter(SS_C_READ_FAIL)},
       {"lost_decode", decode_errors},
+      {"digest_requests", digests.stats().requests},
+      {"digest_cache_hits", digests.stats().cache_hits},
+      {"unique_files_hashed", digests.stats().unique_files_hashed},
+      {"bytes_hashed", digests.stats().bytes_hashed},
+      {"seccomp_notifications", notifications},
       {"ring_bytes", opts.ring_bytes},
   };
   uint64_t lost = sum(counters["lost_ringbuf"]) + sum(counters["lost_nested"]) +
                   sum(counters["lost_inflight"]) + sum(counters["lost_track"]) + sum(counters["lost_args"]) +
                   decode_errors;
   journal::Sha256 head;
+  std::lock_guard final_lk(jmu);
   try {
     jw->append_json(journal::RecordType::STEP_END,
                     {{"exit_code", rc},

@@ -195,6 +195,20 @@ class Summary {
   json j_;
 };
 
+// sha256sum(1)'s digest of a file: the independent reference for stepseal's digests.
+inline std::string Sha256Sum(const std::string& path) {
+  CommandResult r = RunCommand({"/usr/bin/sha256sum", "--", path});
+  return r.exit_code == 0 && r.out.size() >= 64 ? r.out.substr(0, 64) : "sha256sum failed";
+}
+
+// sha256sum(1)'s digest of some bytes.
+inline std::string Sha256Of(const std::string& bytes) {
+  TempDir tmp;
+  const std::string path = tmp / "bytes";
+  WriteFile(path, bytes);
+  return Sha256Sum(path);
+}
+
 // One command run under `stepseal run`, and the summary of its journal.
 struct TracedRun {
   std::vector<std::string> command;

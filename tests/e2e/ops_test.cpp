@@ -86,10 +86,14 @@ TEST_F(OpsTest, TruncateAndFtruncate) {
   ASSERT_TRUE(CleanRun(r));
   const Summary& s = r.summary;
 
-  // by_path is only truncate()d by the traced command, so "write" is all it may have
+  // by_path is only truncate()d by the traced command: its content is replaced in place
   const json* by_path = s.File(work("by_path"));
   ASSERT_NE(by_path, nullptr) << Dump(s.files());
-  EXPECT_EQ(by_path->value("access", json()), json::array({"write"})) << by_path->dump();
+  EXPECT_EQ(by_path->value("access", json()), json::array({"write", "overwrite"}))
+      << by_path->dump();
+  EXPECT_EQ(by_path->value("sha256_before", ""), Sha256Of("0123456789")) << by_path->dump();
+  EXPECT_EQ(by_path->value("sha256_after", ""), Sha256Of(ReadFile(work("by_path"))))
+      << by_path->dump();
 
   // by_fd is opened by the command and ftruncate()d by a forked child: the child's pid is on
   // the file only because of the ftruncate

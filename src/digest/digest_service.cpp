@@ -1,0 +1,147 @@
+#include "digest/digest_service.h"
+
+#include <fcntl.h>
+#include <time.h>
+
+namespace stepseal {
+
+const char* role_name(DigestRole r) {
+  switch (r) {
+    case DigestRole::kContent: return "content";
+    case DigestRole::kExec: return "exec";
+    case DigestRole::kBefore: return "before";
+    default: return "after";
+  }
+}
+
+DigestService::DigestService(int threads, Sink sink) : sink_(std::move(sink)) {
+  timespec res{};
+  clock_getres(CLOCK_REALTIME_COARSE, &res);
+  tick_ns_ = static_cast<int64_t>(res.tv_sec) * 1000000000 + res.tv_nsec;
+  for (int i = 0; i < threads; i++) threads_.emplace_back([this] { worker(); });
+}
+
+DigestService::~DigestService() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void DigestService::submit(DigestRequest r) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(r));
+  }
+  cv_.notify_one();
+}
+
+void DigestService::drain() {
+  std::unique_lock lk(mu_);
+  idle_.wait(lk, [this] { return queue_.empty() && busy_ == 0; });
+}
+
+DigestStats DigestService::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+void DigestService::worker() {
+  for (;;) {
+    DigestRequest r;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      r = std::move(queue_.front());
+      queue_.pop_front();
+      busy_++;
+    }
+    HashOutcome o = digest(r, AT_FDCWD);
+    sink_(record(r, o));
+    {
+      std::lock_guard lk(mu_);
+      busy_--;
+      if (queue_.empty() && busy_ == 0) idle_.notify_all();
+    }
+  }
+}
+
+nlohmann::json DigestService::run_now(const DigestRequest& r, int dirfd) {
+  nlohmann::json j = record(r, digest(r, dirfd));
+  sink_(j);
+  return j;
+}
+
+namespace {
+int64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
+  nlohmann::json j = record(r, digest(r, AT_FDCWD, fd));
+  if (r.role == DigestRole::kExec && r.trigger == "execveat") j["fileless"] = true;
+  sink_(j);
+  return j;
+}
+
+HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
+  HashOutcome o;
+  bool cached = false;
+  {
+    std::lock_guard lk(mu_);
+    stats_.requests++;
+    if (r.expected) {
+      if (auto it = cache_.find(*r.expected); it != cache_.end()) {
+        stats_.cache_hits++;
+        o.status = DigestStatus::kExact;
+        o.sha256 = it->second;
+        o.id = r.expected;
+        cached = true;
+      }
+    }
+  }
+  if (!cached) {
+    int64_t start = realtime_ns();
+    o = fd >= 0 ? hash_fd(fd, r.expected) : hash_path(dirfd, r.path, r.follow, r.expected);
+    std::lock_guard lk(mu_);
+    if (o.bytes || o.status == DigestStatus::kExact) {
+      stats_.unique_files_hashed++;
+      stats_.bytes_hashed += o.bytes;
+    }
+    // Cache only a version that had been stable for a full clock tick when hashing began: after
+    // that, any change moves mtime/ctime, so the same identity means the same bytes.
+    if (o.status == DigestStatus::kExact && o.id && o.id->ctime_ns + tick_ns_ < start)
+      cache_[*o.id] = o.sha256;
+  }
+  // Identity checks cannot see a rewrite within the clock tick of the file's last change: the
+  // kernel may leave mtime and ctime as they were. A file changed in the tick before the event
+  // is therefore not provably the content the step saw.
+  if (o.status == DigestStatus::kExact && r.event_realtime_ns && r.expected &&
+      r.expected->ctime_ns + tick_ns_ >= r.event_realtime_ns) {
+    o.status = DigestStatus::kRaced;
+    o.reason = "changed within one clock tick before the event: the content at the event "
+               "cannot be proven";
+    o.sha256.clear();
+  }
+  return o;
+}
+
+nlohmann::json DigestService::record(const DigestRequest& r, const HashOutcome& o) {
+  nlohmann::json j = {{"role", role_name(r.role)}, {"path", r.path}, {"pid", r.pid},
+                      {"ts", r.ts_ns}, {"status", status_name(o.status)}};
+  if (!o.sha256.empty()) j["sha256"] = o.sha256;
+  if (!o.reason.empty()) j["reason"] = o.reason;
+  if (!r.trigger.empty()) j["trigger"] = r.trigger;
+  if (o.id)
+    j["id"] = {{"dev", o.id->dev}, {"ino", o.id->ino}, {"size", o.id->size},
+               {"mtime_ns", o.id->mtime_ns}, {"ctime_ns", o.id->ctime_ns}};
+  return j;
+}
+
+}  // namespace stepseal

@@ -1,0 +1,83 @@
+// digest_service.h - hashes files off the event path, once per file version.
+//
+// The capture loop submits requests and returns at once; worker threads hash. A cache keyed by
+// file identity (dev, ino, size, mtime, ctime) means each version of a file is read once per run,
+// however many times the build opens it. Results go to a sink (the journal) as DIGEST records.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "digest/file_hash.h"
+
+namespace stepseal {
+
+// What a digest is of, relative to the step.
+enum class DigestRole {
+  kContent,  // a file as the step read it
+  kExec,     // a binary (or script) as the kernel executed it
+  kBefore,   // a file as it was just before the step changed or removed it
+  kAfter,    // a file the step wrote, as it is when the step has ended
+};
+const char* role_name(DigestRole r);
+
+struct DigestRequest {
+  DigestRole role = DigestRole::kContent;
+  std::string path;
+  uint32_t pid = 0;
+  uint64_t ts_ns = 0;               // monotonic time of the event or notification
+  std::optional<FileId> expected;   // identity the kernel reported at the event
+  int64_t event_realtime_ns = 0;    // the event's time on the realtime clock (0: not checked)
+  bool follow = true;
+  std::string trigger;              // before: the system call that is about to change the file
+};
+
+struct DigestStats {
+  uint64_t requests = 0, cache_hits = 0, unique_files_hashed = 0, bytes_hashed = 0;
+};
+
+class DigestService {
+ public:
+  using Sink = std::function<void(const nlohmann::json& record)>;
+
+  DigestService(int threads, Sink sink);
+  ~DigestService();
+
+  void submit(DigestRequest r);  // asynchronous
+  nlohmann::json run_now(const DigestRequest& r, int dirfd = -100);  // synchronous, also sinks
+  nlohmann::json run_on_fd(const DigestRequest& r, int fd);           // an already open file
+  void drain();                  // returns once every submitted request has been sunk
+  void emit(const nlohmann::json& record) { sink_(record); }
+  DigestStats stats() const;
+
+  // The outcome for one request: cached by identity, hashed otherwise (from `fd` if >= 0).
+  HashOutcome digest(const DigestRequest& r, int dirfd, int fd = -1);
+  static nlohmann::json record(const DigestRequest& r, const HashOutcome& o);
+
+ private:
+  void worker();
+
+  Sink sink_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_;
+  std::deque<DigestRequest> queue_;
+  size_t busy_ = 0;
+  bool stop_ = false;
+  std::unordered_map<FileId, std::string, FileIdHash> cache_;  // identity -> sha256 (exact only)
+  DigestStats stats_;
+  int64_t tick_ns_;
+};
+
+}  // namespace stepseal

@@ -1,0 +1,129 @@
+#include "digest/file_hash.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace stepseal {
+
+namespace {
+
+std::string hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; i++) {
+    s += d[p[i] >> 4];
+    s += d[p[i] & 15];
+  }
+  return s;
+}
+
+HashOutcome unavailable(std::string why, std::optional<FileId> id = std::nullopt) {
+  HashOutcome o;
+  o.status = DigestStatus::kUnavailable;
+  o.reason = std::move(why);
+  o.id = id;
+  return o;
+}
+
+std::string describe(const FileId& f) {
+  return "dev " + std::to_string(f.dev) + " ino " + std::to_string(f.ino) + " size " +
+         std::to_string(f.size) + " mtime " + std::to_string(f.mtime_ns) + " ctime " +
+         std::to_string(f.ctime_ns);
+}
+
+}  // namespace
+
+FileId file_id_of(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+size_t FileIdHash::operator()(const FileId& f) const noexcept {
+  return static_cast<size_t>(XXH3_64bits(&f, sizeof f));
+}
+
+const char* status_name(DigestStatus s) {
+  switch (s) {
+    case DigestStatus::kExact: return "exact";
+    case DigestStatus::kRaced: return "raced";
+    default: return "unavailable";
+  }
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+  return hex(md, n);
+}
+
+HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
+  struct stat before{};
+  if (fstat(fd, &before) < 0) return unavailable(std::string("fstat: ") + strerror(errno));
+  FileId id = file_id_of(before);
+  if (!S_ISREG(before.st_mode)) return unavailable("not a regular file", id);
+  if (expected && !(*expected == id)) {
+    HashOutcome o;
+    o.status = DigestStatus::kRaced;
+    o.reason = "the file changed between the event and the hash (at the event: " +
+               describe(*expected) + "; now: " + describe(id) + ")";
+    o.id = id;
+    return o;
+  }
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!md || !EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr)) return unavailable("OpenSSL");
+  thread_local std::vector<char> buf(1 << 20);
+  uint64_t total = 0;
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = pread(fd, buf.data(), buf.size(), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unavailable(std::string("read: ") + strerror(errno), id);
+    if (n == 0) break;
+    EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n));
+    off += n;
+    total += static_cast<uint64_t>(n);
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(md.get(), out, &len);
+  struct stat after{};
+  fstat(fd, &after);
+  HashOutcome o;
+  o.id = id;
+  o.bytes = total;
+  if (!(file_id_of(after) == id) || total != static_cast<uint64_t>(before.st_size)) {
+    o.status = DigestStatus::kRaced;
+    o.reason = "the file changed while it was hashed";
+    return o;
+  }
+  o.status = DigestStatus::kExact;
+  o.sha256 = hex(out, len);
+  return o;
+}
+
+HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
+                      const std::optional<FileId>& expected) {
+  int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+  int fd = openat(dirfd, path.c_str(), flags);
+  if (fd < 0) {
+    if (errno == ENOENT) return unavailable("no longer exists");
+    if (errno == ELOOP && !follow) return unavailable("a symbolic link");
+    return unavailable(std::string("cannot open: ") + strerror(errno));
+  }
+  HashOutcome o = hash_fd(fd, expected);
+  close(fd);
+  return o;
+}
+
+}  // namespace stepseal

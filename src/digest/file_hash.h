@@ -1,0 +1,55 @@
+// file_hash.h - SHA-256 of a file's bytes, with proof that the bytes are the ones meant.
+//
+// A digest is only "exact" when the file's identity (dev, ino, size, mtime, ctime) is the one the
+// kernel reported at the event, and is unchanged from before the first byte is read to after
+// the last. Anything else is "raced" or "unavailable", with the reason. A wrong digest presented
+// as exact is the one outcome this code exists to rule out.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace stepseal {
+
+struct FileId {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+FileId file_id_of(const struct stat& st);
+
+struct FileIdHash {
+  size_t operator()(const FileId& f) const noexcept;
+};
+
+enum class DigestStatus { kExact, kRaced, kUnavailable };
+const char* status_name(DigestStatus s);
+
+struct HashOutcome {
+  DigestStatus status = DigestStatus::kUnavailable;
+  std::string sha256;  // lowercase hex; empty unless status is kExact
+  std::string reason;  // why not exact
+  std::optional<FileId> id;  // identity of what was hashed (or found)
+  uint64_t bytes = 0;
+};
+
+// Hashes the regular file open at `fd` (the caller keeps ownership). When `expected` is given,
+// the file must have that identity.
+HashOutcome hash_fd(int fd, const std::optional<FileId>& expected);
+
+// Opens `path` (relative paths against `dirfd`; symlinks followed only if `follow`) without
+// blocking on FIFOs or devices, and hashes it.
+HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
+                      const std::optional<FileId>& expected);
+
+// SHA-256 of a byte string, lowercase hex (OpenSSL EVP).
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace stepseal
