@@ -32,6 +32,15 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
   r.pid = e.pid;
   r.ts_ns = e.ts_ns;
   r.expected = FileId{e.ino.dev, e.ino.ino, e.ino.size, e.ino.mtime_ns, e.ino.ctime_ns};
+  std::string key = std::to_string(static_cast<int>(role)) + ':' + path + ':' +
+                    std::to_string(e.ino.dev) + ':' + std::to_string(e.ino.ino) + ':' +
+                    std::to_string(e.ino.size) + ':' + std::to_string(e.ino.mtime_ns) + ':' +
+                    std::to_string(e.ino.ctime_ns);
+  lookups_++;
+  if (hashable_path(path) && !requested_.insert(std::move(key)).second) {
+    repeats_++;
+    return;
+  }
   r.event_realtime_ns = static_cast<int64_t>(e.ts_ns) + offset_;
   if (hashable_path(path)) {
     digests_->submit(std::move(r));
@@ -67,7 +76,9 @@ void DigestPlan::on_event(const Event& e) {
     case Kind::OPEN: {
       uint64_t flags = e.args[2];
       if (flags & kOPath) break;
-      if ((flags & O_ACCMODE) != O_WRONLY) content(DigestRole::kContent, e.obj, e);
+      // what an open reads is what was there, unless the open itself created or emptied it
+      bool emptied = (e.args[4] & kFmodeCreated) || (flags & O_TRUNC);
+      if ((flags & O_ACCMODE) != O_WRONLY && !emptied) content(DigestRole::kContent, e.obj, e);
       if ((flags & O_ACCMODE) != O_RDONLY || (e.args[4] & kFmodeCreated) || (flags & O_TRUNC))
         changed(e.obj);
       break;

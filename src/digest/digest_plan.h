@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <set>
+#include <unordered_set>
 #include <string>
 
 #include "capture/event.h"
@@ -27,6 +28,8 @@ class DigestPlan {
   void finish();
 
   const std::set<std::string>& changed() const { return changed_; }
+  uint64_t lookups() const { return lookups_; }     // events that called for a digest
+  uint64_t repeats() const { return repeats_; }     // ... of a version already asked for
 
  private:
   void content(DigestRole role, const std::string& path, const Event& e);
@@ -34,6 +37,10 @@ class DigestPlan {
   DigestService* digests_;
   int64_t offset_;
   std::set<std::string> changed_;
+  // (role, path, identity) already asked for: a build opens the same header thousands of times,
+  // and one record per version is all the model needs
+  std::unordered_set<std::string> requested_;
+  uint64_t lookups_ = 0, repeats_ = 0;
 };
 
 // Paths whose content is not a file's (procfs, sysfs, devices) are never hashed.

@@ -76,6 +76,8 @@ class DigestService {
   size_t busy_ = 0;
   bool stop_ = false;
   std::unordered_map<FileId, std::string, FileIdHash> cache_;  // identity -> sha256 (exact only)
+  std::unordered_map<FileId, int, FileIdHash> hashing_;  // identities being hashed right now
+  std::condition_variable hashed_;
   DigestStats stats_;
   int64_t tick_ns_;
 };

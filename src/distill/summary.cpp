@@ -64,6 +64,16 @@ StepRecord load_step(const std::string& path) {
         d.reason = j.value("reason", "");
         d.trigger = j.value("trigger", "");
         d.fileless = j.value("fileless", false);
+        if (j.contains("id") && j["id"].is_object()) {
+          const auto& i = j["id"];
+          Inode n;
+          n.dev = i.value("dev", uint64_t{0});
+          n.ino = i.value("ino", uint64_t{0});
+          n.size = i.value("size", int64_t{0});
+          n.mtime_ns = i.value("mtime_ns", int64_t{0});
+          n.ctime_ns = i.value("ctime_ns", int64_t{0});
+          d.id = n;
+        }
         r.model.apply_digest(std::move(d));
         break;
       }

@@ -281,7 +281,10 @@ void Model::apply_open(const Event& e) {
   }
   bool created = (e.args[4] & kFmodeCreated) || (flags & kOTmpfile) == kOTmpfile;
   if (created) a |= kCreate;
-  if ((flags & O_TRUNC) && !created && (a & kWrite)) a |= kOverwrite;
+  // Emptying a file overwrites it only if it held content from before: not one this step made
+  auto known = files_.find(e.obj);
+  bool step_made = known != files_.end() && (known->second.access & kCreate);
+  if ((flags & O_TRUNC) && !created && !step_made && (a & kWrite)) a |= kOverwrite;
   touch(e.obj, a, e, true);
   bool in_place = (a & kWrite) && !(flags & (O_APPEND | O_TRUNC)) && !created;
   if (auto it = files_.find(e.obj); in_place && it != files_.end()) it->second.in_place_write = true;
@@ -448,16 +451,23 @@ void Model::finish() {
     }
     ++it;
   }
+  auto same_version = [](const Inode& a, const Inode& b) {
+    return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns &&
+           a.ctime_ns == b.ctime_ns;
+  };
   for (Process& p : procs_) {
     if (!p.execed) continue;
     const DigestRecord* best = nullptr;
     for (const auto& d : exec_digests_) {
-      if (d.pid != p.pid || d.path != p.exe) continue;
-      if (d.ts_ns == p.exec_ns) {
-        best = &d;  // requested for this very exec
+      if (d.path != p.exe) continue;
+      if (d.id && same_version(*d.id, p.exe_ino) && !d.fileless) {
+        best = &d;  // the version this exec ran (one record serves every exec of it)
         break;
       }
-      if (d.ts_ns <= p.exec_ns && (!best || d.ts_ns > best->ts_ns)) best = &d;  // execveat
+      // fileless: recorded for this process, at its execveat or at the exec event
+      if (d.fileless && d.pid == p.pid && d.ts_ns <= p.exec_ns &&
+          (!best || d.ts_ns > best->ts_ns))
+        best = &d;
     }
     if (!best) continue;
     p.exe_digest_status = best->status;

@@ -47,6 +47,7 @@ struct DigestRecord {
   std::string reason;
   std::string trigger;  // before: the call about to change the file
   bool fileless = false;
+  std::optional<Inode> id;  // the version the digest is of (dev, ino, size, mtime, ctime)
 };
 
 // What the digests of one file (or one executable) add up to.

@@ -457,8 +457,10 @@ int run_step(const RunOptions& opts) {
       {"truncated_blobs", tracer->counter(SS_C_TRUNC_BLOB)},
       {"read_failures", tracer->counter(SS_C_READ_FAIL)},
       {"lost_decode", decode_errors},
-      {"digest_requests", digests.stats().requests},
-      {"digest_cache_hits", digests.stats().cache_hits},
+      // every event or notification that called for a digest, and how many were answered
+      // without reading the file again (a repeat of a version, or the identity cache)
+      {"digest_requests", plan.lookups() + digests.stats().requests - (plan.lookups() - plan.repeats())},
+      {"digest_cache_hits", plan.repeats() + digests.stats().cache_hits},
       {"unique_files_hashed", digests.stats().unique_files_hashed},
       {"bytes_hashed", digests.stats().bytes_hashed},
       {"seccomp_notifications", notifications},
