@@ -1,0 +1,192 @@
+// Digests without the kernel: file hashing with identity checks, the worker pool's cache, and
+// how the model folds DIGEST records into files and processes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "digest/digest_service.h"
+#include "digest/file_hash.h"
+#include "model/model.h"
+
+namespace stepseal {
+namespace {
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  std::string p = std::string(::testing::TempDir()) + "/" + name + std::to_string(getpid());
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+  return p;
+}
+
+FileId id_of(const std::string& p) {
+  struct stat st{};
+  stat(p.c_str(), &st);
+  return file_id_of(st);
+}
+
+TEST(FileHash, HashesKnownBytes) {
+  auto p = temp_file("abc", "abc");
+  HashOutcome o = hash_path(AT_FDCWD, p, true, id_of(p));
+  EXPECT_EQ(o.status, DigestStatus::kExact) << o.reason;
+  // FIPS 180-2 test vector
+  EXPECT_EQ(o.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(o.bytes, 3u);
+  unlink(p.c_str());
+}
+
+TEST(FileHash, AChangedIdentityIsRacedNeverExact) {
+  auto p = temp_file("raced", "version one");
+  FileId at_event = id_of(p);
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << "version two, longer";
+  HashOutcome o = hash_path(AT_FDCWD, p, true, at_event);
+  EXPECT_EQ(o.status, DigestStatus::kRaced);
+  EXPECT_TRUE(o.sha256.empty());
+  EXPECT_NE(o.reason.find("changed between the event and the hash"), std::string::npos);
+  unlink(p.c_str());
+}
+
+TEST(FileHash, NonRegularAndMissingFilesAreUnavailable) {
+  EXPECT_EQ(hash_path(AT_FDCWD, "/dev/null", true, std::nullopt).reason, "not a regular file");
+  HashOutcome gone = hash_path(AT_FDCWD, "/nonexistent/stepseal", true, std::nullopt);
+  EXPECT_EQ(gone.status, DigestStatus::kUnavailable);
+  EXPECT_EQ(gone.reason, "no longer exists");
+}
+
+TEST(DigestService, RecentlyChangedFilesAreNotProvable) {
+  auto p = temp_file("tick", "fresh");
+  std::vector<nlohmann::json> out;
+  std::mutex mu;
+  DigestService d(1, [&](const nlohmann::json& j) {
+    std::lock_guard lk(mu);
+    out.push_back(j);
+  });
+  DigestRequest r;
+  r.path = p;
+  r.expected = id_of(p);
+  // an event in the same clock tick as the file's last change
+  r.event_realtime_ns = r.expected->ctime_ns + 1;
+  d.submit(r);
+  // the same version read long after its last change is provable
+  DigestRequest later = r;
+  later.event_realtime_ns = r.expected->ctime_ns + 1'000'000'000;
+  d.submit(later);
+  d.drain();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["status"], "raced");
+  EXPECT_FALSE(out[0].contains("sha256"));
+  EXPECT_EQ(out[1]["status"], "exact");
+  unlink(p.c_str());
+}
+
+DigestRecord rec(std::string role, std::string path, uint64_t ts, std::string sha,
+                 std::string trigger = "") {
+  DigestRecord d;
+  d.role = std::move(role);
+  d.path = std::move(path);
+  d.ts_ns = ts;
+  d.status = sha.empty() ? "unavailable" : "exact";
+  d.sha256 = std::move(sha);
+  d.reason = d.sha256.empty() ? "no longer exists" : "";
+  d.trigger = std::move(trigger);
+  return d;
+}
+
+Event open_ev(uint64_t ts, const std::string& path, uint64_t flags, uint64_t fmode = 0) {
+  Event e;
+  e.kind = Kind::OPEN;
+  e.pid = e.tid = 7;
+  e.ts_ns = ts;
+  e.ret = 3;
+  e.obj = path;
+  e.args[2] = flags;
+  e.args[4] = fmode;
+  return e;
+}
+
+TEST(ModelDigests, OnlyTheStateBeforeTheFirstChangeIsAPreImage) {
+  Model m;
+  m.apply_digest(rec("before", "/f", 100, "aaa", "openat"));  // before the first write: kept
+  m.apply(open_ev(110, "/f", O_WRONLY | O_TRUNC));
+  m.apply_digest(rec("before", "/f", 200, "bbb", "openat"));  // the step's own version: not
+  m.apply(open_ev(210, "/f", O_WRONLY | O_TRUNC));
+  m.apply_digest(rec("after", "/f", 0, "ccc"));
+  m.finish();
+  const FileRecord& f = m.files().at("/f");
+  EXPECT_EQ(f.digest.before, "aaa");
+  EXPECT_EQ(f.digest.after, "ccc");
+  EXPECT_EQ(f.digest.status, "exact");
+  EXPECT_TRUE(f.access & kOverwrite);
+}
+
+TEST(ModelDigests, AppendIsAWriteWithBothDigests) {
+  Model m;
+  m.apply_digest(rec("before", "/log", 100, "old", "openat"));
+  m.apply(open_ev(110, "/log", O_WRONLY | O_APPEND));
+  m.apply_digest(rec("after", "/log", 0, "new"));
+  m.finish();
+  const FileRecord& f = m.files().at("/log");
+  EXPECT_EQ(f.access, kWrite);
+  EXPECT_EQ(f.digest.before, "old");
+  EXPECT_EQ(f.digest.after, "new");
+}
+
+TEST(ModelDigests, RenameOverAnExistingFileIsAnOverwrite) {
+  Model m;
+  m.apply_digest(rec("before", "/b", 100, "target-before", "rename"));
+  Event r;
+  r.kind = Kind::RENAME;
+  r.pid = 7;
+  r.ts_ns = 110;
+  r.path = "/a";
+  r.path2 = "/b";
+  m.apply(r);
+  m.apply_digest(rec("after", "/b", 0, "renamed-content"));
+  m.apply_digest(rec("after", "/a", 0, ""));  // gone: it was renamed away, not a failure
+  m.finish();
+  EXPECT_TRUE(m.files().at("/b").access & kOverwrite);
+  EXPECT_EQ(m.files().at("/b").digest.before, "target-before");
+  EXPECT_EQ(m.files().at("/a").digest.status, "");
+}
+
+TEST(ModelDigests, CreatedFilesHaveNoPreImageAndRacedReadsAreReported) {
+  Model m;
+  m.apply_digest(rec("before", "/new", 100, "", "openat"));  // did not exist
+  m.apply(open_ev(110, "/new", O_WRONLY | O_CREAT, 1u << 20));
+  m.apply_digest(rec("after", "/new", 0, "made"));
+  m.apply(open_ev(120, "/src.h", O_RDONLY));
+  DigestRecord raced = rec("content", "/src.h", 120, "");
+  raced.status = "raced";
+  raced.reason = "the file changed while it was hashed";
+  m.apply_digest(raced);
+  m.finish();
+  EXPECT_TRUE(m.files().at("/new").digest.before.empty());
+  EXPECT_EQ(m.files().at("/new").digest.status, "exact");
+  EXPECT_EQ(m.files().at("/src.h").digest.status, "raced");
+  EXPECT_TRUE(m.files().at("/src.h").digest.sha256.empty());
+  EXPECT_EQ(m.files().at("/src.h").digest.reason, "read: the file changed while it was hashed");
+}
+
+TEST(ModelDigests, ExeDigestMatchesTheVersionThatRan) {
+  Model m;
+  Event ex;
+  ex.kind = Kind::EXEC;
+  ex.pid = ex.tid = 9;
+  ex.ts_ns = 50;
+  ex.obj = "/usr/bin/cc";
+  ex.flags = SS_F_HAS_INO;
+  ex.ino = {1, 2, 3, 4, 5, 0100755, 1};
+  m.apply(ex);
+  DigestRecord other = rec("exec", "/usr/bin/cc", 60, "another-version");
+  other.id = Inode{1, 2, 3, 4, 999, 0, 0};
+  DigestRecord right = rec("exec", "/usr/bin/cc", 60, "this-version");
+  right.id = Inode{1, 2, 3, 4, 5, 0, 0};
+  m.apply_digest(other);
+  m.apply_digest(right);
+  m.finish();
+  EXPECT_EQ(m.processes()[0].exe_sha256, "this-version");
+}
+
+}  // namespace
+}  // namespace stepseal
