@@ -221,8 +221,13 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
       targets.push_back(target_of(pid, arg(0), *a, false));
   } else if (name == "execveat") {
     if ((arg(4) & kAtEmptyPath) && (a = str(1)) && a->empty()) {
-      targets.push_back(target_of(pid, arg(0), "", true));  // fexecve: the fd's content
-      fileless = true;
+      // fexecve: the fd's content. Only a file without a name (memfd, deleted) is fileless;
+      // a named file's exec is hashed from its EXEC event like any other.
+      Target t = target_of(pid, arg(0), "", true);
+      if (t.abs.find(" (deleted)") != std::string::npos || t.abs.rfind("/memfd:", 0) == 0) {
+        targets.push_back(std::move(t));
+        fileless = true;
+      }
     }
   }
   close(mem);
