@@ -54,6 +54,47 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
   return 0;
 }
 
+struct interp_ctx {
+  struct file *file;
+};
+
+static long interp_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+  struct interp_ctx *c = data;
+  struct file *f = BPF_CORE_READ(vma, vm_file);
+  c->file = f;
+  return 0;
+}
+
+/* The ELF interpreter is opened and mapped by the kernel inside execve: no openat shows it.
+ * Its load address is AT_BASE in the auxv the kernel built; the mapping there is the file. */
+static __always_inline void emit_interp(struct task_struct *p, __u32 tgid)
+{
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  unsigned long pair[2], base = 0;
+  struct interp_ctx c = {};
+  struct builder b;
+
+  for (int i = 0; i < 28; i++) {
+    if (bpf_probe_read_kernel(pair, sizeof(pair), &mm->saved_auxv[2 * i]) < 0 || pair[0] == 0)
+      break;
+    if (pair[0] == 7 /* AT_BASE */) {
+      base = pair[1];
+      break;
+    }
+  }
+  if (!base)
+    return; /* a static binary: no interpreter */
+  bpf_find_vma(p, base, interp_vma, &c, 0);
+  struct file *f = c.file; /* a plain local: CO-RE must not relocate interp_ctx */
+  if (!f || builder_open(&b, SS_K_EXEC_INTERP, tgid, p->pid) < 0)
+    return;
+  b.s->ev.args[0] = base;
+  put_path(&b, SS_B_OBJ, &f->f_path);
+  put_inode(&b, BPF_CORE_READ(f, f_inode));
+  builder_emit(&b);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -107,6 +148,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   }
   blob_end(&b, SS_B_EXTRA, first);
   builder_emit(&b);
+  emit_interp(p, tgid);
   return 0;
 }
 

@@ -65,6 +65,9 @@
  *              bound inet/inet6 address). SENDTO covers sendto/sendmsg/sendmmsg (first message)
  *              with a destination.
  *   GAP        a call the probes cannot see through. args: 0 enum ss_gap, 1.. raw args.
+ *   EXEC_INTERP the ELF interpreter (ld.so) the kernel mapped for the exec just reported:
+ *              found through AT_BASE in the new image's auxv. args: 0 AT_BASE. OBJ the file;
+ *              ino: its identity. (The kernel opens it without a system call.)
  */
 #define SS_KINDS(X)            \
   X(NONE, "none")              \
@@ -89,7 +92,8 @@
   X(BIND, "bind")              \
   X(LISTEN, "listen")          \
   X(SENDTO, "sendto")          \
-  X(GAP, "gap")
+  X(GAP, "gap")                \
+  X(EXEC_INTERP, "exec_interp")
 
 enum ss_kind {
 #define SS_KIND_ENUM(name, json) SS_K_##name,

@@ -72,7 +72,8 @@ void DigestPlan::on_event(const Event& e) {
     if (!p.empty() && p[0] == '/' && p.find(" (deleted)") == std::string::npos) changed_.insert(p);
   };
   switch (e.kind) {
-    case Kind::EXEC: content(DigestRole::kExec, e.obj, e); break;
+    case Kind::EXEC:
+    case Kind::EXEC_INTERP: content(DigestRole::kExec, e.obj, e); break;
     case Kind::OPEN: {
       uint64_t flags = e.args[2];
       if (flags & kOPath) break;

@@ -143,6 +143,7 @@ nlohmann::json summary_json(const StepRecord& r) {
                {"exit_code", p.wait_status ? json(exit_code_of(*p.wait_status)) : json(nullptr)},
                {"started", when(p.start_ns)}, {"finished", when(p.end_ns)}};
     if (!p.script.empty()) jp["script"] = p.script;
+    if (!p.interp.empty()) jp["interpreter"] = p.interp;
     if (!p.execed) jp["execed"] = false;
     if (p.argv_truncated) jp["argv_truncated"] = true;
     if (p.compat_syscalls) jp["compat_syscalls"] = p.compat_syscalls;

@@ -184,6 +184,12 @@ void Model::apply(const Event& e) {
   switch (e.kind) {
     case Kind::FORK: apply_fork(e); break;
     case Kind::EXEC: apply_exec(e); break;
+    case Kind::EXEC_INTERP: {
+      Process& p = proc(e.pid, e.ts_ns);
+      p.interp = e.obj;
+      touch(e.obj, kExec, e, true);
+      break;
+    }
     case Kind::EXIT: apply_exit(e); break;
     case Kind::OPEN: apply_open(e); break;
     case Kind::SOCKET:

@@ -67,6 +67,7 @@ struct Process {
   std::vector<std::string> argv;
   std::string exe;     // the file the kernel ran (for a #! script: the interpreter)
   std::string script;  // the #! script, when the exec went through binfmt_script
+  std::string interp;  // the ELF interpreter (ld.so) the kernel mapped, for a dynamic binary
   std::string cwd;
   bool execed = false;
   bool root = false;  // forked by stepseal's spawner: the step's command
