@@ -251,11 +251,14 @@ static __always_inline void put_inode(struct builder *b, struct inode *ino)
   o->size = BPF_CORE_READ(ino, i_size);
   o->mode = BPF_CORE_READ(ino, i_mode);
   o->nlink = BPF_CORE_READ(ino, __i_nlink);
-  /* multigrain timestamps keep a "queried" flag in bit 31 of i_ctime_nsec: not part of the time */
+  /* Multigrain timestamps keep a "queried" flag in bit 31 of i_ctime_nsec. It is not part of
+   * the time; it says someone has seen this ctime, so the kernel will give the next change a
+   * strictly later one (inode_set_ctime_current): a change after now cannot hide. */
+  __u32 cns = BPF_CORE_READ(ino, i_ctime_nsec);
   o->mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000LL +
                 (BPF_CORE_READ(ino, i_mtime_nsec) & 0x3fffffff);
-  o->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000LL +
-                (BPF_CORE_READ(ino, i_ctime_nsec) & 0x3fffffff);
+  o->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000LL + (cns & 0x3fffffff);
+  o->flags = (cns & 0x80000000u) ? SS_INO_CHANGE_VISIBLE : 0;
   b->s->ev.flags |= SS_F_HAS_INO;
 }
 

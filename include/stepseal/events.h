@@ -141,7 +141,13 @@ struct ss_inode {
   __s64 ctime_ns;
   __u32 mode;
   __u32 nlink;
+  __u32 flags; /* SS_INO_* */
+  __u32 pad;
 };
+
+/* ss_inode.flags */
+#define SS_INO_CHANGE_VISIBLE 0x1 /* multigrain ctime had been queried: any later change to the
+                                     file is guaranteed to move its ctime */
 
 struct ss_event {
   __u32 size;     /* bytes, including the blobs that follow */

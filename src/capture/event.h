@@ -34,6 +34,7 @@ struct Inode {
   int64_t ctime_ns = 0;
   uint32_t mode = 0;
   uint32_t nlink = 0;
+  uint32_t flags = 0;  // SS_INO_*
   bool operator==(const Inode&) const = default;
 };
 

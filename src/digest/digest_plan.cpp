@@ -41,7 +41,10 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
     repeats_++;
     return;
   }
-  r.event_realtime_ns = static_cast<int64_t>(e.ts_ns) + offset_;
+  // The clock-tick check is needed only when a change after the event could leave ctime as it
+  // was; once the ctime has been queried (multigrain), the kernel rules that out.
+  r.event_realtime_ns =
+      (e.ino.flags & SS_INO_CHANGE_VISIBLE) ? 0 : static_cast<int64_t>(e.ts_ns) + offset_;
   if (hashable_path(path)) {
     digests_->submit(std::move(r));
   } else if (role == DigestRole::kExec) {

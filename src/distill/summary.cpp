@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <sstream>
 
 namespace stepseal {
@@ -223,6 +224,8 @@ std::string summary_text(const nlohmann::json& s) {
   for (const auto& p : s["processes"]) {
     o << "  " << p["pid"] << " <- " << p["ppid"] << "  " << p["exe"].get<std::string>();
     if (p.contains("script")) o << " (script " << p["script"].get<std::string>() << ")";
+    if (p.contains("exe_sha256")) o << "  sha256 " << p["exe_sha256"].get<std::string>().substr(0, 12);
+    if (p.value("fileless", false)) o << " (fileless)";
     o << "  exit " << p["exit_code"] << "\n";
   }
   size_t nread = 0, nwritten = 0, nexec = 0;
@@ -242,8 +245,24 @@ std::string summary_text(const nlohmann::json& s) {
     if (boring) continue;
     o << "  ";
     for (const auto& a : f["access"]) o << a.get<std::string>() << ' ';
-    o << f["path"].get<std::string>() << "\n";
+    o << f["path"].get<std::string>();
+    auto short_hash = [&](const char* k) { return f.value(k, std::string()).substr(0, 12); };
+    if (f.contains("sha256")) o << "  sha256 " << short_hash("sha256");
+    if (f.contains("sha256_before")) o << "  before " << short_hash("sha256_before");
+    if (f.contains("sha256_after")) o << "  after " << short_hash("sha256_after");
+    if (f.value("digest_status", "exact") != "exact")
+      o << "  [" << f.value("digest_status", "") << ": " << f.value("digest_reason", "") << "]";
+    o << "\n";
   }
+  std::map<std::string, int> by_status;
+  for (const auto& f : s["files"])
+    if (f.contains("digest_status")) by_status[f["digest_status"].get<std::string>()]++;
+  o << "digests:  ";
+  for (const auto& [k, n] : by_status) o << " " << n << " " << k;
+  if (s["stats"].contains("bytes_hashed"))
+    o << "  (" << s["stats"]["bytes_hashed"] << " bytes hashed, "
+      << s["stats"].value("seccomp_notifications", 0) << " pre-image pauses)";
+  o << "\n";
   o << "failed:    " << s["failed"].size() << "\n";
   o << "network:   " << s["network"].size() << "\n";
   for (const auto& n : s["network"]) {
