@@ -63,7 +63,7 @@ int usage_error(const std::string& msg) {
 }
 
 void set_verbosity(int v) {
-  auto logger = spdlog::stderr_color_st("stepseal");
+  auto logger = spdlog::stderr_color_mt("stepseal");  // digest workers log too
   logger->set_pattern("stepseal: %^%l%$: %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(v < 0 ? spdlog::level::warn : v == 0 ? spdlog::level::info

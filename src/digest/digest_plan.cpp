@@ -9,6 +9,7 @@
 namespace stepseal {
 
 namespace {
+constexpr int64_t kStale = 2'000'000'000;  // 2 s, see content()
 constexpr uint64_t kFmodeCreated = 1u << 20;
 constexpr uint64_t kRenameExchange = 2;
 constexpr uint64_t kOPath = 010000000;
@@ -32,7 +33,10 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
   r.pid = e.pid;
   r.ts_ns = e.ts_ns;
   r.expected = FileId{e.ino.dev, e.ino.ino, e.ino.size, e.ino.mtime_ns, e.ino.ctime_ns};
-  std::string key = std::to_string(static_cast<int>(role)) + ':' + path + ':' +
+  r.check_visibility = true;
+  // A version already asked for provably needs no second request; one that could not be
+  // proven may be provable at this event.
+  std::string key = std::to_string(static_cast<int>(role)) + (r.change_visible ? "v:" : "?:") + path + ':' +
                     std::to_string(e.ino.dev) + ':' + std::to_string(e.ino.ino) + ':' +
                     std::to_string(e.ino.size) + ':' + std::to_string(e.ino.mtime_ns) + ':' +
                     std::to_string(e.ino.ctime_ns);
@@ -41,10 +45,15 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
     repeats_++;
     return;
   }
-  // The clock-tick check is needed only when a change after the event could leave ctime as it
-  // was; once the ctime has been queried (multigrain), the kernel rules that out.
-  r.event_realtime_ns =
-      (e.ino.flags & SS_INO_CHANGE_VISIBLE) ? 0 : static_cast<int64_t>(e.ts_ns) + offset_;
+  // Whether any change after the event must move ctime. A rewrite stamped with the same coarse
+  // clock value as the last change keeps size, mtime and ctime. That cannot happen:
+  //  - once the ctime has been queried (multigrain timestamps: the kernel then gives the next
+  //    change a strictly later time), or
+  //  - when the last change lies kStale in the past: the coarse clock would have to have stood
+  //    still that long on a CPU that runs processes. It stalls for a tick or a few (idle CPUs,
+  //    a preempted VM: up to ~7 ms measured here), not for seconds.
+  int64_t event_real = static_cast<int64_t>(e.ts_ns) + offset_;
+  r.change_visible = (e.ino.flags & SS_INO_CHANGE_VISIBLE) || event_real - e.ino.ctime_ns > kStale;
   if (hashable_path(path)) {
     digests_->submit(std::move(r));
   } else if (role == DigestRole::kExec) {

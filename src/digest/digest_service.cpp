@@ -8,6 +8,14 @@
 
 namespace stepseal {
 
+namespace {
+int64_t coarse_realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
 const char* role_name(DigestRole r) {
   switch (r) {
     case DigestRole::kContent: return "content";
@@ -18,9 +26,6 @@ const char* role_name(DigestRole r) {
 }
 
 DigestService::DigestService(int threads, Sink sink) : sink_(std::move(sink)) {
-  timespec res{};
-  clock_getres(CLOCK_REALTIME_COARSE, &res);
-  tick_ns_ = static_cast<int64_t>(res.tv_sec) * 1000000000 + res.tv_nsec;
   for (int i = 0; i < threads; i++)
     threads_.emplace_back([this] {
       // The build comes first: hashing runs on the CPU time it leaves idle (SCHED_IDLE).
@@ -86,14 +91,6 @@ nlohmann::json DigestService::run_now(const DigestRequest& r, int dirfd) {
   return j;
 }
 
-namespace {
-int64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-}  // namespace
-
 nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
   nlohmann::json j = record(r, digest(r, AT_FDCWD, fd));
   if (r.role == DigestRole::kExec && r.trigger == "execveat") j["fileless"] = true;
@@ -117,38 +114,47 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
         o.sha256 = it->second;
         o.id = r.expected;
         cached = true;
+      } else {
+        hashing_[*r.expected]++;
       }
     }
   }
   if (!cached) {
-    if (r.expected) {
-      std::lock_guard lk(mu_);
-      hashing_[*r.expected]++;
+    // Read the coarse clock (the source of file times) before the file: once it is past the
+    // file's ctime, any change during or after the hash moves ctime, so the identity checks in
+    // hash_fd() see it. A file changed within the current tick is hashed again a tick later.
+    int64_t coarse_ns = 0;
+    for (int attempt = 0;; attempt++) {
+      coarse_ns = coarse_realtime_ns();
+      o = fd >= 0 ? hash_fd(fd, r.expected) : hash_path(dirfd, r.path, r.follow, r.expected);
+      if (o.status != DigestStatus::kExact || !o.id || coarse_ns > o.id->ctime_ns) break;
+      if (attempt == 3) {
+        o.status = DigestStatus::kRaced;
+        o.reason = "the file kept changing within the clock tick of the hash";
+        o.sha256.clear();
+        break;
+      }
+      while (coarse_realtime_ns() <= o.id->ctime_ns) {
+        timespec ms{0, 1000000};
+        nanosleep(&ms, nullptr);
+      }
     }
-    int64_t start = realtime_ns();
-    o = fd >= 0 ? hash_fd(fd, r.expected) : hash_path(dirfd, r.path, r.follow, r.expected);
     std::lock_guard lk(mu_);
-    if (r.expected && --hashing_[*r.expected] == 0) {
+    if (r.expected && --hashing_[*r.expected] <= 0) {
       hashing_.erase(*r.expected);
       hashed_.notify_all();
     }
-    if (o.bytes || o.status == DigestStatus::kExact) {
-      stats_.unique_files_hashed++;
-      stats_.bytes_hashed += o.bytes;
-    }
-    // Cache only a version that had been stable for a full clock tick when hashing began: after
-    // that, any change moves mtime/ctime, so the same identity means the same bytes.
-    if (o.status == DigestStatus::kExact && o.id && o.id->ctime_ns + tick_ns_ < start)
+    if (o.bytes && o.id && counted_.emplace(*o.id, true).second) stats_.unique_files_hashed++;
+    stats_.bytes_hashed += o.bytes;
+    if (o.status == DigestStatus::kExact && o.id && coarse_ns > o.id->ctime_ns)
       cache_[*o.id] = o.sha256;
   }
-  // Identity checks cannot see a rewrite within the clock tick of the file's last change: the
-  // kernel may leave mtime and ctime as they were. A file changed in the tick before the event
-  // is therefore not provably the content the step saw.
-  if (o.status == DigestStatus::kExact && r.event_realtime_ns && r.expected &&
-      r.expected->ctime_ns + tick_ns_ >= r.event_realtime_ns) {
+  // The bytes hashed are the bytes at the event only if nothing could have changed them since
+  // without changing the identity. A same-tick rewrite can keep mtime, ctime and size.
+  if (o.status == DigestStatus::kExact && r.check_visibility && !r.change_visible) {
     o.status = DigestStatus::kRaced;
-    o.reason = "changed within one clock tick before the event: the content at the event "
-               "cannot be proven";
+    o.reason = "changed just before the event, with its timestamps not yet observed: a rewrite "
+               "since could keep them, so the content at the event cannot be proven";
     o.sha256.clear();
   }
   return o;

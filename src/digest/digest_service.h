@@ -38,7 +38,10 @@ struct DigestRequest {
   uint32_t pid = 0;
   uint64_t ts_ns = 0;               // monotonic time of the event or notification
   std::optional<FileId> expected;   // identity the kernel reported at the event
-  int64_t event_realtime_ns = 0;    // the event's time on the realtime clock (0: not checked)
+  // For content and exec digests: whether any change to the file after the event is certain to
+  // change its identity (see DigestPlan). Without that, the hash cannot prove the content.
+  bool change_visible = false;
+  bool check_visibility = false;    // set for content and exec requests
   bool follow = true;
   std::string trigger;              // before: the system call that is about to change the file
 };
@@ -79,7 +82,7 @@ class DigestService {
   std::unordered_map<FileId, int, FileIdHash> hashing_;  // identities being hashed right now
   std::condition_variable hashed_;
   DigestStats stats_;
-  int64_t tick_ns_;
+  std::unordered_map<FileId, bool, FileIdHash> counted_;  // distinct versions hashed
 };
 
 }  // namespace stepseal

@@ -90,15 +90,16 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return unavailable(std::string("read: ") + strerror(errno), id);
     if (n == 0) break;
-    EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n));
+    if (!EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n)))
+      return unavailable("OpenSSL digest failed", id);
     off += n;
     total += static_cast<uint64_t>(n);
   }
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(md.get(), out, &len);
+  if (!EVP_DigestFinal_ex(md.get(), out, &len)) return unavailable("OpenSSL digest failed", id);
   struct stat after{};
-  fstat(fd, &after);
+  if (fstat(fd, &after) < 0) return unavailable(std::string("fstat: ") + strerror(errno), id);
   HashOutcome o;
   o.id = id;
   o.bytes = total;

@@ -45,8 +45,16 @@ int64_t monotonic_ns() {
 int install_preimage_filter() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (!ctx) return -ENOMEM;
-  int rc = seccomp_arch_add(ctx, SCMP_ARCH_X86);  // int 0x80 must not bypass the filter
-  if (rc < 0 && rc != -EEXIST) {
+  // The filter only observes: it must not change what the step may do. libseccomp sets
+  // no_new_privs by default, which would stop setuid programs in the step; root needs no NNP.
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  // int 0x80 (i386) and x32 calls must not bypass the filter, nor be killed by it
+  for (uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
+    if (rc < 0) break;
+    rc = seccomp_arch_add(ctx, arch);
+    if (rc == -EEXIST) rc = 0;
+  }
+  if (rc < 0) {
     seccomp_release(ctx);
     return rc;
   }
@@ -60,7 +68,7 @@ int install_preimage_filter() {
   for (auto [name, arg] : {std::pair{"open", 1u}, std::pair{"openat", 2u}})
     for (uint64_t bit : {uint64_t{O_WRONLY}, uint64_t{O_RDWR}, uint64_t{O_TRUNC}}) {
       scmp_arg_cmp c{arg, SCMP_CMP_MASKED_EQ, bit, bit};
-      if ((rc = notify(name, 1, &c)) < 0) break;
+      if (rc >= 0) rc = notify(name, 1, &c);
     }
   for (const char* name : {"creat", "openat2", "truncate", "ftruncate", "truncate64",
                            "ftruncate64", "rename", "renameat", "renameat2", "unlink", "unlinkat",
@@ -167,8 +175,20 @@ struct Target {
   bool follow = true;
 };
 
-Target target_of(uint32_t pid, uint64_t dirfd, const std::string& path, bool follow) {
+// Names that mean "this process" must be read as the caller's, not stepseal's.
+std::string in_callers_view(uint32_t pid, const std::string& path) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  for (const char* self : {"/proc/self/", "/proc/thread-self/"})
+    if (path.rfind(self, 0) == 0) return proc + "/" + path.substr(strlen(self));
+  if (path.rfind("/dev/fd/", 0) == 0) return proc + "/fd/" + path.substr(8);
+  for (const char* std : {"/dev/stdin", "/dev/stdout", "/dev/stderr"})
+    if (path == std) return proc + "/fd/" + (path == "/dev/stdin" ? "0" : path == "/dev/stdout" ? "1" : "2");
+  return path;
+}
+
+Target target_of(uint32_t pid, uint64_t dirfd, const std::string& given, bool follow) {
   Target t;
+  std::string path = in_callers_view(pid, given);
   t.follow = follow;
   t.rel = path;
   std::string base = "/proc/" + std::to_string(pid);
@@ -177,6 +197,23 @@ Target target_of(uint32_t pid, uint64_t dirfd, const std::string& path, bool fol
                    : base + "/fd/" + std::to_string(static_cast<int32_t>(dirfd));
   t.abs = !path.empty() && path[0] == '/' ? join_path("/", path)
                                           : join_path(readlink_str(t.dir_link), path);
+  // The kernel's own name for the object, as the probes record it: symlinks in the directories
+  // (and in the last component, when the call follows it) resolved.
+  int dir = open(t.dir_link.c_str(), O_PATH | O_CLOEXEC);
+  if (dir >= 0) {
+    int o = openat(dir, path.empty() ? "." : path.c_str(),
+                   O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (path.empty()) {
+      close(o);
+      o = -1;
+    }
+    if (o >= 0) {
+      std::string real = readlink_str("/proc/self/fd/" + std::to_string(o));
+      if (!real.empty() && real[0] == '/') t.abs = real;
+      close(o);
+    }
+    close(dir);
+  }
   return t;
 }
 
@@ -200,10 +237,20 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
   bool fileless = false;
   std::optional<std::string> a, b;
   auto arg = [&](int i) { return d.args[i]; };
+  constexpr uint64_t kONofollow = 0400000;
   if (name == "open" || name == "creat" || name == "truncate" || name == "truncate64") {
-    if ((a = str(0))) targets.push_back(target_of(pid, kAtFdcwd, *a, true));
-  } else if (name == "openat" || name == "openat2") {
-    if ((a = str(1))) targets.push_back(target_of(pid, arg(0), *a, true));
+    bool follow = !(name == "open" && (arg(1) & kONofollow));
+    if ((a = str(0))) targets.push_back(target_of(pid, kAtFdcwd, *a, follow));
+  } else if (name == "openat") {
+    if ((a = str(1))) targets.push_back(target_of(pid, arg(0), *a, !(arg(2) & kONofollow)));
+  } else if (name == "openat2") {
+    // the flags live in struct open_how (the filter cannot see them): only writes matter
+    uint64_t how_flags = 0;
+    bool writes = pread(mem, &how_flags, sizeof how_flags, static_cast<off_t>(arg(2))) !=
+                      sizeof how_flags ||
+                  (how_flags & (O_WRONLY | O_RDWR | O_TRUNC));
+    if (writes && (a = str(1)))
+      targets.push_back(target_of(pid, arg(0), *a, !(how_flags & kONofollow)));
   } else if (name == "ftruncate" || name == "ftruncate64") {
     targets.push_back(target_of(pid, arg(0), "", true));
   } else if (name == "rename") {

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -135,6 +136,9 @@ void Model::touch(const std::string& path, uint32_t access, const Event& e, bool
                                 kRenameTo | kLink | kMmapWrite;
   if ((access & kChanges) && (!f.first_change_ns || e.ts_ns < f.first_change_ns))
     f.first_change_ns = e.ts_ns;
+  // content changes (not new names): what a descriptor opened earlier could read
+  if ((access & (kWrite | kOverwrite | kMmapWrite)) && e.ts_ns > f.last_write_ns)
+    f.last_write_ns = e.ts_ns;
   if (with_ino && (e.flags & SS_F_HAS_INO)) {
     if (!f.first_ino) f.first_ino = e.ino;
     f.last_ino = e.ino;
@@ -290,7 +294,8 @@ void Model::apply_open(const Event& e) {
   // Emptying a file overwrites it only if it held content from before: not one this step made
   auto known = files_.find(e.obj);
   bool step_made = known != files_.end() && (known->second.access & kCreate);
-  if ((flags & O_TRUNC) && !created && !step_made && (a & kWrite)) a |= kOverwrite;
+  bool regular = !(e.flags & SS_F_HAS_INO) || S_ISREG(e.ino.mode);
+  if ((flags & O_TRUNC) && !created && !step_made && regular && (a & kWrite)) a |= kOverwrite;
   touch(e.obj, a, e, true);
   bool in_place = (a & kWrite) && !(flags & (O_APPEND | O_TRUNC)) && !created;
   if (auto it = files_.find(e.obj); in_place && it != files_.end()) it->second.in_place_write = true;
@@ -426,17 +431,29 @@ void Model::finish() {
               [](const DigestRecord& a, const DigestRecord& b) { return a.ts_ns < b.ts_ns; });
     const DigestRecord* before = nullptr;
     for (const auto& d : f.digests) {
-      if (d.reason == "not a regular file") continue;  // a device or FIFO: nothing to hash
+      // a device, FIFO or symlink: no content to hash, and not a failure
+      if (d.reason == "not a regular file" || d.reason == "a symbolic link") continue;
       if (d.role == "content" || d.role == "exec") {
-        fold(&s, d, d.role == "exec" ? "exec" : "read");
-        if (d.status != "exact") continue;
+        DigestRecord checked = d;
+        if (checked.status == "exact" && (f.access & kMmapWrite)) {
+          // writes through an already dirty shared mapping do not stamp the file: no identity
+          // check can tell the version read from a later one
+          checked.status = "raced";
+          checked.reason = "the step mapped the file shared and writable";
+        } else if (checked.status == "exact" && d.role == "content" && f.last_write_ns > d.ts_ns) {
+          // reads through a descriptor opened before a change may see the new bytes
+          checked.status = "raced";
+          checked.reason = "the step changed the file after opening it for reading";
+        }
+        fold(&s, checked, d.role == "exec" ? "exec" : "read");
+        if (checked.status != "exact") continue;
         if (s.sha256.empty()) s.sha256 = d.sha256;
         if (std::find(s.versions.begin(), s.versions.end(), d.sha256) == s.versions.end())
           s.versions.push_back(d.sha256);
       } else if (d.role == "before") {
         // Only the state before the step's first change is a pre-image of the step; later ones
         // are the step's own intermediate versions. A file that did not exist has none.
-        if (!before && (!f.first_change_ns || d.ts_ns <= f.first_change_ns) &&
+        if (!before && f.first_change_ns && d.ts_ns <= f.first_change_ns &&
             d.reason != "no longer exists")
           before = &d;
       } else if (d.role == "after") {
@@ -464,16 +481,20 @@ void Model::finish() {
   for (Process& p : procs_) {
     if (!p.execed) continue;
     const DigestRecord* best = nullptr;
+    auto better = [](const DigestRecord* a, const DigestRecord& b) {
+      if (!a) return true;
+      if ((a->status == "exact") != (b.status == "exact")) return b.status == "exact";
+      return b.ts_ns > a->ts_ns;
+    };
     for (const auto& d : exec_digests_) {
       if (d.path != p.exe) continue;
       if (d.id && same_version(*d.id, p.exe_ino) && !d.fileless) {
         best = &d;  // the version this exec ran (one record serves every exec of it)
         break;
       }
-      // fileless: recorded for this process, at its execveat or at the exec event
-      if (d.fileless && d.pid == p.pid && d.ts_ns <= p.exec_ns &&
-          (!best || d.ts_ns > best->ts_ns))
-        best = &d;
+      // fileless: recorded for this process at its execveat or at the exec event; an exact
+      // record wins over one that came too late
+      if (d.fileless && d.pid == p.pid && d.ts_ns <= p.exec_ns && better(best, d)) best = &d;
     }
     if (!best) continue;
     p.exe_digest_status = best->status;

@@ -89,6 +89,7 @@ struct FileRecord {
   std::optional<Inode> first_ino;  // identity at the first event that named the object
   std::optional<Inode> last_ino;
   uint64_t first_change_ns = 0;   // the step's first change to this path (0: never changed)
+  uint64_t last_write_ns = 0;     // the step's last change to the content at this path
   bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
   std::vector<DigestRecord> digests;
   DigestSummary digest;           // filled by Model::finish()

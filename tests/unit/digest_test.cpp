@@ -54,7 +54,7 @@ TEST(FileHash, NonRegularAndMissingFilesAreUnavailable) {
   EXPECT_EQ(gone.reason, "no longer exists");
 }
 
-TEST(DigestService, RecentlyChangedFilesAreNotProvable) {
+TEST(DigestService, AReadIsProvableOnlyIfLaterChangesMustShow) {
   auto p = temp_file("tick", "fresh");
   std::vector<nlohmann::json> out;
   std::mutex mu;
@@ -65,18 +65,19 @@ TEST(DigestService, RecentlyChangedFilesAreNotProvable) {
   DigestRequest r;
   r.path = p;
   r.expected = id_of(p);
-  // an event in the same clock tick as the file's last change
-  r.event_realtime_ns = r.expected->ctime_ns + 1;
+  r.check_visibility = true;
+  r.change_visible = false;  // the coarse clock had not passed ctime at the event
   d.submit(r);
-  // the same version read long after its last change is provable
+  d.drain();
   DigestRequest later = r;
-  later.event_realtime_ns = r.expected->ctime_ns + 1'000'000'000;
+  later.change_visible = true;  // it had: a rewrite since would have shown
   d.submit(later);
   d.drain();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0]["status"], "raced");
   EXPECT_FALSE(out[0].contains("sha256"));
   EXPECT_EQ(out[1]["status"], "exact");
+  EXPECT_EQ(out[1]["sha256"], sha256_hex("fresh"));
   unlink(p.c_str());
 }
 
