@@ -7,10 +7,10 @@
 
 namespace stepseal {
 
-static_assert(sizeof(ss_event) == 168, "ss_event layout changed: update docs and decoder");
+static_assert(sizeof(ss_event) == 160, "ss_event layout changed: update docs and decoder");
 static_assert(offsetof(ss_event, args) == 32);
 static_assert(offsetof(ss_event, ino) == 80);
-static_assert(offsetof(ss_event, blob_len) == 148);
+static_assert(offsetof(ss_event, blob_len) == 140);
 
 std::string_view kind_name(Kind k) {
   static constexpr std::string_view names[] = {
@@ -155,7 +155,7 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
   for (int i = 0; i < 6; i++) e.args[i] = raw.args[i];
   if (raw.flags & SS_F_HAS_INO)
     e.ino = {user_dev(raw.ino.dev), raw.ino.ino, raw.ino.size, raw.ino.mtime_ns,
-             raw.ino.ctime_ns, raw.ino.mode, raw.ino.nlink, raw.ino.flags, raw.ino.coarse_ns};
+             raw.ino.ctime_ns, raw.ino.mode, raw.ino.nlink, raw.ino.flags};
   for (int i = 0; i < SS_MAX_BLOBS; i++) e.blob_flags[i] = raw.blob_flags[i];
 
   auto path_of = [&](int slot, uint32_t mode, uint64_t ino) -> std::string {

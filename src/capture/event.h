@@ -35,7 +35,6 @@ struct Inode {
   uint32_t mode = 0;
   uint32_t nlink = 0;
   uint32_t flags = 0;  // SS_INO_*
-  uint64_t coarse_ns = 0;  // CLOCK_MONOTONIC_COARSE just before the times were read
   bool operator==(const Inode&) const = default;
 };
 

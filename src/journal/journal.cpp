@@ -111,7 +111,6 @@ void encode_event(const Event& e, const std::function<uint32_t(const std::string
     put_varint(out, e.ino.mode);
     put_varint(out, e.ino.nlink);
     put_varint(out, e.ino.flags);
-    put_varint(out, e.ino.coarse_ns);
   }
   for (uint8_t f : e.blob_flags) out->push_back(static_cast<char>(f));
   for (const std::string* s : {&e.obj, &e.cwd, &e.path, &e.raw, &e.path2, &e.raw2, &e.sockaddr})
@@ -147,9 +146,7 @@ bool decode_event(std::string_view in, const std::vector<std::string>& strings, 
       if (!get_varint(&in, &v)) return false;
       *t = unzigzag(v);
     }
-    if (!num(&e->ino.mode) || !num(&e->ino.nlink) || !num(&e->ino.flags) ||
-        !num(&e->ino.coarse_ns))
-      return false;
+    if (!num(&e->ino.mode) || !num(&e->ino.nlink) || !num(&e->ino.flags)) return false;
   }
   if (in.size() < SS_MAX_BLOBS) return false;
   for (auto& f : e->blob_flags) {
