@@ -22,7 +22,7 @@ using namespace stepseal;
 const char* kUsage = R"(stepseal - trace a build step from the kernel and seal what it saw
 
 Usage:
-  stepseal run --trace FILE [--ring-mb N] [-v|-q] -- COMMAND [ARG...]
+  stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
   stepseal show FILE [--format text|json]
   stepseal help | --help
   stepseal version
@@ -35,6 +35,10 @@ run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoin
          --trace FILE   journal to write (required; replaced if it exists)
          --ring-mb N    kernel ring buffer size in MiB, a power of two up to 1024
                         (default 16)
+         --digests on|off
+                        SHA-256 of everything executed, read and changed, with
+                        pre-images through a seccomp filter (default on; off records
+                        the trace only)
          -v, -q         more / less logging on stderr
 
 show   Reads a journal and prints the step summary: processes, files with their access
@@ -90,6 +94,10 @@ int cmd_run(const std::vector<std::string>& args) {
       if (v.empty() || *end || mb == 0 || mb > 1024 || (mb & (mb - 1)))
         return usage_error("--ring-mb wants a power of two from 1 to 1024, not '" + v + "'");
       o.ring_bytes = mb << 20;
+    } else if ((a == "--digests" && i + 1 < args.size()) || a.rfind("--digests=", 0) == 0) {
+      std::string v = a == "--digests" ? args[++i] : a.substr(10);
+      if (v != "on" && v != "off") return usage_error("--digests wants on or off, not '" + v + "'");
+      o.digests = v == "on";
     } else if (a == "-v") {
       verbosity++;
     } else if (a == "-q") {

@@ -99,8 +99,8 @@ void write_all(int fd, const void* p, size_t n) {
 // pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
 // with the probes, forwards signals to it, reaps orphans, and reports the command's status.
 [[noreturn]] void spawner_main(const std::vector<std::string>& argv, int go_r, int st_w,
-                               int fd_sock, int supervisor_pidfd, const sigset_t& blocked,
-                               const sigset_t& orig) {
+                               int fd_sock, bool preimages, int supervisor_pidfd,
+                               const sigset_t& blocked, const sigset_t& orig) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The supervisor may have died before PDEATHSIG was armed. getppid() cannot tell from inside
   // the new pid namespace (it reads 0), but the supervisor's pidfd becomes readable on exit.
@@ -118,13 +118,15 @@ void write_all(int fd, const void* p, size_t n) {
   }
   if (cmd == 0) {
     // Pre-images: from here on, calls that would change a file wait for the supervisor.
-    int nfd = install_preimage_filter();
-    if (nfd < 0 || !send_fd(fd_sock, nfd)) {
-      StatusMsg m{'F', nfd < 0 ? -nfd : errno};
-      write_all(st_w, &m, sizeof m);
-      _exit(exit_code::kInternal);
+    if (preimages) {
+      int nfd = install_preimage_filter();
+      if (nfd < 0 || !send_fd(fd_sock, nfd)) {
+        StatusMsg m{'F', nfd < 0 ? -nfd : errno};
+        write_all(st_w, &m, sizeof m);
+        _exit(exit_code::kInternal);
+      }
+      close(nfd);
     }
-    close(nfd);
     sigprocmask(SIG_SETMASK, &orig, nullptr);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -267,7 +269,7 @@ int run_step(const RunOptions& opts) {
         return -1;
       }
     }
-    plan.on_event(*ev);
+    if (opts.digests) plan.on_event(*ev);
     return 0;
   };
 
@@ -289,7 +291,7 @@ int run_step(const RunOptions& opts) {
   Fd sfd(signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
 
   auto t_obs = std::chrono::steady_clock::now();
-  size_t observed = observe_timestamps(cwd, 200000);
+  size_t observed = opts.digests ? observe_timestamps(cwd, 200000) : 0;
   spdlog::debug("observed the timestamps of {} files under {} in {} ms", observed, cwd,
                 std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - t_obs)
@@ -322,7 +324,8 @@ int run_step(const RunOptions& opts) {
     close(go[1]);
     close(st[0]);
     close(fdsock[0]);
-    spawner_main(opts.argv, go[0], st[1], fdsock[1], self.get(), blocked, orig);
+    spawner_main(opts.argv, go[0], st[1], fdsock[1], opts.digests, self.get(), blocked,
+                 orig);
   }
   close(go[0]);
   close(st[1]);

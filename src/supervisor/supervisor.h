@@ -19,6 +19,7 @@ struct RunOptions {
   std::vector<std::string> argv;
   std::string trace_path;
   size_t ring_bytes = 16u << 20;
+  bool digests = true;  // content digests and pre-images (the seccomp filter)
 };
 
 // Returns the exit status for `stepseal run` (see cli/exit_codes.h).
