@@ -34,6 +34,15 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
   r.ts_ns = e.ts_ns;
   r.expected = FileId{e.ino.dev, e.ino.ino, e.ino.size, e.ino.mtime_ns, e.ino.ctime_ns};
   r.check_visibility = true;
+  // Whether any change after the event must move ctime. A rewrite stamped with the same coarse
+  // clock value as the last change keeps size, mtime and ctime. That cannot happen:
+  //  - once the ctime has been queried (multigrain timestamps: the kernel then gives the next
+  //    change a strictly later time), or
+  //  - when the last change lies kStale in the past: the coarse clock would have to have stood
+  //    still that long on a CPU that runs processes. It stalls for a tick or a few (idle CPUs,
+  //    a preempted VM: up to ~7 ms measured here), not for seconds.
+  int64_t event_real = static_cast<int64_t>(e.ts_ns) + offset_;
+  r.change_visible = (e.ino.flags & SS_INO_CHANGE_VISIBLE) || event_real - e.ino.ctime_ns > kStale;
   // A version already asked for provably needs no second request; one that could not be
   // proven may be provable at this event.
   std::string key = std::to_string(static_cast<int>(role)) + (r.change_visible ? "v:" : "?:") + path + ':' +
@@ -45,18 +54,10 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
     repeats_++;
     return;
   }
-  // Whether any change after the event must move ctime. A rewrite stamped with the same coarse
-  // clock value as the last change keeps size, mtime and ctime. That cannot happen:
-  //  - once the ctime has been queried (multigrain timestamps: the kernel then gives the next
-  //    change a strictly later time), or
-  //  - when the last change lies kStale in the past: the coarse clock would have to have stood
-  //    still that long on a CPU that runs processes. It stalls for a tick or a few (idle CPUs,
-  //    a preempted VM: up to ~7 ms measured here), not for seconds.
-  int64_t event_real = static_cast<int64_t>(e.ts_ns) + offset_;
-  r.change_visible = (e.ino.flags & SS_INO_CHANGE_VISIBLE) || event_real - e.ino.ctime_ns > kStale;
+
   if (hashable_path(path)) {
     digests_->submit(std::move(r));
-  } else if (role == DigestRole::kExec) {
+  } else if (role == DigestRole::kExec && e.kind == Kind::EXEC) {
     // Fileless execution (memfd, a deleted file): the content lives only as long as the
     // process, so hash it now through /proc/PID/exe, checked against the exec's identity.
     r.path = "/proc/" + std::to_string(e.pid) + "/exe";

@@ -166,12 +166,27 @@ std::string readlink_str(const std::string& link) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
+uint32_t tgid_of(uint32_t tid) {
+  std::string status = "/proc/" + std::to_string(tid) + "/status";
+  if (FILE* f = fopen(status.c_str(), "re")) {
+    char line[256];
+    while (fgets(line, sizeof line, f))
+      if (strncmp(line, "Tgid:", 5) == 0) {
+        fclose(f);
+        return static_cast<uint32_t>(strtoul(line + 5, nullptr, 10));
+      }
+    fclose(f);
+  }
+  return tid;
+}
+
 // A file name argument of pid's call: the directory to open it against (a /proc magic link,
 // valid even if the caller's cwd was renamed) and its absolute path for the record.
 struct Target {
   std::string dir_link;  // /proc/PID/cwd or /proc/PID/fd/N
   std::string rel;
-  std::string abs;
+  std::string abs;       // the kernel's name for the object
+  std::string lexical;   // the caller's spelling joined to its directory (what events record)
   bool follow = true;
 };
 
@@ -197,6 +212,7 @@ Target target_of(uint32_t pid, uint64_t dirfd, const std::string& given, bool fo
                    : base + "/fd/" + std::to_string(static_cast<int32_t>(dirfd));
   t.abs = !path.empty() && path[0] == '/' ? join_path("/", path)
                                           : join_path(readlink_str(t.dir_link), path);
+  t.lexical = t.abs;
   // The kernel's own name for the object, as the probes record it: symlinks in the directories
   // (and in the last component, when the call follows it) resolved.
   int dir = open(t.dir_link.c_str(), O_PATH | O_CLOEXEC);
@@ -221,10 +237,12 @@ Target target_of(uint32_t pid, uint64_t dirfd, const std::string& given, bool fo
 
 void PreimageMonitor::handle(const ::seccomp_notif& req) {
   const auto& d = req.data;
-  const uint32_t pid = req.pid;
-  char* name_c = seccomp_syscall_resolve_num_arch(d.arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86
-                                                                            : SCMP_ARCH_X86_64,
-                                                  d.nr);
+  const uint32_t pid = req.pid;  // the calling thread, as seen from stepseal's pid namespace
+  constexpr int kX32Bit = 0x40000000;  // __X32_SYSCALL_BIT: x32 calls use the x86_64 arch
+  uint32_t arch = d.arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86
+                  : (d.nr & kX32Bit)        ? SCMP_ARCH_X32
+                                            : SCMP_ARCH_X86_64;
+  char* name_c = seccomp_syscall_resolve_num_arch(arch, d.nr);
   std::string name = name_c ? name_c : "";
   free(name_c);
   int64_t ts = monotonic_ns();
@@ -285,7 +303,7 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
     DigestRequest r;
     r.role = fileless ? DigestRole::kExec : DigestRole::kBefore;
     r.path = t.abs;
-    r.pid = pid;
+    r.pid = fileless ? tgid_of(pid) : pid;  // fileless records are matched to a process
     r.ts_ns = static_cast<uint64_t>(ts);
     r.follow = t.follow;
     r.trigger = name;
@@ -298,7 +316,9 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
     } else {
       int dir = open(t.dir_link.c_str(), O_PATH | O_CLOEXEC);
       if (dir < 0) continue;
-      digests_->run_now(r, dir);
+      nlohmann::json rec = DigestService::record(r, digests_->digest(r, dir));
+      if (t.lexical != t.abs) rec["alias"] = t.lexical;
+      digests_->emit(rec);
       close(dir);
     }
   }

@@ -65,6 +65,7 @@ StepRecord load_step(const std::string& path) {
         d.reason = j.value("reason", "");
         d.trigger = j.value("trigger", "");
         d.fileless = j.value("fileless", false);
+        d.alias = j.value("alias", "");
         if (j.contains("id") && j["id"].is_object()) {
           const auto& i = j["id"];
           Inode n;

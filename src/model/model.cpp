@@ -247,6 +247,7 @@ void Model::apply_exec(const Event& e) {
   Process& q = procs_[live_[e.pid]];
   q.execed = true;
   q.exec_ns = e.ts_ns;
+  q.interp.clear();  // set by the EXEC_INTERP event that follows, for a dynamic binary
   q.exe = e.obj;
   q.exe_ino = e.ino;
   q.cwd = e.cwd;
@@ -389,6 +390,14 @@ void Model::apply_net(const Event& e) {
 
 void Model::apply_digest(DigestRecord d) {
   if (d.role == "exec") exec_digests_.push_back(d);
+  // A pre-image is recorded under the kernel's name for the file and under the name the step
+  // spelled (through symlinked directories): the events use the latter for name-based calls.
+  if (!d.alias.empty() && d.alias != d.path) {
+    DigestRecord a = d;
+    a.path = d.alias;
+    a.alias.clear();
+    apply_digest(std::move(a));
+  }
   if (d.path.empty() || d.path[0] != '/') return;
   auto it = files_.find(d.path);
   if (it == files_.end()) {
@@ -500,6 +509,12 @@ void Model::finish() {
     p.exe_digest_status = best->status;
     p.exe_digest_reason = best->reason;
     p.exe_sha256 = best->status == "exact" ? best->sha256 : "";
+    if (auto f = files_.find(p.exe);
+        !p.exe_sha256.empty() && f != files_.end() && (f->second.access & kMmapWrite)) {
+      p.exe_digest_status = "raced";  // as for its file: see the content rule above
+      p.exe_digest_reason = "the step mapped the file shared and writable";
+      p.exe_sha256.clear();
+    }
     p.fileless = best->fileless;
   }
 }

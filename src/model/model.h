@@ -48,6 +48,7 @@ struct DigestRecord {
   std::string trigger;  // before: the call about to change the file
   bool fileless = false;
   std::optional<Inode> id;  // the version the digest is of (dev, ino, size, mtime, ctime)
+  std::string alias;        // pre-images: the path as the call spelled it, if it differs
 };
 
 // What the digests of one file (or one executable) add up to.

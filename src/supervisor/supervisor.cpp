@@ -291,7 +291,9 @@ int run_step(const RunOptions& opts) {
   Fd sfd(signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
 
   auto t_obs = std::chrono::steady_clock::now();
-  size_t observed = opts.digests ? observe_timestamps(cwd, 200000) : 0;
+  // (not from "/": that would be a walk of the system, not of a working tree)
+  size_t observed =
+      opts.digests && std::string(cwd) != "/" ? observe_timestamps(cwd, 200000) : 0;
   spdlog::debug("observed the timestamps of {} files under {} in {} ms", observed, cwd,
                 std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - t_obs)
