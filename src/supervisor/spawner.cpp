@@ -1,0 +1,127 @@
+#include "supervisor/spawner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "cli/exit_codes.h"
+#include "digest/preimage.h"
+
+namespace stepseal {
+
+// One byte plus room for one SCM_RIGHTS descriptor: the message both ends of fd passing use.
+namespace {
+struct FdMessage {
+  char byte = 'f';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+  }
+  FdMessage(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+bool send_fd(int sock, int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &m.msg, MSG_NOSIGNAL) == 1;
+}
+
+int recv_fd(int sock) {
+  FdMessage m;
+  if (recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+void write_all(int fd, const void* p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p = static_cast<const char*>(p) + w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
+// with the probes, forwards signals to it, reaps orphans, and reports the command's status.
+[[noreturn]] void spawner_main(const std::vector<std::string>& argv, const SpawnerFds& fds,
+                               bool preimages, const sigset_t& blocked, const sigset_t& orig) {
+  const int go_r = fds.go_r, st_w = fds.status_w, fd_sock = fds.fd_sock,
+            supervisor_pidfd = fds.supervisor_pidfd;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The supervisor may have died before PDEATHSIG was armed. getppid() cannot tell from inside
+  // the new pid namespace (it reads 0), but the supervisor's pidfd becomes readable on exit.
+  pollfd pfd{supervisor_pidfd, POLLIN, 0};
+  if (poll(&pfd, 1, 0) != 0) _exit(exit_code::kInternal);
+  close(supervisor_pidfd);
+  char go;
+  if (read(go_r, &go, 1) != 1) _exit(exit_code::kInternal);  // supervisor gave up
+  close(go_r);
+  pid_t cmd = fork();
+  if (cmd < 0) {
+    StatusMsg m{'E', errno};
+    write_all(st_w, &m, sizeof m);
+    _exit(exit_code::kInternal);
+  }
+  if (cmd == 0) {
+    // Pre-images: from here on, calls that would change a file wait for the supervisor.
+    if (preimages) {
+      int nfd = install_preimage_filter();
+      if (nfd < 0 || !send_fd(fd_sock, nfd)) {
+        StatusMsg m{'F', nfd < 0 ? -nfd : errno};
+        write_all(st_w, &m, sizeof m);
+        _exit(exit_code::kInternal);
+      }
+      close(nfd);
+    }
+    sigprocmask(SIG_SETMASK, &orig, nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    StatusMsg m{'E', errno};
+    write_all(st_w, &m, sizeof m);
+    _exit(m.value == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute);
+  }
+  for (;;) {
+    siginfo_t si{};
+    int sig = sigwaitinfo(&blocked, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      // a terminal's ^C (SI_KERNEL) reached the command directly: it is in our process group
+      if (si.si_code != SI_KERNEL) kill(cmd, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (w == cmd) {
+        StatusMsg m{'S', status};
+        write_all(st_w, &m, sizeof m);
+        _exit(0);  // the kernel now kills what is left in the namespace
+      }
+    }
+  }
+}
+
+}  // namespace stepseal
