@@ -28,6 +28,7 @@
 #include "distill/summary.h"
 #include "digest/digest_plan.h"
 #include "digest/digest_service.h"
+#include "digest/file_hash.h"
 #include "digest/preimage.h"
 #include "journal/journal.h"
 #include "supervisor/spawner.h"
@@ -225,6 +226,9 @@ int run_step(const RunOptions& opts) {
                     {{"format", "stepseal-journal"},
                      {"version", 1},
                      {"stepseal_version", STEPSEAL_VERSION},
+                     // the binary that made this record, for attestations' builder identity
+                     {"stepseal_sha256", hash_path(AT_FDCWD, "/proc/self/exe", true, std::nullopt).sha256},
+                     {"digests", opts.digests},
                      {"host", hostname()},
                      {"kernel", std::string(un.release) + " " + un.version},
                      {"boot_id", read_file("/proc/sys/kernel/random/boot_id")},
