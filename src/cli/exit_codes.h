@@ -7,6 +7,7 @@ namespace stepseal::exit_code {
 inline constexpr int kOk = 0;
 inline constexpr int kInputUnreadable = 3;  // show: the file is missing or not a journal
 inline constexpr int kJournalDamaged = 4;   // show: torn or corrupt journal; partial summary shown
+inline constexpr int kVerifyFailed = 5;     // verify: an envelope failed a check (see its message)
 inline constexpr int kAttachFailed = 120;   // run: the probes could not be loaded or attached
 inline constexpr int kJournalWrite = 121;   // run: the journal could not be written
 inline constexpr int kInternal = 122;       // run: stepseal failed to start or supervise the step

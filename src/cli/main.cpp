@@ -11,9 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "distill/summary.h"
 #include "supervisor/supervisor.h"
+
+namespace stepseal {
+int usage_error(const std::string& msg) {
+  std::cerr << "stepseal: " << msg << "\nRun 'stepseal --help' for usage.\n";
+  return exit_code::kUsage;
+}
+}  // namespace stepseal
 
 namespace {
 
@@ -24,6 +32,11 @@ const char* kUsage = R"(stepseal - trace a build step from the kernel and seal w
 Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
   stepseal show FILE [--format text|json]
+  stepseal keygen --out PREFIX [--type ecdsa|ed25519]
+  stepseal attest --key KEY --image DIR[:TAG] --out DIR [--attach both|buildkit|referrers|none]
+                  [--in-toto-link] TRACE...
+  stepseal verify --pub PUB --image DIR[:TAG] [--trace TRACE]... [--format text|json]
+                  [--attached] [ENVELOPE...]
   stepseal help | --help
   stepseal version
 
@@ -46,6 +59,20 @@ show   Reads a journal and prints the step summary: processes, files with their 
          --format text  a readable summary (default)
          --format json  the summary as JSON (fields documented in docs/summary.md)
 
+keygen Writes PREFIX.key (private, PEM, mode 0600) and PREFIX.pub. ECDSA P-256 by default.
+
+attest Signs, for each journal, two in-toto Statements as DSSE envelopes: the runtime trace
+       (https://in-toto.io/attestation/runtime-trace/v0.1) and SLSA provenance v1, both with
+       the image manifest digest(s) computed from the OCI layout as subject. Writes them to
+       --out as STEP.runtime-trace.intoto.json and STEP.slsa.intoto.json, and attaches them
+       to the layout. --in-toto-link also writes STEP.KEYID8.link for in-toto-verify.
+
+verify Checks each envelope: its signature over PAE with --pub, its payloadType, that its
+       subject is the image's manifest digest, that the predicate type is known, and with
+       --trace, that the envelopes of that step (named after the trace file) attest that
+       journal's chain head. --attached checks every envelope attached to the image in the
+       layout. --format json prints a machine-readable verdict.
+
 Exit status:
   run    the command's own exit status, or 128+N if it was killed by signal N; else
            120  tracing could not be attached (not root? kernel without BTF?)
@@ -54,17 +81,14 @@ Exit status:
            125  bad arguments
            126  the command was found but could not be executed
            127  the command was not found
+  verify   0  every envelope passed;  5  some check failed (each failure is printed)
+  keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal
            4  the journal is damaged or unfinished: the summary shown covers the valid
               prefix only and says "complete": false
          125  bad arguments
 )";
-
-int usage_error(const std::string& msg) {
-  std::cerr << "stepseal: " << msg << "\nRun 'stepseal --help' for usage.\n";
-  return exit_code::kUsage;
-}
 
 void set_verbosity(int v) {
   auto logger = spdlog::stderr_color_mt("stepseal");  // digest workers log too
@@ -174,6 +198,12 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "run") return cmd_run(args);
   if (cmd == "show") return cmd_show(args);
+  if (cmd == "keygen" || cmd == "attest" || cmd == "verify") {
+    set_verbosity(0);
+    if (cmd == "keygen") return cmd_keygen(args);
+    if (cmd == "attest") return cmd_attest(args);
+    return cmd_verify(args);
+  }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::cout << kUsage;
     return 0;

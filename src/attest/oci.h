@@ -1,0 +1,60 @@
+// oci.h - the image an attestation is bound to, read from an OCI image layout on disk, and the
+// attestations written back into it.
+//
+// The subject digest is computed here from the layout's bytes: sha256 of the exact manifest blob
+// that index.json (and the tag, if given) points to. A builder's report is never used.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace stepseal::attest {
+
+class OciError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ImageManifest {
+  std::string digest;     // "sha256:<hex>" of the manifest blob's bytes (recomputed here)
+  std::string media_type;
+  uint64_t size = 0;
+  nlohmann::json platform;  // {"os", "architecture", ...} when known, else null
+};
+
+struct ImageRef {
+  std::string layout;  // directory
+  std::string tag;     // may be empty: then index.json must name exactly one image
+  // Every image manifest the reference covers: one for a single-platform image, one per
+  // platform for a multi-platform index (attestation manifests excluded).
+  std::vector<ImageManifest> manifests;
+  std::string index_digest;  // "sha256:<hex>" of the image index blob, when the tag names one
+};
+
+// Parses "DIR" or "DIR:TAG". Throws OciError with a precise message: no index.json, tag not
+// found, several images and no tag, a blob missing, a blob whose bytes do not match its digest.
+ImageRef resolve_image(const std::string& spec);
+
+struct AttachOptions {
+  bool buildkit = true;   // attestation manifest in the index, vnd.docker.reference.* annotations
+  bool referrers = true;  // OCI 1.1 artifact manifest with "subject"
+};
+
+// Stores each DSSE envelope (JSON text) as a layer blob (mediaType
+// "application/vnd.in-toto.<predicate-short>+dsse", annotation in-toto.io/predicate-type) and
+// records them in the layout for `manifest`. index.json is replaced atomically. The layout stays
+// valid for skopeo and umoci.
+struct Attestation {
+  std::string envelope_json;
+  std::string predicate_type;
+};
+void attach(const ImageRef& image, const ImageManifest& manifest,
+            const std::vector<Attestation>& attestations, const AttachOptions& opts);
+
+// The DSSE envelopes attached to `manifest` in the layout (both styles), as JSON text.
+std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageManifest& manifest);
+
+}  // namespace stepseal::attest

@@ -1,0 +1,166 @@
+#include "attest/statements.h"
+
+#include <algorithm>
+
+namespace stepseal::attest {
+
+namespace {
+
+using nlohmann::json;
+
+json subjects_json(const std::vector<Subject>& subjects) {
+  json out = json::array();
+  for (const auto& s : subjects) {
+    auto colon = s.digest.find(':');
+    out.push_back({{"name", s.name},
+                   {"digest", {{s.digest.substr(0, colon), s.digest.substr(colon + 1)}}}});
+  }
+  return out;
+}
+
+json statement(const std::vector<Subject>& subjects, const char* type, json predicate) {
+  return {{"_type", kStatementType},
+          {"subject", subjects_json(subjects)},
+          {"predicateType", type},
+          {"predicate", std::move(predicate)}};
+}
+
+bool has(const json& access, const char* kind) {
+  return std::find(access.begin(), access.end(), kind) != access.end();
+}
+
+bool changed(const json& f) {
+  const json& a = f.value("access", json::array());
+  for (const char* k : {"create", "write", "overwrite", "delete", "rename_to", "rename_from",
+                        "link", "mmap_write"})
+    if (has(a, k)) return true;
+  return false;
+}
+
+// A file access as an in-toto ResourceDescriptor: the digest is of the content the step read
+// or ran when there is one, else of the content it left; the rest goes into annotations.
+json file_descriptor(const json& f) {
+  const std::string path = f.value("path", "");
+  json rd = {{"name", path}, {"uri", "file://" + path}};
+  std::string digest = f.value("sha256", f.value("sha256_after", ""));
+  if (!digest.empty()) rd["digest"] = {{"sha256", digest}};
+  json ann = {{"access", f.value("access", json::array())}, {"pids", f.value("pids", json::array())}};
+  for (const char* k : {"sha256_before", "sha256_after", "sha256_versions", "digest_status",
+                        "digest_reason"})
+    if (f.contains(k)) ann[k] = f[k];
+  rd["annotations"] = ann;
+  return rd;
+}
+
+json completeness(const StepContext& s) {
+  const json& sum = s.summary;
+  return {{"complete", sum.value("complete", false)},
+          {"lost_events", sum.value("lost_events", 0)},
+          {"gaps", sum.value("gaps", json::array())},
+          {"journal", sum.value("journal", json::object())}};
+}
+
+std::string builder_id(const StepContext& s) {
+  return "https://github.com/stepseal/stepseal@" + s.header.value("stepseal_version", "unknown");
+}
+
+}  // namespace
+
+bool known_predicate(const std::string& type) {
+  return type == kRuntimeTrace || type == kSlsaProvenance;
+}
+
+json runtime_trace_statement(const std::vector<Subject>& subjects, const StepContext& s) {
+  const json& sum = s.summary;
+  const json& step = sum.value("step", json::object());
+  json files = json::array();
+  for (const auto& f : sum.value("files", json::array())) files.push_back(file_descriptor(f));
+  json predicate = {
+      {"monitor",
+       {{"type", "https://github.com/stepseal/stepseal/monitor/ebpf-raw-tracepoints/v1"},
+        {"configSource", {{"uri", builder_id(s)},
+                          {"digest", {{"sha256", s.header.value("stepseal_sha256", "")}}}}},
+        {"tracePolicy", {{"digests", s.header.value("digests", true)},
+                         {"preimages", s.header.value("digests", true)}}}}},
+      {"monitoredProcess",
+       {{"hostID", s.header.value("host", "")},
+        {"type", "https://github.com/stepseal/stepseal/step/v1"},
+        {"event", {{"name", s.step_name}, {"argv", step.value("argv", json::array())},
+                   {"cwd", step.value("cwd", "")}, {"exit_code", step.value("exit_code", json())}}}}},
+      {"monitorLog",
+       {{"process", sum.value("processes", json::array())},
+        {"network", sum.value("network", json::array())},
+        {"fileAccess", files},
+        {"failed", sum.value("failed", json::array())}}},
+      {"metadata",
+       {{"buildStartedOn", step.value("started", "")},
+        {"buildFinishedOn", step.value("finished", json())}}},
+      {"completeness", completeness(s)},
+  };
+  return statement(subjects, kRuntimeTrace, std::move(predicate));
+}
+
+json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) {
+  const json& sum = s.summary;
+  const json& step = sum.value("step", json::object());
+  json deps = json::array();
+  for (const auto& f : sum.value("files", json::array())) {
+    const json& a = f.value("access", json::array());
+    bool input = (has(a, "read") || has(a, "exec")) && f.contains("sha256");
+    // what the step made itself is an output, not a dependency
+    if (input && !(changed(f) && has(a, "create"))) deps.push_back(file_descriptor(f));
+  }
+  const std::string head = sum.value("journal", json::object()).value("sha256_head", "");
+  json predicate = {
+      {"buildDefinition",
+       {{"buildType", "https://github.com/stepseal/stepseal/buildtypes/traced-step/v1"},
+        {"externalParameters", {{"argv", step.value("argv", json::array())},
+                                {"cwd", step.value("cwd", "")}}},
+        {"internalParameters", {{"step", s.step_name},
+                                {"host", s.header.value("host", "")},
+                                {"kernel", s.header.value("kernel", "")}}},
+        {"resolvedDependencies", deps}}},
+      {"runDetails",
+       {{"builder", {{"id", builder_id(s)},
+                     {"version", {{"stepseal", s.header.value("stepseal_version", "")}}},
+                     {"builderDependencies",
+                      json::array({{{"name", "stepseal"},
+                                    {"digest", {{"sha256", s.header.value("stepseal_sha256", "")}}}}})}}},
+        {"metadata", {{"invocationId", "journal:sha256:" + head},
+                      {"startedOn", step.value("started", "")},
+                      {"finishedOn", step.value("finished", json())}}},
+        {"byproducts", json::array({{{"name", "journal"},
+                                     {"digest", {{"sha256", head}}},
+                                     {"annotations", completeness(s)}}})}}},
+  };
+  return statement(subjects, kSlsaProvenance, std::move(predicate));
+}
+
+json intoto_link(const StepContext& s, const Key& key) {
+  const json& sum = s.summary;
+  json materials = json::object(), products = json::object();
+  for (const auto& f : sum.value("files", json::array())) {
+    const json& a = f.value("access", json::array());
+    const std::string path = f.value("path", "");
+    if ((has(a, "read") || has(a, "exec")) && f.contains("sha256") && !has(a, "create"))
+      materials[path] = {{"sha256", f["sha256"]}};
+    if (f.contains("sha256_after")) products[path] = {{"sha256", f["sha256_after"]}};
+  }
+  const json& step = sum.value("step", json::object());
+  json signed_part = {
+      {"_type", "link"},
+      {"name", s.step_name},
+      {"materials", materials},
+      {"products", products},
+      {"byproducts", {{"return-value", step.contains("exit_code") && step["exit_code"].is_number_integer()
+                                           ? step["exit_code"].get<int>() : -1},
+                      {"stdout", ""}, {"stderr", ""}}},
+      {"command", step.value("argv", json::array())},
+      {"environment", json::object()},
+  };
+  std::string sig = key.sign(canonical_json(signed_part));
+  return {{"signatures", json::array({{{"keyid", key.keyid()}, {"sig", hex_encode(sig)}}})},
+          {"signed", signed_part}};
+}
+
+}  // namespace stepseal::attest
