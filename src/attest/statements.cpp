@@ -29,14 +29,6 @@ bool has(const json& access, const char* kind) {
   return std::find(access.begin(), access.end(), kind) != access.end();
 }
 
-bool changed(const json& f) {
-  const json& a = f.value("access", json::array());
-  for (const char* k : {"create", "write", "overwrite", "delete", "rename_to", "rename_from",
-                        "link", "mmap_write"})
-    if (has(a, k)) return true;
-  return false;
-}
-
 // A file access as an in-toto ResourceDescriptor: the digest is of the content the step read
 // or ran when there is one, else of the content it left; the rest goes into annotations.
 json file_descriptor(const json& f) {
@@ -82,11 +74,14 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
                           {"digest", {{"sha256", s.header.value("stepseal_sha256", "")}}}}},
         {"tracePolicy", {{"digests", s.header.value("digests", true)},
                          {"preimages", s.header.value("digests", true)}}}}},
+      // runtime-trace v0.1: hostID is a URI, event a string (here: the step's name)
       {"monitoredProcess",
-       {{"hostID", s.header.value("host", "")},
+       {{"hostID", "urn:stepseal:host:" + s.header.value("host", "") + ":boot:" +
+                       s.header.value("boot_id", "")},
         {"type", "https://github.com/stepseal/stepseal/step/v1"},
-        {"event", {{"name", s.step_name}, {"argv", step.value("argv", json::array())},
-                   {"cwd", step.value("cwd", "")}, {"exit_code", step.value("exit_code", json())}}}}},
+        {"event", s.step_name}}},
+      {"step", {{"name", s.step_name}, {"argv", step.value("argv", json::array())},
+                {"cwd", step.value("cwd", "")}, {"exit_code", step.value("exit_code", json())}}},
       {"monitorLog",
        {{"process", sum.value("processes", json::array())},
         {"network", sum.value("network", json::array())},
@@ -108,7 +103,7 @@ json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) 
     const json& a = f.value("access", json::array());
     bool input = (has(a, "read") || has(a, "exec")) && f.contains("sha256");
     // what the step made itself is an output, not a dependency
-    if (input && !(changed(f) && has(a, "create"))) deps.push_back(file_descriptor(f));
+    if (input && !has(a, "create")) deps.push_back(file_descriptor(f));
   }
   const std::string head = sum.value("journal", json::object()).value("sha256_head", "");
   json predicate = {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "attest/dsse.h"
@@ -99,6 +100,7 @@ int cmd_attest(const std::vector<std::string>& args) {
     }
     fs::create_directories(out_dir);
     std::vector<attest::Attestation> made;
+    std::set<std::string> names;
     for (const auto& trace : traces) {
       StepRecord rec = load_step(trace);
       if (!rec.read.intact) {
@@ -106,7 +108,15 @@ int cmd_attest(const std::vector<std::string>& args) {
                       rec.read.problem);
         return exit_code::kJournalDamaged;
       }
-      attest::StepContext ctx{summary_json(rec), rec.header, step_name(trace)};
+      // Paths and argv are bytes; JSON (and canonical JSON) want UTF-8: invalid sequences
+      // become U+FFFD here, as in `show`. The journal keeps the exact bytes.
+      json summary = json::parse(summary_json(rec).dump(-1, ' ', false, json::error_handler_t::replace));
+      attest::StepContext ctx{summary, rec.header, step_name(trace)};
+      if (!names.insert(ctx.step_name).second) {
+        spdlog::error("{}: another trace is also named {}: step names come from file names and "
+                      "must differ", trace, ctx.step_name);
+        return exit_code::kUsage;
+      }
       if (!ctx.summary.value("complete", false))
         spdlog::warn("{}: the record is incomplete; the attestation says so", trace);
       for (auto [statement, suffix] :
@@ -143,6 +153,7 @@ int cmd_verify(const std::vector<std::string>& args) {
   std::vector<std::string> traces;
   std::vector<std::string> envelopes;
   bool attached = false;
+  bool unreadable = false;  // an envelope that is not even JSON: bad input, exit 3
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "--pub" && i + 1 < args.size()) pub_path = args[++i];
@@ -168,8 +179,11 @@ int cmd_verify(const std::vector<std::string>& args) {
     // each --trace binds the envelopes of its step (named after the trace file) to its journal
     for (const auto& t : traces) {
       StepRecord rec = load_step(t);
-      heads[step_name(t)] = rec.read.intact ? journal::to_hex(rec.read.head)
-                                            : "damaged journal (" + rec.read.problem + ")";
+      if (!rec.read.intact) {
+        spdlog::error("{}: the journal is damaged: {}", t, rec.read.problem);
+        return exit_code::kJournalDamaged;
+      }
+      heads[step_name(t)] = journal::to_hex(rec.read.head);
       attested[step_name(t)] = false;
     }
     // (name, JSON text) of every envelope to check: files given, and with --attached, every
@@ -189,8 +203,11 @@ int cmd_verify(const std::vector<std::string>& args) {
       json v = {{"envelope", path}};
       std::vector<std::string> failures;
       json env = json::parse(text, nullptr, false);
+      try {
       if (env.is_discarded()) {
         failures.push_back("not JSON (truncated or corrupt envelope)");
+        spdlog::error("{}: not a DSSE envelope: the file is not JSON (truncated or corrupt)", path);
+        unreadable = true;
       } else {
         attest::EnvelopeCheck c = attest::verify_envelope(env, attest::kInTotoPayloadType, key);
         if (!c.ok) {
@@ -213,7 +230,7 @@ int cmd_verify(const std::vector<std::string>& args) {
             const json& p = st.value("predicate", json::object());
             std::string step, head;
             if (type == attest::kRuntimeTrace) {
-              step = p.value("monitoredProcess", json::object()).value("event", json::object()).value("name", "");
+              step = p.value("step", json::object()).value("name", "");
               head = p.value("completeness", json::object()).value("journal", json::object()).value("sha256_head", "");
             } else if (type == attest::kSlsaProvenance) {
               const json& bd = p.value("buildDefinition", json::object());
@@ -231,6 +248,9 @@ int cmd_verify(const std::vector<std::string>& args) {
             }
           }
         }
+      }
+      } catch (const std::exception& e) {  // a signed payload of an unexpected shape
+        failures.push_back(std::string("malformed statement: ") + e.what());
       }
       v["ok"] = failures.empty();
       v["failures"] = failures;
@@ -256,6 +276,7 @@ int cmd_verify(const std::vector<std::string>& args) {
     }
     for (const auto& f : unbound) std::cout << "FAIL  " << f.get<std::string>() << "\n";
   }
+  if (unreadable) return exit_code::kInputUnreadable;
   return all_ok ? exit_code::kOk : exit_code::kVerifyFailed;
 }
 

@@ -5,8 +5,8 @@
 
 namespace stepseal::exit_code {
 inline constexpr int kOk = 0;
-inline constexpr int kInputUnreadable = 3;  // show: the file is missing or not a journal
-inline constexpr int kJournalDamaged = 4;   // show: torn or corrupt journal; partial summary shown
+inline constexpr int kInputUnreadable = 3;  // a journal, key, layout or envelope is unreadable
+inline constexpr int kJournalDamaged = 4;   // a torn or corrupt journal (show: partial summary)
 inline constexpr int kVerifyFailed = 5;     // verify: an envelope failed a check (see its message)
 inline constexpr int kAttachFailed = 120;   // run: the probes could not be loaded or attached
 inline constexpr int kJournalWrite = 121;   // run: the journal could not be written

@@ -81,7 +81,9 @@ Exit status:
            125  bad arguments
            126  the command was found but could not be executed
            127  the command was not found
-  verify   0  every envelope passed;  5  some check failed (each failure is printed)
+  attest   4  a journal is damaged: it is not attested
+  verify   0  every envelope passed;  5  some check failed (each failure is printed);
+           4  a journal given with --trace is damaged
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal
@@ -199,6 +201,11 @@ int main(int argc, char** argv) {
   if (cmd == "run") return cmd_run(args);
   if (cmd == "show") return cmd_show(args);
   if (cmd == "keygen" || cmd == "attest" || cmd == "verify") {
+    for (const auto& a : args)
+      if (a == "-h" || a == "--help") {
+        std::cout << kUsage;
+        return 0;
+      }
     set_verbosity(0);
     if (cmd == "keygen") return cmd_keygen(args);
     if (cmd == "attest") return cmd_attest(args);

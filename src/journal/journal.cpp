@@ -279,6 +279,9 @@ ReadResult read(const std::string& path, const std::function<void(const Record&)
     throw std::runtime_error(path + " is not a stepseal journal (bad magic)");
   if (data[9] != kMagic[9])
     throw std::runtime_error(path + ": unsupported journal version " + std::to_string(data[9]));
+  // the chain starts from the magic as written by the writer: every header byte is pinned
+  if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
+    throw std::runtime_error(path + ": reserved bytes of the journal header are not zero");
 
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   r.head = initial_head();
