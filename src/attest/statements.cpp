@@ -52,8 +52,10 @@ json completeness(const StepContext& s) {
           {"journal", sum.value("journal", json::object())}};
 }
 
+// Names stepseal, its version and the digest of the very binary that made the recording.
 std::string builder_id(const StepContext& s) {
-  return "https://github.com/stepseal/stepseal@" + s.header.value("stepseal_version", "unknown");
+  return "https://github.com/stepseal/stepseal@" + s.header.value("stepseal_version", "unknown") +
+         "#sha256:" + s.header.value("stepseal_sha256", "unknown");
 }
 
 }  // namespace
