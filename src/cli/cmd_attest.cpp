@@ -111,7 +111,10 @@ int cmd_attest(const std::vector<std::string>& args) {
       // Paths and argv are bytes; JSON (and canonical JSON) want UTF-8: invalid sequences
       // become U+FFFD here, as in `show`. The journal keeps the exact bytes.
       json summary = json::parse(summary_json(rec).dump(-1, ' ', false, json::error_handler_t::replace));
-      attest::StepContext ctx{summary, rec.header, step_name(trace)};
+      json header = rec.header;  // what the recording was made with; the binary's digest is
+      if (rec.end.contains("stepseal_sha256"))  // written with the step's end
+        header["stepseal_sha256"] = rec.end["stepseal_sha256"];
+      attest::StepContext ctx{summary, header, step_name(trace)};
       if (!names.insert(ctx.step_name).second) {
         spdlog::error("{}: another trace is also named {}: step names come from file names and "
                       "must differ", trace, ctx.step_name);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <future>
 #include <memory>
 #include <mutex>
 
@@ -138,6 +139,11 @@ int run_step(const RunOptions& opts) {
     }
   });
   DigestPlan plan(&digests, t0_real - t0_mono);
+  // The binary that makes this record, for attestations' builder identity: hashed while the step
+  // runs (it is tens of MB with debug info), written with the step's end.
+  auto self_sha256 = std::async(std::launch::async, [] {
+    return hash_path(AT_FDCWD, "/proc/self/exe", true, std::nullopt).sha256;
+  });
 
   uint64_t decode_errors = 0;
   auto sink = [&](const void* data, size_t len) -> int {
@@ -226,8 +232,6 @@ int run_step(const RunOptions& opts) {
                     {{"format", "stepseal-journal"},
                      {"version", 1},
                      {"stepseal_version", STEPSEAL_VERSION},
-                     // the binary that made this record, for attestations' builder identity
-                     {"stepseal_sha256", hash_path(AT_FDCWD, "/proc/self/exe", true, std::nullopt).sha256},
                      {"digests", opts.digests},
                      {"host", hostname()},
                      {"kernel", std::string(un.release) + " " + un.version},
@@ -398,6 +402,7 @@ int run_step(const RunOptions& opts) {
   try {
     jw->append_json(journal::RecordType::STEP_END,
                     {{"exit_code", rc},
+                     {"stepseal_sha256", self_sha256.get()},
                      {"wait_status", cmd_status},
                      {"exec_errno", exec_errno},
                      {"finished", rfc3339(t1_real)},
