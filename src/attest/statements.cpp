@@ -133,6 +133,23 @@ json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) 
   return statement(subjects, kSlsaProvenance, std::move(predicate));
 }
 
+AttestedStep attested_step(const json& st) {
+  AttestedStep a;
+  const std::string type = st.value("predicateType", "");
+  const json& p = st.value("predicate", json::object());
+  if (type == kRuntimeTrace) {
+    a.step = p.value("step", json::object()).value("name", "");
+    a.journal_head =
+        p.value("completeness", json::object()).value("journal", json::object()).value("sha256_head", "");
+  } else if (type == kSlsaProvenance) {
+    const json& bd = p.value("buildDefinition", json::object());
+    a.step = bd.value("internalParameters", json::object()).value("step", "");
+    const json& bp = p.value("runDetails", json::object()).value("byproducts", json::array());
+    if (!bp.empty()) a.journal_head = bp[0].value("digest", json::object()).value("sha256", "");
+  }
+  return a;
+}
+
 json intoto_link(const StepContext& s, const Key& key) {
   const json& sum = s.summary;
   json materials = json::object(), products = json::object();

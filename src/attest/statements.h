@@ -46,4 +46,12 @@ nlohmann::json intoto_link(const StepContext& s, const Key& key);
 // The predicate types stepseal writes (and `verify` knows).
 bool known_predicate(const std::string& type);
 
+// The step a Statement of either type attests, and the journal chain head it binds to: read
+// back from where runtime_trace_statement / slsa_statement put them. Empty strings if absent.
+struct AttestedStep {
+  std::string step;
+  std::string journal_head;
+};
+AttestedStep attested_step(const nlohmann::json& statement);
+
 }  // namespace stepseal::attest

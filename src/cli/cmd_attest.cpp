@@ -230,17 +230,7 @@ int cmd_verify(const std::vector<std::string>& args) {
                   bound = true;
             if (!bound)
               failures.push_back("subject digest matches no image manifest of " + image_spec);
-            const json& p = st.value("predicate", json::object());
-            std::string step, head;
-            if (type == attest::kRuntimeTrace) {
-              step = p.value("step", json::object()).value("name", "");
-              head = p.value("completeness", json::object()).value("journal", json::object()).value("sha256_head", "");
-            } else if (type == attest::kSlsaProvenance) {
-              const json& bd = p.value("buildDefinition", json::object());
-              step = bd.value("internalParameters", json::object()).value("step", "");
-              const json& bp = p.value("runDetails", json::object()).value("byproducts", json::array());
-              if (!bp.empty()) head = bp[0].value("digest", json::object()).value("sha256", "");
-            }
+            const auto [step, head] = attest::attested_step(st);
             v["step"] = step;
             if (auto it = heads.find(step); it != heads.end()) {
               attested[step] = true;

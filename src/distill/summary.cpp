@@ -36,6 +36,13 @@ nlohmann::json access_list(uint32_t a) {
 
 }  // namespace
 
+uint64_t lost_events(const nlohmann::json& counters) {
+  uint64_t lost = 0;
+  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"})
+    for (const auto& v : counters.value(k, nlohmann::json::array())) lost += v.get<uint64_t>();
+  return lost + counters.value("lost_decode", uint64_t{0});
+}
+
 StepRecord load_step(const std::string& path) {
   StepRecord r;
   r.read = journal::read(path, [&](const journal::Record& rec) {
@@ -101,12 +108,8 @@ nlohmann::json summary_json(const StepRecord& r) {
   step["finished"] = r.end.contains("finished") ? r.end["finished"] : json(nullptr);
   j["step"] = step;
 
-  // Lost events: per-CPU kernel counters, and records the journal could not give back.
-  uint64_t lost = 0;
   json counters = r.end.value("counters", json::object());
-  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"})
-    for (const auto& v : counters.value(k, json::array())) lost += v.get<uint64_t>();
-  lost += counters.value("lost_decode", uint64_t{0});
+  uint64_t lost = lost_events(counters);
 
   auto gaps = json::array();
   for (const auto& g : m.gaps())

@@ -370,11 +370,7 @@ int run_step(const RunOptions& opts) {
   }
 
   int64_t t1_real = clock_ns(CLOCK_REALTIME);
-  auto sum = [](const std::vector<uint64_t>& v) {
-    uint64_t s = 0;
-    for (auto x : v) s += x;
-    return s;
-  };
+  const DigestStats ds = digests.stats();  // the workers are idle: one snapshot
   nlohmann::json counters = {
       {"kernel_events", tracer->counter(SS_C_EVENTS)},
       {"lost_ringbuf", tracer->counter(SS_C_LOST_RINGBUF)},
@@ -387,16 +383,14 @@ int run_step(const RunOptions& opts) {
       {"lost_decode", decode_errors},
       // every event or notification that called for a digest, and how many were answered
       // without reading the file again (a repeat of a version, or the identity cache)
-      {"digest_requests", digests.stats().requests + plan.repeats()},
-      {"digest_cache_hits", plan.repeats() + digests.stats().cache_hits},
-      {"unique_files_hashed", digests.stats().unique_files_hashed},
-      {"bytes_hashed", digests.stats().bytes_hashed},
+      {"digest_requests", ds.requests + plan.repeats()},
+      {"digest_cache_hits", plan.repeats() + ds.cache_hits},
+      {"unique_files_hashed", ds.unique_files_hashed},
+      {"bytes_hashed", ds.bytes_hashed},
       {"seccomp_notifications", notifications},
       {"ring_bytes", opts.ring_bytes},
   };
-  uint64_t lost = sum(counters["lost_ringbuf"]) + sum(counters["lost_nested"]) +
-                  sum(counters["lost_inflight"]) + sum(counters["lost_track"]) + sum(counters["lost_args"]) +
-                  decode_errors;
+  uint64_t lost = lost_events(counters);
   journal::Sha256 head;
   std::lock_guard final_lk(jmu);
   try {
