@@ -119,14 +119,15 @@ static __always_inline void put_user_bytes(struct builder *b, int slot, const vo
   __u32 off = b->off;
   if (!uptr || len == 0 || off > SS_DATA_MAX)
     return;
-  if (len > SS_SOCKADDR_MAX)
-    len = SS_SOCKADDR_MAX;
-  if (bpf_probe_read_user(&b->s->data[off], len, uptr) < 0) {
+  __u64 n = len > SS_SOCKADDR_MAX ? SS_SOCKADDR_MAX : len;
+  barrier_var(n); /* a 64-bit bound the verifier sees, whatever width clang compares in */
+  n &= 0xff;
+  if (bpf_probe_read_user(&b->s->data[off], n, uptr) < 0) {
     b->s->ev.blob_flags[slot] |= SS_BF_READFAIL;
     count(SS_C_READ_FAIL);
     return;
   }
-  b->off = off + len;
+  b->off = off + n;
   blob_end(b, slot, off);
 }
 

@@ -61,6 +61,20 @@ struct {
   __uint(max_entries, 16 << 20); /* resized by user space before load */
 } events SEC(".maps");
 
+/* Hardened mode: the x86_64 numbers the seccomp deny-list refuses with EPERM (value 1), filled
+ * by user space from the one deny table (src/harden/denylist.cpp). A refused call never reaches
+ * sys_enter; its sys_exit is recorded as a SYSCALL event with SS_F_DENIED. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, SS_NR_MAX);
+  __type(key, __u32);
+  __type(value, __u8);
+} denied SEC(".maps");
+
+/* Set by user space before load: nonzero when the step runs hardened (every i386 call is then
+ * refused too). */
+const volatile __u32 hardened = 0;
+
 /* Set by user space: wake the reader only once this many bytes are waiting. Below it the reader
  * drains on its own timer, so a busy build does not pay a wake-up per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;

@@ -7,7 +7,9 @@
  *   sched_process_exec  the binary the kernel really ran (bprm->file), argv, cwd
  *   sched_process_exit  exit status; stop following
  *   sys_enter           classify + normalise the call, park its arguments by thread id
- *   sys_exit            build the event with the result, paths from kernel objects
+ *   sys_exit            build the event with the result, paths from kernel objects; in
+ *                       hardened mode also the calls the seccomp deny-list refused (they
+ *                       never reach sys_enter)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +21,7 @@
 #include "syscalls.h"
 #include "file_ops.h"
 #include "net_ops.h"
+#include "dns_ops.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -172,6 +175,37 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
   return 0;
 }
 
+static __always_inline int is_denied(long nr)
+{
+  __u32 k = (__u32)nr;
+  if (nr < 0 || nr >= SS_NR_MAX)
+    return 0;
+  __u8 *v = bpf_map_lookup_elem(&denied, &k);
+  return v && *v;
+}
+
+#define EPERM_ 1
+
+/* A call the seccomp deny-list refused: it never reached sys_enter, so its record is made here,
+ * with the raw arguments (i386 registers for an int 0x80 call). */
+static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compat, __u64 pid_tgid)
+{
+  struct builder b;
+  if (!is_traced(pid_tgid >> 32) || builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
+    return;
+  b.s->ev.flags = SS_F_DENIED | (compat ? SS_F_COMPAT : 0);
+  b.s->ev.nr = nr;
+  b.s->ev.ret = -EPERM_;
+  if (compat) {
+    b.s->ev.args[0] = regs->bx; b.s->ev.args[1] = regs->cx; b.s->ev.args[2] = regs->dx;
+    b.s->ev.args[3] = regs->si; b.s->ev.args[4] = regs->di; b.s->ev.args[5] = regs->bp;
+  } else {
+    b.s->ev.args[0] = regs->di; b.s->ev.args[1] = regs->si; b.s->ev.args[2] = regs->dx;
+    b.s->ev.args[3] = regs->r10; b.s->ev.args[4] = regs->r8; b.s->ev.args[5] = regs->r9;
+  }
+  builder_emit(&b);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
@@ -194,6 +228,16 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
       return 0;
     }
     if (nr < 0)
+      return 0;
+  }
+  if (!compat && (nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg ||
+                  nr == NR_sendmmsg)) {
+    if (!is_traced(pid_tgid >> 32))
+      return 0;
+    a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx;
+    a[3] = regs->r10; a[4] = regs->r8; a[5] = regs->r9;
+    maybe_dns(t, nr, a, pid_tgid >> 32, (__u32)pid_tgid);
+    if (nr == NR_write || nr == NR_writev)
       return 0;
   }
   int kind = kind_of(nr);
@@ -225,15 +269,20 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   /* Fast path for the whole system's uninteresting calls: no map lookup. (Compat calls have
    * i386 numbers here; they take the lookup.) */
   struct task_struct *task = bpf_get_current_task_btf();
-  if (!(task->thread_info.status & TS_COMPAT) && !kind_of(regs->orig_ax))
+  int compat = (task->thread_info.status & TS_COMPAT) != 0;
+  long nr = regs->orig_ax;
+  if (!compat && !kind_of(nr) && !(hardened && is_denied(nr)))
     return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pid_tgid;
   struct inflight_call *cp = bpf_map_lookup_elem(&inflight, &tid);
   struct builder b;
 
-  if (!cp)
+  if (!cp) {
+    if (hardened && ret == -EPERM_ && (compat || is_denied(nr)))
+      emit_denied(regs, nr, compat, pid_tgid);
     return 0;
+  }
   struct inflight_call c = *cp;
   bpf_map_delete_elem(&inflight, &tid);
 
@@ -282,6 +331,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
     break;
   case SS_K_LISTEN: on_listen(&b, t, &c); break;
   case SS_K_GAP: break;
+  case SS_K_SYSCALL: break;
   }
   builder_emit(&b);
   return 0;

@@ -24,6 +24,9 @@
  *   LISTEN     (fd, backlog)
  *   SENDTO     (fd, addr, addrlen, how) how: 0 sendto, 1 sendmsg(msghdr*), 2 sendmmsg(mmsghdr*)
  *   GAP        (ss_gap, raw args...)
+ *   SYSCALL    raw args                                 ptrace, bpf, mount, unshare, setns,
+ *              module and kexec loading, keys, userfaultfd, process_vm_*, perf_event_open, the
+ *              new mount API, and clone with namespace flags
  *
  * Adding a system call: its number in the enum below (and its i386 number in
  * compat_to_native), a case in kind_of() and in normalize(), an exit handler in file_ops.h or
@@ -52,7 +55,20 @@ enum {
   NR_open_by_handle_at = 304, NR_sendmmsg = 307, NR_renameat2 = 316, NR_memfd_create = 319,
   NR_execveat = 322, NR_copy_file_range = 326, NR_io_uring_setup = 425,
   NR_io_uring_enter = 426, NR_io_uring_register = 427, NR_openat2 = 437,
+  NR_write = 1, NR_writev = 20,
+  /* sensitive calls (SYSCALL): recorded in observe mode, denied in hardened mode */
+  NR_clone = 56, NR_ptrace = 101, NR_pivot_root = 155, NR_mount = 165, NR_umount2 = 166,
+  NR_init_module = 175, NR_delete_module = 176, NR_kexec_load = 246, NR_add_key = 248,
+  NR_request_key = 249, NR_keyctl = 250, NR_unshare = 272, NR_perf_event_open = 298,
+  NR_setns = 308, NR_process_vm_readv = 310, NR_process_vm_writev = 311, NR_finit_module = 313,
+  NR_kexec_file_load = 320, NR_bpf = 321, NR_userfaultfd = 323, NR_open_tree = 428,
+  NR_move_mount = 429, NR_fsopen = 430, NR_fsconfig = 431, NR_fsmount = 432, NR_fspick = 433,
+  NR_mount_setattr = 442,
 };
+
+/* clone flags that create namespaces (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID,
+ * NEWNET): a clone carrying any of them is a sensitive call */
+#define CLONE_NS_FLAGS 0x7e020000ULL
 
 /* Reads the i386 socketcall / old_mmap argument block (six 32-bit words) into a[].
  * compat_to_native() returns -2 when it cannot, so the caller can count the loss. */
@@ -164,6 +180,14 @@ static __always_inline int kind_of(long nr)
   case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
   case NR_io_setup: case NR_io_submit:
     return SS_K_GAP;
+  case NR_clone: case NR_ptrace: case NR_pivot_root: case NR_mount: case NR_umount2:
+  case NR_init_module: case NR_delete_module: case NR_kexec_load: case NR_add_key:
+  case NR_request_key: case NR_keyctl: case NR_unshare: case NR_perf_event_open: case NR_setns:
+  case NR_process_vm_readv: case NR_process_vm_writev: case NR_finit_module:
+  case NR_kexec_file_load: case NR_bpf: case NR_userfaultfd: case NR_open_tree:
+  case NR_move_mount: case NR_fsopen: case NR_fsconfig: case NR_fsmount: case NR_fspick:
+  case NR_mount_setattr:
+    return SS_K_SYSCALL;
   }
   return 0;
 }
@@ -221,6 +245,22 @@ static __always_inline int normalize(long nr, const __u64 a[6], __u64 o[6])
     o[0] = a[0]; o[1] = a[4]; o[2] = a[5]; o[3] = 0; return 1;
   case NR_sendmsg: o[0] = a[0]; o[1] = a[1]; o[2] = 0; o[3] = 1; return 1;
   case NR_sendmmsg: o[0] = a[0]; o[1] = a[1]; o[2] = 0; o[3] = 2; return 1;
+  case NR_clone:
+    if (!(a[0] & CLONE_NS_FLAGS))
+      return 0; /* an ordinary fork or thread: sched_process_fork reports it */
+    for (int i = 0; i < 6; i++)
+      o[i] = a[i];
+    return 1;
+  case NR_ptrace: case NR_pivot_root: case NR_mount: case NR_umount2:
+  case NR_init_module: case NR_delete_module: case NR_kexec_load: case NR_add_key:
+  case NR_request_key: case NR_keyctl: case NR_unshare: case NR_perf_event_open: case NR_setns:
+  case NR_process_vm_readv: case NR_process_vm_writev: case NR_finit_module:
+  case NR_kexec_file_load: case NR_bpf: case NR_userfaultfd: case NR_open_tree:
+  case NR_move_mount: case NR_fsopen: case NR_fsconfig: case NR_fsmount: case NR_fspick:
+  case NR_mount_setattr:
+    for (int i = 0; i < 6; i++)
+      o[i] = a[i];
+    return 1;
   case NR_io_uring_setup: o[0] = SS_GAP_IO_URING_SETUP; goto gap;
   case NR_io_uring_enter: o[0] = SS_GAP_IO_URING_ENTER; goto gap;
   case NR_io_uring_register: o[0] = SS_GAP_IO_URING_REGISTER; goto gap;

@@ -68,6 +68,16 @@
  *   EXEC_INTERP the ELF interpreter (ld.so) the kernel mapped for the exec just reported:
  *              found through AT_BASE in the new image's auxv. args: 0 AT_BASE. OBJ the file;
  *              ino: its identity. (The kernel opens it without a system call.)
+ *   SYSCALL    a sensitive call that hardened mode denies (ptrace, bpf, mount, unshare, ...,
+ *              clone with namespace flags): args are the raw x86_64 arguments, nr the number as
+ *              called. In hardened mode the seccomp deny-list refuses the call before sys_enter,
+ *              so the record is made at sys_exit with SS_F_DENIED; for an int 0x80 task every
+ *              call is denied and nr is the i386 number (SS_F_COMPAT).
+ *   DNS        a message to port 53 (udp or tcp), recorded at sys_enter of sendto/sendmsg/
+ *              sendmmsg/write/writev on a socket. args: 0 fd, 1 sk family, 2 sk type,
+ *              3 sk protocol, 4 destination port. EXTRA: the destination sockaddr when the call
+ *              named one; STR2: up to SS_DNS_MAX bytes of the first buffer (the DNS message, with
+ *              the 2-byte length prefix for tcp). ret is 0: the record is made before the call.
  */
 #define SS_KINDS(X)            \
   X(NONE, "none")              \
@@ -93,7 +103,9 @@
   X(LISTEN, "listen")          \
   X(SENDTO, "sendto")          \
   X(GAP, "gap")                \
-  X(EXEC_INTERP, "exec_interp")
+  X(EXEC_INTERP, "exec_interp") \
+  X(SYSCALL, "syscall")        \
+  X(DNS, "dns")
 
 enum ss_kind {
 #define SS_KIND_ENUM(name, json) SS_K_##name,
@@ -124,6 +136,7 @@ enum ss_blob_slot {
 #define SS_F_COMPAT 0x0001 /* the call came through the i386 entry (int 0x80 / compat task) */
 #define SS_F_TRUNC 0x0002  /* some blob was cut short (see blob_flags) */
 #define SS_F_HAS_INO 0x0004 /* ino holds the identity of the OBJ file */
+#define SS_F_DENIED 0x0008  /* refused by hardened mode's seccomp deny-list (SYSCALL) */
 
 /* ss_event.blob_flags[i] */
 #define SS_BF_PATH 0x01      /* blob is a PATH (components leaf first) */
@@ -188,6 +201,8 @@ enum ss_counter {
 #define SS_ARGV_MAX 12288
 #define SS_SOCKADDR_MAX 128
 #define SS_PATH_DEPTH 48
+#define SS_DNS_MAX 512
+#define SS_NR_MAX 512 /* size of the `denied` map: x86_64 syscall numbers below this */
 #define SS_DATA_MAX 24576 /* blob space in the per-CPU scratch buffer (+ SS_PATH_MAX slack) */
 
 #endif /* STEPSEAL_EVENTS_H */

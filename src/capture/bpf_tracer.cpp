@@ -17,9 +17,12 @@ namespace {
 
 int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG && !spdlog::should_log(spdlog::level::trace)) return 0;
-  char buf[1024];
-  vsnprintf(buf, sizeof buf, fmt, args);
-  std::string s(buf);
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);  // verifier logs run to megabytes: no fixed buffer
+  va_end(copy);
+  std::string s(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) vsnprintf(s.data(), s.size() + 1, fmt, args);
   while (!s.empty() && s.back() == '\n') s.pop_back();
   if (level == LIBBPF_WARN)
     spdlog::debug("libbpf: {}", s);  // surfaced through AttachError when it matters
@@ -40,7 +43,7 @@ std::string hint(int err) {
 
 }  // namespace
 
-BpfTracer::BpfTracer(size_t ring_bytes, Sink sink)
+BpfTracer::BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied)
     : sink_(std::move(sink)), ring_bytes_(ring_bytes), ncpus_(libbpf_num_possible_cpus()) {
   libbpf_set_print(libbpf_log);
   skel_ = stepseal_bpf__open();
@@ -51,10 +54,21 @@ BpfTracer::BpfTracer(size_t ring_bytes, Sink sink)
   // Wake the reader early only when a quarter of the ring is waiting; otherwise it drains on
   // its own timer, which keeps per-event wake-ups off the traced build's critical path.
   skel_->rodata->wakeup_bytes = ring_bytes / 4;
+  skel_->rodata->hardened = !denied.empty();
   if (int err = stepseal_bpf__load(skel_)) {
     stepseal_bpf__destroy(skel_);
     skel_ = nullptr;
     throw AttachError(std::string("cannot load BPF programs: ") + strerror(-err) + hint(-err));
+  }
+  for (int nr : denied) {
+    uint32_t k = static_cast<uint32_t>(nr);
+    uint8_t one = 1;
+    if (nr < 0 || nr >= SS_NR_MAX ||
+        bpf_map__update_elem(skel_->maps.denied, &k, sizeof k, &one, sizeof one, BPF_ANY)) {
+      stepseal_bpf__destroy(skel_);
+      skel_ = nullptr;
+      throw AttachError("cannot register denied system call " + std::to_string(nr));
+    }
   }
   if (int err = stepseal_bpf__attach(skel_)) {
     stepseal_bpf__destroy(skel_);

@@ -28,7 +28,9 @@ class BpfTracer {
   using Sink = std::function<int(const void* data, size_t len)>;
 
   // Opens, sizes, loads and attaches. Throws AttachError with an actionable message.
-  BpfTracer(size_t ring_bytes, Sink sink);
+  // `denied`: hardened mode's deny-list (x86_64 numbers); non-empty makes the probes record the
+  // calls seccomp refused, and every refused i386 call.
+  BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied = {});
   ~BpfTracer();
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;

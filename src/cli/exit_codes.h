@@ -8,6 +8,10 @@ inline constexpr int kOk = 0;
 inline constexpr int kInputUnreadable = 3;  // a journal, key, layout or envelope is unreadable
 inline constexpr int kJournalDamaged = 4;   // a torn or corrupt journal (show: partial summary)
 inline constexpr int kVerifyFailed = 5;     // verify: an envelope failed a check (see its message)
+inline constexpr int kPolicyViolated = 118;  // run --hardened: something was blocked, or a rule
+                                             // was broken (the summary's "violations")
+inline constexpr int kIncomplete = 119;      // run --hardened: events lost or a gap, and the
+                                             // policy says "completeness": "fail"
 inline constexpr int kAttachFailed = 120;   // run: the probes could not be loaded or attached
 inline constexpr int kJournalWrite = 121;   // run: the journal could not be written
 inline constexpr int kInternal = 122;       // run: stepseal failed to start or supervise the step

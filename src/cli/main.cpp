@@ -3,6 +3,8 @@
 // main() reads as the pipeline: `run` = capture -> journal; `show` = journal -> model -> distill.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "distill/summary.h"
+#include "policy/policy.h"
 #include "supervisor/supervisor.h"
 
 namespace stepseal {
@@ -31,6 +34,8 @@ const char* kUsage = R"(stepseal - trace a build step from the kernel and seal w
 
 Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
+  stepseal run --hardened --policy POLICY [--workspace DIR] [--fail-fast] --trace FILE
+               [...] -- COMMAND [ARG...]
   stepseal show FILE [--format text|json]
   stepseal keygen --out PREFIX [--type ecdsa|ed25519]
   stepseal attest --key KEY --image DIR[:TAG] --out DIR [--attach both|buildkit|referrers|none]
@@ -53,6 +58,20 @@ run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoin
                         pre-images through a seccomp filter (default on; off records
                         the trace only)
          -v, -q         more / less logging on stderr
+       Hardened mode (docs/policy.md) runs the step sterile, under a policy it cannot change:
+       fresh mount, pid, ipc, uts and net namespaces (only lo, unless the policy allows
+       other destinations) and cgroup; the tree read-only except the writable paths; a
+       fresh /tmp; hidden paths covered; the environment filtered; no_new_privs; all
+       capabilities dropped unless listed; a seccomp deny-list (io_uring, AIO, ptrace,
+       bpf, mount, unshare, modules, keyrings, 32-bit calls ...); connect/sendmsg checked
+       against the allowlist in the kernel; no raw, packet or outside unix sockets.
+       Everything refused is recorded, and the summary lists it under "violations".
+         --hardened     enforce the policy (needs --policy)
+         --policy FILE  the policy (JSON; unknown keys are errors)
+         --workspace DIR
+                        the step's writable working tree and cwd (default: the current
+                        directory); ${WORKSPACE} in the policy
+         --fail-fast    kill the step at the first violation instead of letting it finish
 
 show   Reads a journal and prints the step summary: processes, files with their access
        kinds, failed attempts, network attempts, gaps and completeness.
@@ -75,10 +94,13 @@ verify Checks each envelope: its signature over PAE with --pub, its payloadType,
 
 Exit status:
   run    the command's own exit status, or 128+N if it was killed by signal N; else
-           120  tracing could not be attached (not root? kernel without BTF?)
+           118  (--hardened) the policy was violated: something was blocked or a rule broken,
+                whatever the command's own status (see "violations" in the summary)
+           119  (--hardened) the record is incomplete and the policy's completeness is "fail"
+           120  tracing (or hardened mode's cgroup and programs) could not be attached
            121  the journal could not be written
            122  stepseal could not start or supervise the step
-           125  bad arguments
+           125  bad arguments, or an invalid policy (the message names the key)
            126  the command was found but could not be executed
            127  the command was not found
   attest   4  a journal is damaged: it is not attested
@@ -103,6 +125,8 @@ void set_verbosity(int v) {
 int cmd_run(const std::vector<std::string>& args) {
   RunOptions o;
   int verbosity = 0;
+  bool hardened = false;
+  std::string policy_path;
   size_t i = 0;
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -124,6 +148,18 @@ int cmd_run(const std::vector<std::string>& args) {
       std::string v = a == "--digests" ? args[++i] : a.substr(10);
       if (v != "on" && v != "off") return usage_error("--digests wants on or off, not '" + v + "'");
       o.digests = v == "on";
+    } else if (a == "--hardened") {
+      hardened = true;
+    } else if (a == "--fail-fast") {
+      o.fail_fast = true;
+    } else if (a == "--policy" && i + 1 < args.size()) {
+      policy_path = args[++i];
+    } else if (a.rfind("--policy=", 0) == 0) {
+      policy_path = a.substr(9);
+    } else if (a == "--workspace" && i + 1 < args.size()) {
+      o.workspace = args[++i];
+    } else if (a.rfind("--workspace=", 0) == 0) {
+      o.workspace = a.substr(12);
     } else if (a == "-v") {
       verbosity++;
     } else if (a == "-q") {
@@ -140,6 +176,38 @@ int cmd_run(const std::vector<std::string>& args) {
   o.argv.assign(args.begin() + static_cast<long>(i), args.end());
   if (o.trace_path.empty()) return usage_error("run: --trace FILE is required");
   if (o.argv.empty()) return usage_error("run: no command given (stepseal run --trace F -- CMD)");
+  if (hardened && policy_path.empty())
+    return usage_error("run: --hardened needs --policy FILE (see docs/policy.md)");
+  if (!hardened && !policy_path.empty())
+    return usage_error("run: --policy is only enforced with --hardened; add it");
+  if (!hardened && (o.fail_fast || !o.workspace.empty()))
+    return usage_error("run: --fail-fast and --workspace belong to --hardened");
+  if (hardened) {
+    try {
+      o.policy = policy::load_policy(policy_path);
+    } catch (const policy::PolicyError& e) {
+      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
+      return exit_code::kUsage;
+    }
+    o.policy_path = policy_path;
+    char cwd[PATH_MAX] = {};
+    if (o.workspace.empty()) o.workspace = getcwd(cwd, sizeof cwd) ? cwd : "";
+    char real[PATH_MAX] = {};
+    if (!realpath(o.workspace.c_str(), real))
+      return usage_error("run: the workspace " + o.workspace + " is not a directory: " +
+                         strerror(errno));
+    struct stat st{};
+    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+      return usage_error("run: the workspace " + o.workspace + " is not a directory");
+    o.workspace = real;
+    if (o.workspace == "/") return usage_error("run: the workspace cannot be /");
+    // the journal must be outside the step's reach; it is hidden from the step either way
+    char tdir[PATH_MAX] = {};
+    std::string tp = o.trace_path.find('/') == std::string::npos ? "./" + o.trace_path : o.trace_path;
+    std::string parent = tp.substr(0, tp.rfind('/'));
+    if (realpath(parent.empty() ? "/" : parent.c_str(), tdir))
+      o.trace_path = std::string(tdir) + "/" + tp.substr(tp.rfind('/') + 1);
+  }
   set_verbosity(verbosity);
   return run_step(o);
 }

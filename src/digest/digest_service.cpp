@@ -44,6 +44,7 @@ DigestService::~DigestService() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
+  if (root_fd_ >= 0) close(root_fd_);
 }
 
 void DigestService::submit(DigestRequest r) {
@@ -98,6 +99,11 @@ nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
   return j;
 }
 
+void DigestService::set_root(int fd) {
+  if (root_fd_ >= 0) close(root_fd_);
+  root_fd_ = fd;
+}
+
 HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
   HashOutcome o;
   bool cached = false;
@@ -126,7 +132,12 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
     int64_t coarse_ns = 0;
     for (int attempt = 0;; attempt++) {
       coarse_ns = coarse_realtime_ns();
-      o = fd >= 0 ? hash_fd(fd, r.expected) : hash_path(dirfd, r.path, r.follow, r.expected);
+      if (fd >= 0)
+        o = hash_fd(fd, r.expected);
+      else if (root_fd_ >= 0 && r.path.starts_with('/'))
+        o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected);
+      else
+        o = hash_path(dirfd, r.path, r.follow, r.expected);
       if (o.status != DigestStatus::kExact || !o.id || coarse_ns > o.id->ctime_ns) break;
       if (attempt == 3) {
         o.status = DigestStatus::kRaced;

@@ -63,6 +63,11 @@ class DigestService {
   void drain();                  // returns once every submitted request has been sunk
   void emit(const nlohmann::json& record) { sink_(record); }
   DigestStats stats() const;
+  // The step's root directory (an O_PATH fd, owned by the service) when it runs in its own mount
+  // namespace: absolute paths are then resolved there, not in stepseal's view. The fd keeps the
+  // step's mounts (its private /tmp) readable after the namespace is gone, for final digests.
+  // Call before any request.
+  void set_root(int fd);
 
   // The outcome for one request: cached by identity, hashed otherwise (from `fd` if >= 0).
   HashOutcome digest(const DigestRequest& r, int dirfd, int fd = -1);
@@ -82,6 +87,7 @@ class DigestService {
   std::unordered_map<FileId, int, FileIdHash> hashing_;  // identities being hashed right now
   std::condition_variable hashed_;
   DigestStats stats_;
+  int root_fd_ = -1;
   std::unordered_map<FileId, bool, FileIdHash> counted_;  // distinct versions hashed
 };
 

@@ -210,14 +210,22 @@ Target target_of(uint32_t pid, uint64_t dirfd, const std::string& given, bool fo
   t.dir_link = dirfd == kAtFdcwd || static_cast<int32_t>(dirfd) == -100
                    ? base + "/cwd"
                    : base + "/fd/" + std::to_string(static_cast<int32_t>(dirfd));
+  // An absolute path is resolved from the caller's root: in hardened mode the step has its own
+  // mount namespace, where /tmp is not stepseal's /tmp.
+  std::string lookup = path;
+  std::string lookup_dir = t.dir_link;
+  if (!path.empty() && path[0] == '/') {
+    lookup_dir = base + "/root";
+    lookup = path.find_first_not_of('/') == std::string::npos ? "." : path.substr(path.find_first_not_of('/'));
+  }
   t.abs = !path.empty() && path[0] == '/' ? join_path("/", path)
                                           : join_path(readlink_str(t.dir_link), path);
   t.lexical = t.abs;
   // The kernel's own name for the object, as the probes record it: symlinks in the directories
   // (and in the last component, when the call follows it) resolved.
-  int dir = open(t.dir_link.c_str(), O_PATH | O_CLOEXEC);
+  int dir = open(lookup_dir.c_str(), O_PATH | O_CLOEXEC);
   if (dir >= 0) {
-    int o = openat(dir, path.empty() ? "." : path.c_str(),
+    int o = openat(dir, lookup.empty() ? "." : lookup.c_str(),
                    O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     if (path.empty()) {
       close(o);

@@ -54,11 +54,24 @@ StepRecord load_step(const std::string& path) {
         if (!rec.json.is_object()) break;
         r.start = rec.json;
         r.model.set_spawner(rec.json.value("spawner_pid", 0u));
+        if (rec.json.value("mode", "") == "hardened" && rec.json.contains("policy")) {
+          try {
+            r.policy = policy::parse_policy(rec.json["policy"], "the journal's policy");
+          } catch (const policy::PolicyError& e) {
+            throw std::runtime_error(path + ": the recorded policy is invalid: " + e.what());
+          }
+          r.workspace = rec.json.value("workspace", "");
+        }
         break;
       case journal::RecordType::STEP_END:
         if (rec.json.is_object()) r.end = rec.json;
         break;
-      case journal::RecordType::EVENT: r.model.apply(*rec.event); break;
+      case journal::RecordType::EVENT:
+        r.model.apply(*rec.event);
+        if (r.policy)
+          if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event))
+            r.violations.push_back(std::move(*v));
+        break;
       case journal::RecordType::DIGEST: {
         const auto& j = rec.json;
         if (!j.is_object()) break;
@@ -90,6 +103,11 @@ StepRecord load_step(const std::string& path) {
     }
   });
   r.model.finish();
+  if (r.policy)
+    for (const auto& p : r.model.processes())
+      for (auto& v : policy::judge_process(*r.policy, p)) r.violations.push_back(std::move(v));
+  std::stable_sort(r.violations.begin(), r.violations.end(),
+                   [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
   return r;
 }
 
@@ -107,6 +125,19 @@ nlohmann::json summary_json(const StepRecord& r) {
   step["started"] = r.start.value("started", "");
   step["finished"] = r.end.contains("finished") ? r.end["finished"] : json(nullptr);
   j["step"] = step;
+  j["mode"] = r.policy ? "hardened" : "observe";
+  if (r.policy)
+    j["policy"] = {{"sha256", r.start.value("policy_sha256", "")},
+                   {"path", r.start.value("policy_path", "")},
+                   {"workspace", r.workspace},
+                   {"fail_fast", r.start.value("fail_fast", false)}};
+  else
+    j["policy"] = nullptr;
+  auto violations = json::array();
+  for (const auto& v : r.violations)
+    violations.push_back({{"verdict", v.verdict}, {"rule", v.rule}, {"category", v.category},
+                          {"detail", v.detail}, {"pid", v.pid}, {"time", when(v.ts_ns)}});
+  j["violations"] = violations;
 
   json counters = r.end.value("counters", json::object());
   uint64_t lost = lost_events(counters);
@@ -190,6 +221,25 @@ nlohmann::json summary_json(const StepRecord& r) {
   }
   j["network"] = net;
 
+  auto dns = json::array();
+  for (const auto& q : m.dns()) {
+    json jq = {{"pid", q.pid}, {"name", q.name}, {"qtype", q.qtype}, {"server", q.server},
+               {"port", q.port}, {"protocol", q.protocol}};
+    if (q.name.empty()) jq["unparsed"] = true;
+    if (q.count > 1) jq["count"] = q.count;
+    dns.push_back(std::move(jq));
+  }
+  j["dns"] = dns;
+
+  auto calls = json::array();
+  for (const auto& c : m.syscalls()) {
+    json jc = {{"pid", c.pid}, {"name", c.name}, {"result", c.err ? errno_name(c.err) : "ok"}};
+    if (c.denied) jc["denied"] = true;
+    if (c.count > 1) jc["count"] = c.count;
+    calls.push_back(std::move(jc));
+  }
+  j["syscalls"] = calls;
+
   json stats = {{"events", m.events()},
                 {"journal_records", r.read.records},
                 {"truncated_events", m.truncated_events()}};
@@ -216,6 +266,17 @@ std::string summary_text(const nlohmann::json& s) {
   o << "\n  cwd:     " << step["cwd"].get<std::string>() << "\n  exit:    " << step["exit_code"]
     << "\n  started: " << step["started"].get<std::string>() << "\n  finished: "
     << (step["finished"].is_string() ? step["finished"].get<std::string>() : "(unknown)") << "\n";
+  o << "mode:      " << s.value("mode", "observe");
+  if (s.contains("policy") && s["policy"].is_object())
+    o << " (policy " << s["policy"].value("path", "") << ", sha256 "
+      << s["policy"].value("sha256", "").substr(0, 12) << ")";
+  o << "\n";
+  if (s.contains("violations")) {
+    o << "violations: " << s["violations"].size() << "\n";
+    for (const auto& v : s["violations"])
+      o << "  " << v["verdict"].get<std::string>() << " [" << v["rule"].get<std::string>()
+        << "] pid " << v["pid"] << ": " << v["detail"].get<std::string>() << "\n";
+  }
   o << "complete:  " << (s["complete"].get<bool>() ? "yes" : "NO") << "  (lost events: "
     << s["lost_events"] << ", gaps: " << s["gaps"].size() << ")\n";
   for (const auto& g : s["gaps"])
@@ -274,6 +335,19 @@ std::string summary_text(const nlohmann::json& s) {
       << n["protocol"].get<std::string>() << ' ' << n["address"].get<std::string>();
     if (!n["port"].is_null()) o << " port " << n["port"];
     o << " -> " << n["result"].get<std::string>() << " (pid " << n["pid"] << ")\n";
+  }
+  if (s.contains("dns") && !s["dns"].empty()) {
+    o << "dns:       " << s["dns"].size() << "\n";
+    for (const auto& q : s["dns"])
+      o << "  " << q["qtype"].get<std::string>() << ' ' << q["name"].get<std::string>() << " via "
+        << (q["server"].get<std::string>().empty() ? "(connected socket)" : q["server"].get<std::string>())
+        << ' ' << q["protocol"].get<std::string>() << " (pid " << q["pid"] << ")\n";
+  }
+  if (s.contains("syscalls") && !s["syscalls"].empty()) {
+    o << "sensitive calls: " << s["syscalls"].size() << "\n";
+    for (const auto& c : s["syscalls"])
+      o << "  " << c["name"].get<std::string>() << " -> " << c["result"].get<std::string>()
+        << (c.value("denied", false) ? " (denied)" : "") << " (pid " << c["pid"] << ")\n";
   }
   return o.str();
 }

@@ -4,12 +4,15 @@
 // docs/summary.md. Field names are stable: add, never rename.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "journal/journal.h"
 #include "model/model.h"
+#include "policy/verdict.h"
 
 namespace stepseal {
 
@@ -19,6 +22,10 @@ struct StepRecord {
                  end = nlohmann::json::object();
   Model model;
   journal::ReadResult read;
+  // hardened mode: the policy the step ran under (from STEP_START) and what broke it
+  std::optional<policy::Policy> policy;
+  std::string workspace;
+  std::vector<policy::Violation> violations;
 };
 
 // Replays a journal into a model. Throws std::runtime_error only if the file is unusable.

@@ -1,5 +1,8 @@
 #include "model/model.h"
 
+#include "model/dns.h"
+#include "policy/denylist.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -201,6 +204,8 @@ void Model::apply(const Event& e) {
     case Kind::BIND:
     case Kind::LISTEN:
     case Kind::SENDTO: apply_net(e); break;
+    case Kind::SYSCALL: apply_syscall(e); break;
+    case Kind::DNS: apply_dns(e); break;
     case Kind::GAP: {
       static const char* what[] = {"", "io_uring_setup", "io_uring_enter", "io_uring_register",
                                    "io_setup", "io_submit"};
@@ -384,6 +389,43 @@ void Model::apply_net(const Event& e) {
     }
   }
   net_.push_back(std::move(n));
+}
+
+void Model::apply_syscall(const Event& e) {
+  SyscallRecord c;
+  c.pid = e.pid;
+  c.name = policy::syscall_name(e.nr, e.compat());
+  c.err = e.err();
+  c.denied = e.flags & SS_F_DENIED;
+  c.ts_ns = e.ts_ns;
+  for (auto& prev : syscalls_)
+    if (prev.pid == c.pid && prev.name == c.name && prev.err == c.err && prev.denied == c.denied) {
+      prev.count++;
+      return;
+    }
+  syscalls_.push_back(std::move(c));
+}
+
+void Model::apply_dns(const Event& e) {
+  DnsQuery q;
+  q.pid = e.pid;
+  q.ts_ns = e.ts_ns;
+  int af = static_cast<int>(e.args[1]);
+  bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
+  q.protocol = protocol_name(af, static_cast<int>(e.args[2]), static_cast<int>(e.args[3]));
+  q.port = static_cast<uint32_t>(e.args[4]);
+  q.server = decode_sockaddr(e.sockaddr).address;
+  if (auto d = parse_dns_query(e.raw2, tcp)) {
+    q.name = d->name;
+    q.qtype = d->qtype;
+  }
+  for (auto& prev : dns_)
+    if (prev.pid == q.pid && prev.name == q.name && prev.qtype == q.qtype &&
+        prev.server == q.server && prev.protocol == q.protocol) {
+      prev.count++;
+      return;
+    }
+  dns_.push_back(std::move(q));
 }
 
 // ---- digests ------------------------------------------------------------------------------

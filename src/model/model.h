@@ -113,6 +113,27 @@ struct NetAttempt {
   uint32_t count = 1;  // identical attempts folded together
 };
 
+// A sensitive call (SYSCALL event): observed, or refused by hardened mode's deny-list.
+struct SyscallRecord {
+  uint32_t pid = 0;
+  std::string name;  // "ptrace", "i386:5" ...
+  int err = 0;       // 0 = succeeded
+  bool denied = false;
+  uint64_t ts_ns = 0;
+  uint32_t count = 1;  // identical calls folded together
+};
+
+// A DNS query seen in a payload to port 53 (DNS event).
+struct DnsQuery {
+  uint32_t pid = 0;
+  std::string name, qtype;  // name "" and qtype "" when the payload was not a parseable query
+  std::string server;       // the destination address, "" for a connected socket
+  uint32_t port = 53;
+  std::string protocol;     // "udp", "tcp"
+  uint64_t ts_ns = 0;
+  uint32_t count = 1;
+};
+
 struct Gap {
   std::string kind;  // "io_uring", "aio", "path_truncated", "unreadable_argument"
   uint32_t pid = 0;
@@ -133,6 +154,8 @@ class Model {
   const std::map<std::string, FileRecord>& files() const { return files_; }
   std::vector<FailedOp> failed() const;
   const std::vector<NetAttempt>& network() const { return net_; }
+  const std::vector<SyscallRecord>& syscalls() const { return syscalls_; }
+  const std::vector<DnsQuery>& dns() const { return dns_; }
   std::vector<Gap> gaps() const;
   uint64_t events() const { return events_; }
   uint64_t truncated_events() const { return truncated_; }
@@ -148,6 +171,8 @@ class Model {
   void apply_open(const Event& e);
   void apply_file(const Event& e);
   void apply_net(const Event& e);
+  void apply_syscall(const Event& e);
+  void apply_dns(const Event& e);
 
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;
@@ -156,6 +181,8 @@ class Model {
   std::map<std::string, FileRecord> files_;
   std::map<std::tuple<std::string, std::string, int>, std::set<uint32_t>> failed_;
   std::vector<NetAttempt> net_;
+  std::vector<SyscallRecord> syscalls_;
+  std::vector<DnsQuery> dns_;
   std::map<std::tuple<uint32_t, int, int>, std::string> bound_;  // (pid, fd, instance) -> addr
   std::map<std::tuple<std::string, uint32_t, std::string>, uint64_t> gaps_;
   std::vector<DigestRecord> exec_digests_;

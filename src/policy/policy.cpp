@@ -505,4 +505,28 @@ bool path_writable(const Policy& p, std::string_view path, std::string_view work
   return !fs.readonly_default || std::any_of(fs.writable.begin(), fs.writable.end(), covers);
 }
 
+bool loopback_only(const Policy& p) {
+  auto loopback = [](const IpAddr& a, int prefix) {
+    static const std::array<uint8_t, 16> one = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return a.v6 ? prefix == 128 && a.bytes == one : a.bytes[0] == 127 && prefix >= 8;
+  };
+  if (p.network.default_allow) return false;
+  for (const auto& r : p.network.allow)
+    if (!loopback(r.cidr.addr, r.cidr.prefix)) return false;
+  for (const auto& res : p.network.dns.resolvers)
+    if (!loopback(res, res.v6 ? 128 : 32)) return false;
+  return true;
+}
+
+int capability_number(std::string_view name) {
+  auto it = std::find(kCapabilities.begin(), kCapabilities.end(), name);
+  return it == kCapabilities.end() ? -1 : static_cast<int>(it - kCapabilities.begin());
+}
+
+std::string expand_path(std::string_view rule, std::string_view workspace) {
+  if (!rule.starts_with(kWorkspace)) return std::string(rule);
+  if (!workspace.starts_with('/')) return {};
+  return std::string(workspace) + std::string(rule.substr(kWorkspace.size()));
+}
+
 }  // namespace stepseal::policy

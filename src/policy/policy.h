@@ -1,7 +1,8 @@
 // policy.h - the hardened-mode policy (issue 5): data model, strict parser, canonical form, queries.
 //
-// This is only the policy file and its semantics. Nothing here enforces anything: hardened mode
-// (namespaces, seccomp, cgroup programs) is not implemented yet. See docs/policy.md.
+// This is only the policy file and its semantics. Enforcement lives in src/harden (namespaces,
+// mounts, seccomp, cgroup programs); judging a record against a policy in verdict.h. See
+// docs/policy.md.
 //
 // The parser is strict: unknown keys, wrong types and bad values throw PolicyError with the source
 // name, the JSON pointer of the offending value, what was expected and what was found.
@@ -122,5 +123,12 @@ bool env_allowed(const Policy& p, std::string_view name);
 // path components; hidden paths are never writable; ${WORKSPACE} rules need a non-empty absolute
 // `workspace`.
 bool path_writable(const Policy& p, std::string_view path, std::string_view workspace);
+// Whether every destination the policy allows (rules and resolvers) is on loopback, with the
+// default "deny". Then hardened mode gives the step its own network namespace with only lo.
+bool loopback_only(const Policy& p);
+// The number of a capability name the parser accepted (its index in <linux/capability.h>), or -1.
+int capability_number(std::string_view name);
+// A policy path with ${WORKSPACE} replaced (empty if it needs a workspace and none is given).
+std::string expand_path(std::string_view rule, std::string_view workspace);
 
 }  // namespace stepseal::policy

@@ -1,6 +1,7 @@
 #include "supervisor/spawner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "cli/exit_codes.h"
 #include "digest/preimage.h"
+#include "harden/sandbox.h"
 
 namespace stepseal {
 
@@ -64,8 +66,20 @@ void write_all(int fd, const void* p, size_t n) {
 
 // pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
 // with the probes, forwards signals to it, reaps orphans, and reports the command's status.
+namespace {
+
+[[noreturn]] void sandbox_failed(int st_w, const std::string& what) {
+  StatusMsg m{'H', static_cast<int32_t>(what.size())};
+  write_all(st_w, &m, sizeof m);
+  write_all(st_w, what.data(), what.size());
+  _exit(exit_code::kInternal);
+}
+
+}  // namespace
+
 [[noreturn]] void spawner_main(const std::vector<std::string>& argv, const SpawnerFds& fds,
-                               bool preimages, const sigset_t& blocked, const sigset_t& orig) {
+                               bool preimages, const SandboxPlan* sandbox, const sigset_t& blocked,
+                               const sigset_t& orig) {
   const int go_r = fds.go_r, st_w = fds.status_w, fd_sock = fds.fd_sock,
             supervisor_pidfd = fds.supervisor_pidfd;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -77,6 +91,13 @@ void write_all(int fd, const void* p, size_t n) {
   char go;
   if (read(go_r, &go, 1) != 1) _exit(exit_code::kInternal);  // supervisor gave up
   close(go_r);
+  if (sandbox) {
+    if (std::string err = enter_sandbox(*sandbox); !err.empty()) sandbox_failed(st_w, err);
+    // the supervisor digests absolute paths from here: the step's root, in its mount namespace
+    int root = open("/", O_PATH | O_CLOEXEC);
+    if (root < 0 || !send_fd(fd_sock, root)) sandbox_failed(st_w, "cannot pass the step's root");
+    close(root);
+  }
   pid_t cmd = fork();
   if (cmd < 0) {
     StatusMsg m{'E', errno};
@@ -94,6 +115,8 @@ void write_all(int fd, const void* p, size_t n) {
       }
       close(nfd);
     }
+    if (sandbox)
+      if (std::string err = restrict_self(*sandbox); !err.empty()) sandbox_failed(st_w, err);
     sigprocmask(SIG_SETMASK, &orig, nullptr);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -19,8 +19,12 @@ namespace stepseal {
 struct StatusMsg {
   char type;  // 'E': exec failed, value = errno. 'S': command reaped, value = wait status.
               // 'F': the seccomp filter could not be installed, value = errno.
+  // 'H': hardened mode's sandbox could not be set up; value = length of the message that
+  //      follows in the pipe.
   int32_t value;
 };
+
+struct SandboxPlan;
 
 bool send_fd(int sock, int fd);
 int recv_fd(int sock);  // -1 on failure; the fd is close-on-exec
@@ -33,7 +37,10 @@ struct SpawnerFds {
   int supervisor_pidfd;  // readable once the supervisor has exited
 };
 
+// `sandbox`: hardened mode (nullptr: observe mode). The spawner enters the namespaces and builds
+// the filesystem view before forking the command; the command restricts itself before exec.
 [[noreturn]] void spawner_main(const std::vector<std::string>& argv, const SpawnerFds& fds,
-                               bool preimages, const sigset_t& blocked, const sigset_t& orig);
+                               bool preimages, const SandboxPlan* sandbox, const sigset_t& blocked,
+                               const sigset_t& orig);
 
 }  // namespace stepseal

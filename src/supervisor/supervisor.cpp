@@ -20,6 +20,7 @@
 #include <cstring>
 #include <exception>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -31,7 +32,12 @@
 #include "digest/digest_service.h"
 #include "digest/file_hash.h"
 #include "digest/preimage.h"
+#include "harden/cgroup.h"
+#include "harden/net_guard.h"
+#include "harden/sandbox.h"
 #include "journal/journal.h"
+#include "policy/denylist.h"
+#include "policy/verdict.h"
 #include "supervisor/spawner.h"
 
 namespace stepseal {
@@ -98,6 +104,55 @@ class Fd {
   int fd_;
 };
 
+SandboxPlan sandbox_plan(const RunOptions& opts) {
+  const policy::Policy& p = *opts.policy;
+  SandboxPlan plan;
+  plan.workspace = opts.workspace;
+  for (const auto& w : p.filesystem.writable)
+    if (auto x = policy::expand_path(w, opts.workspace); !x.empty()) plan.writable.push_back(x);
+  for (const auto& h : p.filesystem.hidden)
+    if (auto x = policy::expand_path(h, opts.workspace); !x.empty()) plan.hidden.push_back(x);
+  // the journal being written is the supervisor's, never the step's to read or change
+  plan.hidden.push_back(opts.trace_path);
+  plan.readonly_default = p.filesystem.readonly_default;
+  plan.own_netns = policy::loopback_only(p);
+  plan.env_allow = p.environment.allow;
+  for (const auto& c : p.privileges.capabilities)
+    plan.capabilities.push_back(policy::capability_number(c));
+  plan.uid = p.privileges.uid;
+  return plan;
+}
+
+// Hardened mode's verdict, from the finished journal: the same judgement `show` makes.
+int hardened_status(const RunOptions& opts, int command_status) {
+  nlohmann::json sum;
+  try {
+    sum = summary_json(load_step(opts.trace_path));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot read back the journal to judge the step: {}", e.what());
+    return exit_code::kInternal;
+  }
+  const auto& v = sum["violations"];
+  if (!v.empty()) {
+    std::map<std::string, int> rules;
+    for (const auto& x : v) rules[x["rule"].get<std::string>()]++;
+    std::string list;
+    for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
+    spdlog::error("the policy was violated {} time(s): {} (the command itself exited {})",
+                  v.size(), list, command_status);
+    return exit_code::kPolicyViolated;
+  }
+  if (!sum.value("complete", false)) {
+    if (opts.policy->completeness == policy::Completeness::kFail) {
+      spdlog::error("the record is incomplete (lost events or gaps) and the policy requires a "
+                    "complete one");
+      return exit_code::kIncomplete;
+    }
+    spdlog::warn("the record is incomplete; the policy's completeness is \"warn\"");
+  }
+  return command_status;
+}
+
 }  // namespace
 
 int run_step(const RunOptions& opts) {
@@ -146,6 +201,9 @@ int run_step(const RunOptions& opts) {
   });
 
   uint64_t decode_errors = 0;
+  uint64_t violations = 0;
+  pid_t fail_fast_target = 0;
+  bool fail_fast_fired = false;
   auto sink = [&](const void* data, size_t len) -> int {
     DecodeError err;
     auto ev = decode_event(data, len, &err);
@@ -164,12 +222,26 @@ int run_step(const RunOptions& opts) {
       }
     }
     if (opts.digests) plan.on_event(*ev);
+    if (opts.policy)
+      if (auto v = policy::judge_event(*opts.policy, opts.workspace, *ev)) {
+        violations++;
+        spdlog::warn("policy: {} [{}] pid {}: {}", v->verdict, v->rule, v->pid, v->detail);
+        if (opts.fail_fast && fail_fast_target > 0 && !fail_fast_fired) {
+          fail_fast_fired = true;
+          spdlog::error("--fail-fast: stopping the step at its first violation");
+          kill(fail_fast_target, SIGKILL);  // pid 1 of the step's namespace: everything dies
+        }
+      }
     return 0;
   };
 
+  const bool hardened = opts.policy.has_value();
+  std::vector<int> denied;
+  if (hardened)
+    for (const auto& d : policy::denied_calls()) denied.push_back(d.nr);
   std::unique_ptr<BpfTracer> tracer;
   try {
-    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink);
+    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied);
   } catch (const AttachError& e) {
     spdlog::error("tracing could not be attached: {}", e.what());
     jw.reset();
@@ -177,10 +249,33 @@ int run_step(const RunOptions& opts) {
     return exit_code::kAttachFailed;
   }
 
+  // Hardened mode: the step's cgroup with the network guard on it, and the sandbox plan.
+  std::unique_ptr<StepCgroup> cgroup;
+  std::unique_ptr<NetGuard> net_guard;
+  std::optional<SandboxPlan> sandbox;
+  if (hardened) {
+    try {
+      cgroup = std::make_unique<StepCgroup>();
+      sandbox = sandbox_plan(opts);
+      net_guard = std::make_unique<NetGuard>(*opts.policy, opts.workspace, sandbox->own_netns,
+                                             cgroup->fd());
+    } catch (const std::exception& e) {
+      spdlog::error("hardened mode could not be set up: {}", e.what());
+      jw.reset();
+      unlink(opts.trace_path.c_str());
+      return exit_code::kAttachFailed;
+    }
+    spdlog::debug("hardened: cgroup {}, {} network namespace", cgroup->path(),
+                  sandbox->own_netns ? "a fresh" : "the host's");
+  }
+
   struct utsname un{};
   uname(&un);
   char cwd[PATH_MAX] = {};
-  if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+  if (hardened)
+    snprintf(cwd, sizeof cwd, "%s", opts.workspace.c_str());
+  else if (!getcwd(cwd, sizeof cwd))
+    cwd[0] = 0;
 
   Fd sfd(signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
 
@@ -220,13 +315,16 @@ int run_step(const RunOptions& opts) {
     close(go[1]);
     close(st[0]);
     close(fdsock[0]);
-    spawner_main(opts.argv, {go[0], st[1], fdsock[1], self.get()}, opts.digests, blocked, orig);
+    spawner_main(opts.argv, {go[0], st[1], fdsock[1], self.get()}, opts.digests,
+                 sandbox ? &*sandbox : nullptr, blocked, orig);
   }
   close(go[0]);
   close(st[1]);
   close(fdsock[1]);
 
+  fail_fast_target = spawner;
   try {
+    if (cgroup) cgroup->add(spawner);
     tracer->track_spawner(static_cast<uint32_t>(spawner));
     jw->append_json(journal::RecordType::HEADER,
                     {{"format", "stepseal-journal"},
@@ -238,11 +336,22 @@ int run_step(const RunOptions& opts) {
                      {"boot_id", read_file("/proc/sys/kernel/random/boot_id")},
                      {"realtime_minus_monotonic_ns", t0_real - t0_mono},
                      {"ring_bytes", opts.ring_bytes}});
-    jw->append_json(journal::RecordType::STEP_START, {{"argv", opts.argv},
-                                                      {"cwd", cwd},
-                                                      {"started", rfc3339(t0_real)},
-                                                      {"spawner_pid", spawner},
-                                                      {"uid", getuid()}});
+    nlohmann::json start = {{"argv", opts.argv},
+                            {"cwd", cwd},
+                            {"started", rfc3339(t0_real)},
+                            {"spawner_pid", spawner},
+                            {"uid", getuid()},
+                            {"mode", hardened ? "hardened" : "observe"}};
+    if (hardened) {
+      start["policy"] = policy::to_json(*opts.policy);
+      start["policy_sha256"] = policy::policy_sha256(*opts.policy);
+      start["policy_path"] = opts.policy_path;
+      start["workspace"] = opts.workspace;
+      start["fail_fast"] = opts.fail_fast;
+      start["network_namespace"] = sandbox->own_netns ? "own" : "host";
+      start["cgroup"] = cgroup->path();
+    }
+    jw->append_json(journal::RecordType::STEP_START, start);
     jw->flush();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
@@ -254,6 +363,12 @@ int run_step(const RunOptions& opts) {
   char g = 'g';
   write_all(go_w.get(), &g, 1);
   go_w.reset();
+  if (hardened) {
+    // The spawner has built the sandbox when it sends its root: from now on, absolute paths are
+    // digested in the step's mount namespace. Nothing arrives if the sandbox failed.
+    int root = recv_fd(fd_r.get());
+    if (root >= 0) digests.set_root(root);
+  }
 
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, spawner, 0)));
   Fd ep(epoll_create1(EPOLL_CLOEXEC));
@@ -348,6 +463,13 @@ int run_step(const RunOptions& opts) {
   while (read(st_r.get(), &msg, sizeof msg) == sizeof msg) {
     if (msg.type == 'E') exec_errno = msg.value;
     if (msg.type == 'S') cmd_status = msg.value;
+    if (msg.type == 'H') {
+      std::string what(static_cast<size_t>(std::max(0, msg.value)), '\0');
+      ssize_t n = read(st_r.get(), what.data(), what.size());
+      what.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      spdlog::error("hardened mode: the sandbox could not be set up: {}", what);
+      filter_failed = true;
+    }
     if (msg.type == 'F') {
       spdlog::error("cannot install the seccomp filter that captures pre-images: {}",
                     strerror(msg.value));
@@ -410,6 +532,7 @@ int run_step(const RunOptions& opts) {
   spdlog::info("{} events, {} lost; journal {} (sha256 {})", jw->events(), lost, opts.trace_path,
                journal::to_hex(head));
   if (lost) spdlog::warn("{} events were lost: the record is incomplete", lost);
+  if (hardened && !filter_failed) return hardened_status(opts, rc);
   return rc;
 }
 

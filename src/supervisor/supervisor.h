@@ -10,8 +10,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "policy/policy.h"
 
 namespace stepseal {
 
@@ -20,6 +23,11 @@ struct RunOptions {
   std::string trace_path;
   size_t ring_bytes = 16u << 20;
   bool digests = true;  // content digests and pre-images (the seccomp filter)
+  // Hardened mode (docs/policy.md): the step runs sandboxed under this policy.
+  std::optional<policy::Policy> policy;
+  std::string policy_path;
+  std::string workspace;   // absolute; the step's cwd (default: stepseal's cwd)
+  bool fail_fast = false;  // kill the step at the first violation
 };
 
 // Returns the exit status for `stepseal run` (see cli/exit_codes.h).

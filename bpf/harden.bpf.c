@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * harden.bpf.c - hardened mode's network enforcement, attached to the step's cgroup.
+ *
+ *   cgroup/connect4, connect6     the allowlist, on the kernel's own copy of the address
+ *   cgroup/sendmsg4, sendmsg6     the same for datagrams with an explicit destination
+ *   cgroup/sock_create            no raw or packet sockets
+ *   cgroup/connect_unix,          pathname unix sockets only inside the workspace; abstract
+ *   cgroup/sendmsg_unix           ones only when the step has its own network namespace
+ *
+ * Returning 0 makes the call fail with EPERM. Nothing is recorded here: the syscall probes of
+ * stepseal.bpf.c see the refused call with its result, and user space names the rule.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "stepseal/harden.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_PACKET 17
+#define SOCK_RAW 3
+
+extern void *bpf_cast_to_kern_ctx(void *) __ksym;
+
+const volatile __u32 nrules = 0;
+const volatile __u32 default_allow = 0;
+const volatile __u32 own_netns = 0;  /* abstract unix sockets are the step's own */
+const volatile __u32 ws_len = 0;
+const volatile char workspace[SS_WS_MAX] = {};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, SS_NET_RULES_MAX);
+  __type(key, __u32);
+  __type(value, struct ss_net_rule);
+} rules SEC(".maps");
+
+static __always_inline __u16 be16(__u32 v)
+{
+  return (__u16)(((v & 0xff) << 8) | ((v >> 8) & 0xff));
+}
+
+static __always_inline int allowed(__u8 family, const __u32 ip[4], __u16 port, __u32 protocol)
+{
+  if (default_allow)
+    return 1;
+  for (__u32 i = 0; i < SS_NET_RULES_MAX; i++) {
+    if (i >= nrules)
+      break;
+    __u32 k = i;
+    struct ss_net_rule *r = bpf_map_lookup_elem(&rules, &k);
+    if (!r)
+      break;
+    if (r->family != family || (r->protocol && r->protocol != protocol))
+      continue;
+    if (port < r->port_lo || port > r->port_hi)
+      continue;
+    if ((ip[0] & r->mask[0]) != r->addr[0] || (ip[1] & r->mask[1]) != r->addr[1] ||
+        (ip[2] & r->mask[2]) != r->addr[2] || (ip[3] & r->mask[3]) != r->addr[3])
+      continue;
+    return 1;
+  }
+  return 0;
+}
+
+static __always_inline int check4(struct bpf_sock_addr *ctx)
+{
+  __u32 ip[4] = {ctx->user_ip4, 0, 0, 0};
+  return allowed(4, ip, be16(ctx->user_port), ctx->protocol);
+}
+
+static __always_inline int check6(struct bpf_sock_addr *ctx)
+{
+  __u32 ip[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+  __u16 port = be16(ctx->user_port);
+  if (ip[0] == 0 && ip[1] == 0 && ip[2] == 0xffff0000) { /* ::ffff:a.b.c.d, network order */
+    __u32 v4[4] = {ip[3], 0, 0, 0};
+    return allowed(4, v4, port, ctx->protocol);
+  }
+  return allowed(6, ip, port, ctx->protocol);
+}
+
+SEC("cgroup/connect4")
+int guard_connect4(struct bpf_sock_addr *ctx) { return check4(ctx); }
+
+SEC("cgroup/connect6")
+int guard_connect6(struct bpf_sock_addr *ctx) { return check6(ctx); }
+
+SEC("cgroup/sendmsg4")
+int guard_sendmsg4(struct bpf_sock_addr *ctx) { return check4(ctx); }
+
+SEC("cgroup/sendmsg6")
+int guard_sendmsg6(struct bpf_sock_addr *ctx) { return check6(ctx); }
+
+SEC("cgroup/sock_create")
+int guard_sock_create(struct bpf_sock *ctx)
+{
+  if (ctx->family == AF_PACKET || ctx->type == SOCK_RAW)
+    return 0;
+  return 1;
+}
+
+static __always_inline int has_prefix(const char *s, const char *p, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (s[i] != p[i])
+      return 0;
+  return 1;
+}
+
+/* A pathname socket must lie in the workspace or a private directory: sun_path starts with the workspace followed by
+ * '/' (a relative path cannot be checked here and is refused). */
+static __always_inline int unix_allowed(struct bpf_sock_addr *ctx)
+{
+  struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
+  char buf[2 + SS_WS_MAX + 1] = {};
+  __u32 len = sa->uaddrlen;
+  if (len <= 2)
+    return 1; /* unnamed (autobind) */
+  if (bpf_probe_read_kernel(buf, sizeof(buf), sa->uaddr) < 0)
+    return 0;
+  if (buf[2] == 0)
+    return own_netns; /* abstract: shared with the host unless the netns is the step's */
+  /* the step's private tmpfs directories (SS_PRIVATE_DIRS): sockets there are its own */
+  if (has_prefix(buf + 2, "/tmp/", 5) || has_prefix(buf + 2, "/run/", 5) ||
+      has_prefix(buf + 2, "/var/run/", 9) || has_prefix(buf + 2, "/dev/shm/", 9))
+    return 1;
+  if (ws_len == 0 || ws_len >= SS_WS_MAX || len < 2 + ws_len + 2)
+    return 0;
+  for (__u32 i = 0; i < SS_WS_MAX; i++) {
+    if (i >= ws_len)
+      break;
+    if (buf[2 + i] != workspace[i])
+      return 0;
+  }
+  __u32 at = 2 + ws_len;
+  if (at >= sizeof(buf))
+    return 0;
+  return buf[at] == '/';
+}
+
+/* Packaged libbpf (1.1) predates the unix hooks' section names: these are declared as sock_addr
+ * programs and user space sets the attach type (BPF_CGROUP_UNIX_CONNECT / _SENDMSG) before load. */
+SEC("cgroup/connect4")
+int guard_connect_unix(struct bpf_sock_addr *ctx) { return unix_allowed(ctx); }
+
+SEC("cgroup/sendmsg4")
+int guard_sendmsg_unix(struct bpf_sock_addr *ctx) { return unix_allowed(ctx); }

@@ -1,0 +1,116 @@
+#include "harden/cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace stepseal {
+
+namespace {
+
+bool write_str(const std::string& path, const std::string& v) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, v.data(), v.size()) == static_cast<ssize_t>(v.size());
+  close(fd);
+  return ok;
+}
+
+bool populated(const std::string& dir) {
+  std::ifstream f(dir + "/cgroup.events");
+  std::string k, v;
+  while (f >> k >> v)
+    if (k == "populated") return v != "0";
+  return false;
+}
+
+}  // namespace
+
+std::string StepCgroup::root() {
+  std::ifstream m("/proc/self/mounts");
+  std::string line;
+  while (std::getline(m, line)) {
+    std::istringstream ls(line);
+    std::string dev, dir, type;
+    ls >> dev >> dir >> type;
+    if (type == "cgroup2") return dir;
+  }
+  return {};
+}
+
+int StepCgroup::collect_stale() {
+  std::string r = root();
+  int removed = 0;
+  DIR* d = r.empty() ? nullptr : opendir(r.c_str());
+  if (!d) return 0;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (!n.starts_with("stepseal-")) continue;
+    pid_t owner = atoi(n.c_str() + 9);
+    if (owner > 0 && (::kill(owner, 0) == 0 || errno != ESRCH)) continue;
+    std::string dir = r + "/" + n;
+    if (populated(dir)) write_str(dir + "/cgroup.kill", "1");
+    if (rmdir(dir.c_str()) == 0) {
+      removed++;
+      spdlog::info("removed the cgroup {} left by a stepseal that was killed", dir);
+    }
+  }
+  closedir(d);
+  return removed;
+}
+
+StepCgroup::StepCgroup() {
+  std::string r = root();
+  if (r.empty()) throw std::runtime_error("no cgroup v2 hierarchy is mounted");
+  collect_stale();
+  path_ = r + "/stepseal-" + std::to_string(getpid()) + "-" +
+          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  if (mkdir(path_.c_str(), 0700) < 0)
+    throw std::runtime_error("cannot create the step's cgroup " + path_ + ": " + strerror(errno));
+  fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) {
+    int err = errno;
+    rmdir(path_.c_str());
+    throw std::runtime_error("cannot open the step's cgroup " + path_ + ": " + strerror(err));
+  }
+}
+
+void StepCgroup::add(pid_t pid) {
+  if (!write_str(path_ + "/cgroup.procs", std::to_string(pid)))
+    throw std::runtime_error("cannot move the step into its cgroup " + path_ + ": " +
+                             strerror(errno));
+}
+
+void StepCgroup::kill_all() { write_str(path_ + "/cgroup.kill", "1"); }
+
+StepCgroup::~StepCgroup() {
+  if (fd_ >= 0) close(fd_);
+  if (path_.empty()) return;
+  // Normally empty already: the pid namespace died with its init. cgroup.events tells when the
+  // last member is gone (it is pollable: POLLPRI on change).
+  if (populated(path_)) {
+    kill_all();
+    int efd = open((path_ + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (efd >= 0 && populated(path_) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{efd, POLLPRI, 0};
+      poll(&p, 1, 100);
+    }
+    if (efd >= 0) close(efd);
+  }
+  if (rmdir(path_.c_str()) < 0)
+    spdlog::warn("cannot remove the step's cgroup {}: {}", path_, strerror(errno));
+}
+
+}  // namespace stepseal

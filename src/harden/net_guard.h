@@ -1,0 +1,31 @@
+// net_guard.h - hardened mode's network enforcement: loads bpf/harden.bpf.c, fills its rule table
+// from the policy and attaches its programs to the step's cgroup. Detached when destroyed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+#include "stepseal/harden.h"
+
+struct harden_bpf;
+
+namespace stepseal {
+
+// The policy's allow rules and resolvers as the kernel table (one entry per port range).
+// Throws policy::PolicyError if they do not fit SS_NET_RULES_MAX.
+std::vector<ss_net_rule> kernel_net_rules(const policy::Policy& p);
+
+class NetGuard {
+ public:
+  // Throws std::runtime_error (load or attach failed).
+  NetGuard(const policy::Policy& p, const std::string& workspace, bool own_netns, int cgroup_fd);
+  ~NetGuard();
+  NetGuard(const NetGuard&) = delete;
+  NetGuard& operator=(const NetGuard&) = delete;
+
+ private:
+  harden_bpf* skel_ = nullptr;
+};
+
+}  // namespace stepseal

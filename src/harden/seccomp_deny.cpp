@@ -1,0 +1,31 @@
+#include "harden/seccomp_deny.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+
+#include "policy/denylist.h"
+
+namespace stepseal {
+
+int install_deny_filter() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) return -ENOMEM;
+  // The filter covers x86_64 only: a call through int 0x80 (i386) or the x32 ABI does not match
+  // the native architecture and takes the "bad architecture" action, a plain EPERM.
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
+  for (const auto& d : policy::denied_calls())
+    if (rc >= 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), d.nr, 0);
+  constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+  for (uint64_t flag = 1; flag; flag <<= 1)
+    if ((kNsFlags & flag) && rc >= 0)
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                            SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+  if (rc >= 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  if (rc >= 0) rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  return rc < 0 ? rc : 0;
+}
+
+}  // namespace stepseal

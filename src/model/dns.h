@@ -1,0 +1,21 @@
+// dns.h - the question of a DNS message (RFC 1035 section 4.1), as recorded in DNS events.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stepseal {
+
+struct DnsQuestion {
+  std::string name;   // lowercase, dot separated, no trailing dot ("" for the root)
+  std::string qtype;  // "A", "AAAA", ... or "TYPE<n>"
+  uint16_t id = 0;
+};
+
+// `tcp`: the message starts with the 2-byte length prefix. Returns nullopt for anything that is
+// not a well-formed query with at least one question (a response, a truncated message,
+// compression pointers in a question, a label over 63 bytes, a name over 255).
+std::optional<DnsQuestion> parse_dns_query(std::string_view message, bool tcp);
+
+}  // namespace stepseal

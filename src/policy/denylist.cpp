@@ -1,0 +1,63 @@
+#include "policy/denylist.h"
+
+#include <array>
+
+namespace stepseal::policy {
+
+namespace {
+
+constexpr std::array<DeniedCall, 37> kDenied{{
+    {"io_uring_setup", 425, "io_uring: file and network I/O no system call probe can see"},
+    {"io_uring_enter", 426, "io_uring"},
+    {"io_uring_register", 427, "io_uring"},
+    {"io_setup", 206, "AIO: file I/O the probes cannot see"},
+    {"io_destroy", 207, "AIO"},
+    {"io_getevents", 208, "AIO"},
+    {"io_submit", 209, "AIO"},
+    {"io_cancel", 210, "AIO"},
+    {"io_pgetevents", 333, "AIO"},
+    {"ptrace", 101, "reading or steering other processes"},
+    {"process_vm_readv", 310, "reading other processes' memory"},
+    {"process_vm_writev", 311, "writing other processes' memory"},
+    {"bpf", 321, "loading BPF programs: could blind the probes"},
+    {"perf_event_open", 298, "perf and BPF attachment"},
+    {"mount", 165, "changing the filesystem view"},
+    {"umount2", 166, "uncovering hidden or read-only paths"},
+    {"pivot_root", 155, "changing the filesystem root"},
+    {"open_tree", 428, "the new mount API"},
+    {"move_mount", 429, "the new mount API"},
+    {"fsopen", 430, "the new mount API"},
+    {"fsconfig", 431, "the new mount API"},
+    {"fsmount", 432, "the new mount API"},
+    {"fspick", 433, "the new mount API"},
+    {"mount_setattr", 442, "making read-only mounts writable"},
+    {"unshare", 272, "new namespaces (user namespaces would regain capabilities)"},
+    {"setns", 308, "entering other namespaces"},
+    {"kexec_load", 246, "replacing the kernel"},
+    {"kexec_file_load", 320, "replacing the kernel"},
+    {"init_module", 175, "loading kernel modules"},
+    {"finit_module", 313, "loading kernel modules"},
+    {"delete_module", 176, "unloading kernel modules"},
+    {"keyctl", 250, "the kernel keyrings (shared secrets)"},
+    {"add_key", 248, "the kernel keyrings"},
+    {"request_key", 249, "the kernel keyrings"},
+    {"userfaultfd", 323, "stalling the kernel mid-copy (race amplifier)"},
+    {"clone", 56, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)"},
+    {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked"},
+}};
+
+}  // namespace
+
+std::span<const DeniedCall> denied_calls() {
+  // clone and clone3 are the last two entries: special rules, not plain EPERM
+  return std::span<const DeniedCall>(kDenied.data(), kDenied.size() - 2);
+}
+
+std::string syscall_name(uint32_t nr, bool compat) {
+  if (compat) return "i386:" + std::to_string(nr);
+  for (const auto& d : kDenied)
+    if (d.nr == static_cast<int>(nr)) return d.name;
+  return "syscall:" + std::to_string(nr);
+}
+
+}  // namespace stepseal::policy

@@ -1,0 +1,132 @@
+#include "policy/verdict.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "model/dns.h"
+#include "policy/denylist.h"
+#include "stepseal/harden.h"
+
+namespace stepseal::policy {
+
+namespace {
+
+Violation make(const Event& e, bool blocked, std::string rule, std::string category,
+               std::string detail) {
+  return {blocked ? "blocked" : "violation", std::move(rule), std::move(category),
+          std::move(detail), e.pid, e.ts_ns};
+}
+
+std::string result(const Event& e) { return e.failed() ? errno_name(e.err()) : "ok"; }
+
+bool under(std::string_view path, std::string_view dir) {
+  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
+
+// Where a hardened step's unix sockets may be: its workspace, or its private tmpfs directories.
+bool own_socket_path(std::string_view path, std::string_view ws) {
+  for (const char* d : SS_PRIVATE_DIRS)
+    if (under(path, d)) return true;
+  return under(path, ws);
+}
+
+std::optional<Violation> judge_address(const Policy& p, std::string_view ws, const Event& e) {
+  int af = static_cast<int>(e.args[1]);
+  SockAddr sa = decode_sockaddr(e.sockaddr);
+  std::string op(kind_name(e.kind));
+  if (af == AF_UNIX) {
+    const std::string& a = sa.address;
+    bool ok = a.empty() || (a[0] == '@' ? loopback_only(p) : own_socket_path(a, ws));
+    if (ok) return std::nullopt;
+    return make(e, e.failed(), "unix.outside_workspace", "unix",
+                op + " unix " + (a.empty() ? "(unnamed)" : a) + ": " + result(e));
+  }
+  if ((af != AF_INET && af != AF_INET6) || !sa.port) return std::nullopt;
+  int type = static_cast<int>(e.args[2]) & 0xf;
+  Protocol proto = type == SOCK_STREAM ? Protocol::kTcp : Protocol::kUdp;
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) return std::nullopt;  // raw: judged at socket()
+  if (network_allowed(p, sa.address, static_cast<uint16_t>(*sa.port), proto)) return std::nullopt;
+  std::string dest = sa.address.find(':') != std::string::npos ? "[" + sa.address + "]"
+                                                                : sa.address;
+  return make(e, e.failed(), "network.allow", "network",
+              op + " " + (proto == Protocol::kTcp ? "tcp " : "udp ") + dest + ":" +
+                  std::to_string(*sa.port) + ": " + result(e));
+}
+
+bool exec_rule_matches(const ExecRule& r, const Process& proc) {
+  if (!r.path.empty() && r.path != proc.exe && r.path != proc.script) return false;
+  if (!r.sha256.empty() && r.sha256 != proc.exe_sha256) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const Event& e) {
+  switch (e.kind) {
+    case Kind::SYSCALL: {
+      if (!(e.flags & SS_F_DENIED)) return std::nullopt;
+      std::string name = syscall_name(e.nr, e.compat());
+      if (e.compat())
+        return make(e, true, "seccomp.deny:i386", "syscall",
+                    "32-bit system call " + std::to_string(e.nr) + " (int 0x80): EPERM");
+      return make(e, true, "seccomp.deny:" + name, "syscall", name + ": EPERM");
+    }
+    case Kind::SOCKET: {
+      int domain = static_cast<int>(e.args[0]), type = static_cast<int>(e.args[1]) & 0xf;
+      if (domain == AF_PACKET)
+        return make(e, e.failed(), "socket.packet", "socket", "packet socket: " + result(e));
+      if (type == SOCK_RAW)
+        return make(e, e.failed(), "socket.raw", "socket",
+                    family_name(domain) + " raw socket: " + result(e));
+      return std::nullopt;
+    }
+    case Kind::CONNECT:
+    case Kind::SENDTO: return judge_address(p, ws, e);
+    case Kind::DNS: {
+      bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
+      auto q = parse_dns_query(e.raw2, tcp);
+      if (!q)
+        return make(e, false, "network.dns.names", "dns",
+                    "a message to port 53 that is not a readable DNS query");
+      if (dns_name_allowed(p, q->name)) return std::nullopt;
+      return make(e, false, "network.dns.names", "dns", "query " + q->qtype + " " + q->name);
+    }
+    default: break;
+  }
+  // A change the read-only tree refused.
+  if (e.err() == EROFS) {
+    std::string path = e.path.empty() ? e.obj : e.path;
+    return make(e, true, "filesystem.readonly", "filesystem",
+                std::string(kind_name(e.kind)) + " " + path + ": EROFS");
+  }
+  return std::nullopt;
+}
+
+std::vector<Violation> judge_process(const Policy& p, const Process& proc) {
+  std::vector<Violation> out;
+  auto v = [&](std::string rule, std::string category, std::string detail) {
+    out.push_back({"violation", std::move(rule), std::move(category), std::move(detail), proc.pid,
+                   proc.exec_ns ? proc.exec_ns : proc.start_ns});
+  };
+  if (proc.execed) {
+    for (const auto& r : p.exec.deny)
+      if (exec_rule_matches(r, proc)) {
+        v("exec.deny", "exec", "executed " + proc.exe + " (sha256 " + proc.exe_sha256 + ")");
+        break;
+      }
+    if (!p.exec.allow.empty()) {
+      bool ok = false;
+      for (const auto& r : p.exec.allow) ok = ok || exec_rule_matches(r, proc);
+      if (!ok)
+        v("exec.allow", "exec",
+          "executed " + proc.exe + " (sha256 " + proc.exe_sha256 + "), which no rule allows");
+    }
+  }
+  if (proc.killed_at_step_end)
+    v("processes.daemon", "process",
+      "pid " + std::to_string(proc.pid) + " (" + proc.exe + ") outlived the step; killed");
+  return out;
+}
+
+}  // namespace stepseal::policy

@@ -1,0 +1,38 @@
+// verdict.h - judging a record against a policy: what was blocked, what broke a rule.
+//
+// The kernel enforces (src/harden); this names what it refused, and the rules nothing in the
+// kernel can enforce (DNS names, executables by digest, daemons). One definition serves the live
+// supervisor (exit status, --fail-fast) and the summary of a replayed journal.
+//
+// verdict "blocked":   the call failed, refused by the sandbox (seccomp, cgroup program, mount)
+// verdict "violation": it happened, or cannot be refused in the kernel, but the policy forbids it
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "capture/event.h"
+#include "model/model.h"
+#include "policy/policy.h"
+
+namespace stepseal::policy {
+
+struct Violation {
+  std::string verdict;   // "blocked" or "violation"
+  std::string rule;      // "seccomp.deny:ptrace", "network.allow", "network.dns.names", ...
+  std::string category;  // "syscall", "socket", "network", "unix", "filesystem", "dns", "exec",
+                         // "process"
+  std::string detail;    // what was attempted, for people
+  uint32_t pid = 0;
+  uint64_t ts_ns = 0;
+};
+
+// Judges one event of a hardened step (rules that need only the event).
+std::optional<Violation> judge_event(const Policy& p, std::string_view workspace, const Event& e);
+
+// Judges a process once the record is complete: exec rules (by path and digest) and daemons.
+std::vector<Violation> judge_process(const Policy& p, const Process& proc);
+
+}  // namespace stepseal::policy
