@@ -44,6 +44,24 @@ json file_descriptor(const json& f) {
   return rd;
 }
 
+// Hardened mode: the policy the step ran under (by digest) and everything it refused or flagged.
+// Observe mode says so, so a verifier never mistakes an observed step for an enforced one.
+json enforcement(const StepContext& s) {
+  const json& sum = s.summary;
+  json e = {{"mode", sum.value("mode", "observe")}};
+  if (sum.contains("policy") && sum["policy"].is_object()) {
+    const json& p = sum["policy"];
+    e["policy"] = {{"name", p.value("path", "")},
+                   {"digest", {{"sha256", p.value("sha256", "")}}},
+                   {"workspace", p.value("workspace", "")},
+                   {"failFast", p.value("fail_fast", false)}};
+    const json& v = sum.value("violations", json::array());
+    e["verdict"] = v.empty() ? "held" : "violated";
+    e["violations"] = v;
+  }
+  return e;
+}
+
 json completeness(const StepContext& s) {
   const json& sum = s.summary;
   return {{"complete", sum.value("complete", false)},
@@ -88,7 +106,10 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
        {{"process", sum.value("processes", json::array())},
         {"network", sum.value("network", json::array())},
         {"fileAccess", files},
-        {"failed", sum.value("failed", json::array())}}},
+        {"failed", sum.value("failed", json::array())},
+        {"dns", sum.value("dns", json::array())},
+        {"sensitiveCalls", sum.value("syscalls", json::array())}}},
+      {"enforcement", enforcement(s)},
       {"metadata",
        {{"buildStartedOn", step.value("started", "")},
         {"buildFinishedOn", step.value("finished", json())}}},
@@ -115,7 +136,8 @@ json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) 
                                 {"cwd", step.value("cwd", "")}}},
         {"internalParameters", {{"step", s.step_name},
                                 {"host", s.header.value("host", "")},
-                                {"kernel", s.header.value("kernel", "")}}},
+                                {"kernel", s.header.value("kernel", "")},
+                                {"enforcement", enforcement(s)}}},
         {"resolvedDependencies", deps}}},
       {"runDetails",
        {{"builder", {{"id", builder_id(s)},

@@ -189,7 +189,8 @@ int cmd_run(const std::vector<std::string>& args) {
       std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
       return exit_code::kUsage;
     }
-    o.policy_path = policy_path;
+    char preal[PATH_MAX] = {};
+    o.policy_path = realpath(policy_path.c_str(), preal) ? preal : policy_path;
     char cwd[PATH_MAX] = {};
     if (o.workspace.empty()) o.workspace = getcwd(cwd, sizeof cwd) ? cwd : "";
     char real[PATH_MAX] = {};
