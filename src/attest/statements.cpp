@@ -161,13 +161,20 @@ AttestedStep attested_step(const json& st) {
   const json& p = st.value("predicate", json::object());
   if (type == kRuntimeTrace) {
     a.step = p.value("step", json::object()).value("name", "");
-    a.journal_head =
-        p.value("completeness", json::object()).value("journal", json::object()).value("sha256_head", "");
+    const json& c = p.value("completeness", json::object());
+    a.journal_head = c.value("journal", json::object()).value("sha256_head", "");
+    if (c.contains("complete") && c["complete"].is_boolean()) a.complete = c["complete"].get<bool>();
+    a.enforcement = p.value("enforcement", json());
   } else if (type == kSlsaProvenance) {
     const json& bd = p.value("buildDefinition", json::object());
     a.step = bd.value("internalParameters", json::object()).value("step", "");
     const json& bp = p.value("runDetails", json::object()).value("byproducts", json::array());
-    if (!bp.empty()) a.journal_head = bp[0].value("digest", json::object()).value("sha256", "");
+    if (!bp.empty()) {
+      a.journal_head = bp[0].value("digest", json::object()).value("sha256", "");
+      const json& ann = bp[0].value("annotations", json::object());
+      if (ann.contains("complete") && ann["complete"].is_boolean()) a.complete = ann["complete"].get<bool>();
+    }
+    a.enforcement = bd.value("internalParameters", json::object()).value("enforcement", json());
   }
   return a;
 }

@@ -12,6 +12,7 @@
 // Field-by-field documentation: docs/attestations.md.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ bool known_predicate(const std::string& type);
 struct AttestedStep {
   std::string step;
   std::string journal_head;
+  nlohmann::json enforcement;  // {mode, policy{digest{sha256}}, verdict, violations}; null if absent
+  std::optional<bool> complete;
 };
 AttestedStep attested_step(const nlohmann::json& statement);
 

@@ -16,6 +16,7 @@
 #include "attest/statements.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "policy/policy.h"
 #include "distill/summary.h"
 
 namespace stepseal {
@@ -156,6 +157,8 @@ int cmd_verify(const std::vector<std::string>& args) {
   std::vector<std::string> traces;
   std::vector<std::string> envelopes;
   bool attached = false;
+  std::string policy_path;        // --require-policy: hardened under this policy, and it held
+  bool require_complete = false;  // --require-complete: the record says it is complete
   bool unreadable = false;  // an envelope that is not even JSON: bad input, exit 3
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -164,6 +167,8 @@ int cmd_verify(const std::vector<std::string>& args) {
     else if (a == "--trace" && i + 1 < args.size()) traces.push_back(args[++i]);
     else if (a == "--format" && i + 1 < args.size()) format = args[++i];
     else if (a == "--attached") attached = true;
+    else if (a == "--require-policy" && i + 1 < args.size()) policy_path = args[++i];
+    else if (a == "--require-complete") require_complete = true;
     else if (!a.empty() && a[0] == '-') return usage_error("verify: unknown option '" + a + "'");
     else envelopes.push_back(a);
   }
@@ -171,6 +176,16 @@ int cmd_verify(const std::vector<std::string>& args) {
     return usage_error("verify: needs --pub KEY --image DIR[:TAG] and envelopes (or --attached)");
   if (format != "text" && format != "json")
     return usage_error("verify: --format must be text or json");
+
+  std::string policy_sha;
+  if (!policy_path.empty()) {
+    try {
+      policy_sha = policy::policy_sha256(policy::load_policy(policy_path));
+    } catch (const policy::PolicyError& e) {
+      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
+      return exit_code::kUsage;
+    }
+  }
 
   json verdicts = json::array();
   bool all_ok = true;
@@ -230,8 +245,30 @@ int cmd_verify(const std::vector<std::string>& args) {
                   bound = true;
             if (!bound)
               failures.push_back("subject digest matches no image manifest of " + image_spec);
-            const auto [step, head] = attest::attested_step(st);
+            const attest::AttestedStep as = attest::attested_step(st);
+            const std::string& step = as.step;
+            const std::string& head = as.journal_head;
             v["step"] = step;
+            if (!policy_sha.empty()) {
+              const json& e = as.enforcement;
+              std::string mode = e.is_object() ? e.value("mode", "") : "";
+              std::string got = e.is_object() ? e.value("policy", json::object())
+                                                    .value("digest", json::object())
+                                                    .value("sha256", "")
+                                              : "";
+              if (mode != "hardened")
+                failures.push_back("the step was not run hardened (mode: " +
+                                   (mode.empty() ? std::string("not stated") : mode) + ")");
+              else if (got != policy_sha)
+                failures.push_back("the step ran under policy sha256 " + got.substr(0, 16) +
+                                   "..., not the required " + policy_sha.substr(0, 16) + "...");
+              else if (e.value("verdict", "") != "held")
+                failures.push_back("the policy was violated " +
+                                   std::to_string(e.value("violations", json::array()).size()) +
+                                   " time(s) during the step");
+            }
+            if (require_complete && as.complete != true)
+              failures.push_back("the record is not complete (events lost or gaps)");
             if (auto it = heads.find(step); it != heads.end()) {
               attested[step] = true;
               if (head != it->second)

@@ -41,7 +41,7 @@ Usage:
   stepseal attest --key KEY --image DIR[:TAG] --out DIR [--attach both|buildkit|referrers|none]
                   [--in-toto-link] TRACE...
   stepseal verify --pub PUB --image DIR[:TAG] [--trace TRACE]... [--format text|json]
-                  [--attached] [ENVELOPE...]
+                  [--attached] [--require-policy POLICY] [--require-complete] [ENVELOPE...]
   stepseal help | --help
   stepseal version
 
@@ -90,7 +90,9 @@ verify Checks each envelope: its signature over PAE with --pub, its payloadType,
        subject is the image's manifest digest, that the predicate type is known, and with
        --trace, that the envelopes of that step (named after the trace file) attest that
        journal's chain head. --attached checks every envelope attached to the image in the
-       layout. --format json prints a machine-readable verdict.
+       layout. --require-policy POLICY also requires that the step ran --hardened under
+       exactly that policy (by canonical digest) and that the policy held (no violations);
+       --require-complete that the record is complete. --format json prints the verdicts.
 
 Exit status:
   run    the command's own exit status, or 128+N if it was killed by signal N; else

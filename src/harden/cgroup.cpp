@@ -94,6 +94,53 @@ void StepCgroup::add(pid_t pid) {
 
 void StepCgroup::kill_all() { write_str(path_ + "/cgroup.kill", "1"); }
 
+void StepCgroup::spawn_janitor() {
+  // Threads exist already: the child may only make system calls, so every path is built here.
+  const std::string kill_p = path_ + "/cgroup.kill", events_p = path_ + "/cgroup.events";
+  const char *dir = path_.c_str(), *killf = kill_p.c_str(), *eventsf = events_p.c_str();
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return;
+  pid_t j = fork();
+  if (j < 0) {
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  if (j > 0) {
+    close(p[0]);
+    janitor_pipe_ = p[1];  // held until the supervisor is gone, however it ends
+    return;
+  }
+  // The janitor holds nothing else: no journal, no BPF link (which would keep programs attached).
+  if (dup2(p[0], 3) < 0) _exit(1);
+  close_range(0, 2, 0);
+  close_range(4, ~0U, 0);
+  setsid();
+  char c;
+  while (read(3, &c, 1) > 0 || errno == EINTR) {
+  }
+  // The supervisor is gone. When it ended normally it removed the cgroup itself.
+  if (access(dir, F_OK) == 0) {
+    int k = open(killf, O_WRONLY | O_CLOEXEC);
+    if (k >= 0) {
+      (void)!write(k, "1", 1);
+      close(k);
+    }
+    int efd = open(eventsf, O_RDONLY | O_CLOEXEC);
+    for (int i = 0; i < 100 && efd >= 0; i++) {  // "populated 0" once the last member is gone
+      char buf[256];
+      ssize_t n = pread(efd, buf, sizeof buf - 1, 0);
+      if (n <= 0) break;
+      buf[n] = 0;
+      if (strstr(buf, "populated 0")) break;
+      pollfd pf{efd, POLLPRI, 0};
+      poll(&pf, 1, 100);
+    }
+    rmdir(dir);
+  }
+  _exit(0);
+}
+
 StepCgroup::~StepCgroup() {
   if (fd_ >= 0) close(fd_);
   if (path_.empty()) return;
@@ -111,6 +158,7 @@ StepCgroup::~StepCgroup() {
   }
   if (rmdir(path_.c_str()) < 0)
     spdlog::warn("cannot remove the step's cgroup {}: {}", path_, strerror(errno));
+  if (janitor_pipe_ >= 0) close(janitor_pipe_);  // the janitor finds nothing left to do
 }
 
 }  // namespace stepseal

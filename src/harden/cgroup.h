@@ -1,9 +1,10 @@
 // cgroup.h - the step's own cgroup v2: the anchor for hardened mode's network programs, and a
 // handle to kill everything the step started.
 //
-// Named stepseal-<supervisor pid>-<boot-unique id> under the cgroup2 mount. A supervisor killed
-// with SIGKILL cannot remove it; the next `stepseal run --hardened` removes empty cgroups whose
-// supervisor is gone (collect_stale()).
+// Named stepseal-<supervisor pid>-<n> under the cgroup2 mount. A supervisor killed with SIGKILL
+// cannot remove it, so a janitor process (forked before the step's pid namespace exists, holding
+// nothing but a pipe) waits for the supervisor to be gone and removes it. The next
+// `stepseal run --hardened` also removes any whose supervisor is gone (collect_stale()).
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +25,8 @@ class StepCgroup {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   void kill_all();            // cgroup.kill
+  // Forks the janitor. Call before unshare(CLONE_NEWPID) and before other children exist.
+  void spawn_janitor();
 
   // The cgroup2 mount point ("" if none).
   static std::string root();
@@ -33,6 +36,7 @@ class StepCgroup {
  private:
   std::string path_;
   int fd_ = -1;
+  int janitor_pipe_ = -1;
 };
 
 }  // namespace stepseal

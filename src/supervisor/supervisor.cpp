@@ -256,6 +256,7 @@ int run_step(const RunOptions& opts) {
   if (hardened) {
     try {
       cgroup = std::make_unique<StepCgroup>();
+      cgroup->spawn_janitor();
       sandbox = sandbox_plan(opts);
       net_guard = std::make_unique<NetGuard>(*opts.policy, opts.workspace, sandbox->own_netns,
                                              cgroup->fd());

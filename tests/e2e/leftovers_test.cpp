@@ -1,17 +1,39 @@
 // leftovers_test.cpp - after every test process, nothing of stepseal's may remain: no BPF
-// program of ours loaded, no stepseal process running. (ctest runs each test in its own
+// program of ours loaded (tracing or hardened mode's cgroup guard), no stepseal process running,
+// no step cgroup left. (ctest runs each test in its own
 // process, so this global check runs after each one.)
 #include <dirent.h>
 #include <unistd.h>
 
 #include <climits>
+#include <fstream>
 
 #include "harness.h"
 
 namespace e2e {
 namespace {
 
-const char* const kOurPrograms[] = {"on_sys_enter", "on_sys_exit", "on_fork", "on_exec", "on_exit"};
+const char* const kOurPrograms[] = {"on_sys_enter",      "on_sys_exit",      "on_fork",
+                                    "on_exec",           "on_exit",          "guard_connect4",
+                                    "guard_connect6",    "guard_sendmsg4",   "guard_sendmsg6",
+                                    "guard_sock_create", "guard_connect_unix", "guard_sendmsg_unix"};
+
+// Step cgroups (stepseal-PID-N under the cgroup2 mount) that still exist.
+std::vector<std::string> StepCgroups() {
+  std::vector<std::string> out;
+  std::ifstream m("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (m >> dev >> dir >> type && std::getline(m, rest)) {
+    if (type != "cgroup2") continue;
+    if (DIR* d = opendir(dir.c_str())) {
+      while (dirent* e = readdir(d))
+        if (std::string(e->d_name).rfind("stepseal-", 0) == 0) out.push_back(dir + "/" + e->d_name);
+      closedir(d);
+    }
+    break;
+  }
+  return out;
+}
 
 std::vector<std::string> LoadedPrograms() {
   std::vector<std::string> ours;
@@ -24,7 +46,8 @@ std::vector<std::string> LoadedPrograms() {
   }
   for (const auto& p : progs)
     for (const char* name : kOurPrograms)
-      if (p.value("name", "") == name) ours.push_back(name + (" id " + std::to_string(p.value("id", 0))));
+      // the kernel keeps 15 characters of a program's name (bpftool may print the full one)
+      if (p.value("name", "").substr(0, 15) == std::string(name).substr(0, 15)) ours.push_back(name + (" id " + std::to_string(p.value("id", 0))));
   return ours;
 }
 
@@ -59,6 +82,7 @@ class NoLeftovers : public testing::Environment {
       usleep(50 * 1000);
     EXPECT_EQ(loaded, std::vector<std::string>{}) << "stepseal's BPF programs are still loaded";
     EXPECT_EQ(StepsealProcesses(), std::vector<pid_t>{}) << "stepseal processes are still running";
+    EXPECT_EQ(StepCgroups(), std::vector<std::string>{}) << "step cgroups were left behind";
   }
 };
 
