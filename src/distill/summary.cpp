@@ -103,9 +103,12 @@ StepRecord load_step(const std::string& path) {
     }
   });
   r.model.finish();
+  // After --fail-fast, stepseal itself killed the whole tree: no process "outlived" the step.
+  const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();
   if (r.policy)
     for (const auto& p : r.model.processes())
-      for (auto& v : policy::judge_process(*r.policy, p)) r.violations.push_back(std::move(v));
+      for (auto& v : policy::judge_process(*r.policy, p))
+        if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
   std::stable_sort(r.violations.begin(), r.violations.end(),
                    [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
   return r;
@@ -124,6 +127,8 @@ nlohmann::json summary_json(const StepRecord& r) {
   step["exit_code"] = r.end.contains("exit_code") ? r.end["exit_code"] : json(nullptr);
   step["started"] = r.start.value("started", "");
   step["finished"] = r.end.contains("finished") ? r.end["finished"] : json(nullptr);
+  if (r.end.contains("stopped_by") && r.end["stopped_by"].is_string())
+    step["stopped_by"] = r.end["stopped_by"];
   j["step"] = step;
   j["mode"] = r.policy ? "hardened" : "observe";
   if (r.policy)

@@ -483,6 +483,9 @@ int run_step(const RunOptions& opts) {
   } else if (exec_errno) {
     spdlog::error("cannot execute {}: {}", opts.argv[0], strerror(exec_errno));
     rc = exec_errno == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute;
+  } else if (cmd_status < 0 && fail_fast_fired) {
+    cmd_status = SIGKILL;  // a wait status: killed by SIGKILL, with the whole namespace
+    rc = 128 + SIGKILL;
   } else if (cmd_status < 0) {
     spdlog::error("the step's spawner ended without reporting the command's status");
     rc = exit_code::kInternal;
@@ -522,6 +525,7 @@ int run_step(const RunOptions& opts) {
                      {"stepseal_sha256", self_sha256.get()},
                      {"wait_status", cmd_status},
                      {"exec_errno", exec_errno},
+                     {"stopped_by", fail_fast_fired ? "fail-fast" : nullptr},
                      {"finished", rfc3339(t1_real)},
                      {"duration_s", static_cast<double>(t1_real - t0_real) / 1e9},
                      {"counters", counters}});
