@@ -126,6 +126,17 @@ static __always_inline int unix_allowed(struct bpf_sock_addr *ctx)
     return 0;
   if (buf[2] == 0)
     return own_netns; /* abstract: shared with the host unless the netns is the step's */
+  /* no "." or ".." component: a prefix must mean what it says ("/tmp/../var/x" is not in /tmp) */
+  for (__u32 i = 2; i + 1 < sizeof(buf); i++) {
+    if (buf[i] == 0)
+      break;
+    if (buf[i] == '/' && buf[i + 1] == '.') {
+      char n1 = i + 2 < sizeof(buf) ? buf[i + 2] : 0;
+      char n2 = i + 3 < sizeof(buf) ? buf[i + 3] : 0;
+      if (n1 == '/' || n1 == 0 || (n1 == '.' && (n2 == '/' || n2 == 0)))
+        return 0;
+    }
+  }
   /* the step's private tmpfs directories (SS_PRIVATE_DIRS): sockets there are its own */
   if (has_prefix(buf + 2, "/tmp/", 5) || has_prefix(buf + 2, "/run/", 5) ||
       has_prefix(buf + 2, "/var/run/", 9) || has_prefix(buf + 2, "/dev/shm/", 9))

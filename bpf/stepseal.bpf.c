@@ -191,6 +191,8 @@ static __always_inline int is_denied(long nr)
 static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compat, __u64 pid_tgid)
 {
   struct builder b;
+  if (!compat && nr == NR_clone && !(regs->di & CLONE_NS_FLAGS))
+    return; /* only a clone with namespace flags is refused; this EPERM is another one */
   if (!is_traced(pid_tgid >> 32) || builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
     return;
   b.s->ev.flags = SS_F_DENIED | (compat ? SS_F_COMPAT : 0);

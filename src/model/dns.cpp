@@ -46,9 +46,13 @@ std::optional<DnsQuestion> parse_dns_query(std::string_view m, bool tcp) {
     if (len == 0) break;
     if (len > 63 || i + len > m.size()) return std::nullopt;  // 0xc0: a pointer, not in a query
     if (!q.name.empty()) q.name += '.';
-    for (size_t k = 0; k < len; k++)
-      q.name += static_cast<char>(std::tolower(static_cast<unsigned char>(m[i + k])));
-    if (q.name.size() > 255) return std::nullopt;
+    for (size_t k = 0; k < len; k++) {
+      char c = m[i + k];
+      // a dot inside a label would make "x.corp" + "internal" read as x.corp.internal
+      if (c == '.' || c == '\0') return std::nullopt;
+      q.name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (q.name.size() > 253) return std::nullopt;  // 255 octets on the wire (RFC 1035 3.1)
     i += len;
   }
   if (i + 4 > m.size()) return std::nullopt;

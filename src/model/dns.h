@@ -15,7 +15,8 @@ struct DnsQuestion {
 
 // `tcp`: the message starts with the 2-byte length prefix. Returns nullopt for anything that is
 // not a well-formed query with at least one question (a response, a truncated message,
-// compression pointers in a question, a label over 63 bytes, a name over 255).
+// compression pointers in a question, a label over 63 bytes, a name over 253 characters, a dot
+// or NUL inside a label).
 std::optional<DnsQuestion> parse_dns_query(std::string_view message, bool tcp);
 
 }  // namespace stepseal

@@ -213,6 +213,8 @@ void Model::apply(const Event& e) {
       std::string detail = g < std::size(what) ? what[g] : "gap" + std::to_string(g);
       gap(g >= SS_GAP_AIO_SETUP ? "aio" : "io_uring", e.pid,
           detail + (e.failed() ? " (failed: " + errno_name(e.err()) + ")" : ""));
+      // a call hardened mode denies: listed with the sensitive calls as well
+      apply_syscall_named(e, detail, false);
       break;
     }
     default: apply_file(e); break;
@@ -392,11 +394,15 @@ void Model::apply_net(const Event& e) {
 }
 
 void Model::apply_syscall(const Event& e) {
+  apply_syscall_named(e, policy::syscall_name(e.nr, e.compat()), e.flags & SS_F_DENIED);
+}
+
+void Model::apply_syscall_named(const Event& e, const std::string& name, bool denied) {
   SyscallRecord c;
   c.pid = e.pid;
-  c.name = policy::syscall_name(e.nr, e.compat());
+  c.name = name;
   c.err = e.err();
-  c.denied = e.flags & SS_F_DENIED;
+  c.denied = denied;
   c.ts_ns = e.ts_ns;
   for (auto& prev : syscalls_)
     if (prev.pid == c.pid && prev.name == c.name && prev.err == c.err && prev.denied == c.denied) {

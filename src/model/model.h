@@ -172,6 +172,7 @@ class Model {
   void apply_file(const Event& e);
   void apply_net(const Event& e);
   void apply_syscall(const Event& e);
+  void apply_syscall_named(const Event& e, const std::string& name, bool denied);
   void apply_dns(const Event& e);
 
   uint32_t spawner_ = 0;

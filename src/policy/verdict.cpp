@@ -25,7 +25,15 @@ bool under(std::string_view path, std::string_view dir) {
 }
 
 // Where a hardened step's unix sockets may be: its workspace, or its private tmpfs directories.
+// A path with a "." or ".." component is never one (the kernel guard refuses those too).
 bool own_socket_path(std::string_view path, std::string_view ws) {
+  for (size_t i = 0; i < path.size();) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view c = path.substr(i, j - i);
+    if (c == "." || c == "..") return false;
+    i = j + 1;
+  }
   for (const char* d : SS_PRIVATE_DIRS)
     if (under(path, d)) return true;
   return under(path, ws);

@@ -239,6 +239,8 @@ int run_step(const RunOptions& opts) {
   std::vector<int> denied;
   if (hardened)
     for (const auto& d : policy::denied_calls()) denied.push_back(d.nr);
+  // clone is refused only with namespace flags; the probe checks them before recording
+  if (hardened) denied.push_back(SYS_clone);
   std::unique_ptr<BpfTracer> tracer;
   try {
     tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied);
@@ -525,7 +527,7 @@ int run_step(const RunOptions& opts) {
                      {"stepseal_sha256", self_sha256.get()},
                      {"wait_status", cmd_status},
                      {"exec_errno", exec_errno},
-                     {"stopped_by", fail_fast_fired ? "fail-fast" : nullptr},
+                     {"stopped_by", fail_fast_fired ? nlohmann::json("fail-fast") : nlohmann::json(nullptr)},
                      {"finished", rfc3339(t1_real)},
                      {"duration_s", static_cast<double>(t1_real - t0_real) / 1e9},
                      {"counters", counters}});

@@ -21,10 +21,8 @@
 
 /* The query for NAME into BUF; returns its length. */
 static size_t build_query(const char *name, unsigned char *buf, size_t cap) {
-  static const unsigned char header[12] = {0x53, 0x53, /* id */
-                                           0x01, 0x00, /* flags: RD */
-                                           0x00, 0x01, /* qdcount 1 */
-                                           0, 0, 0, 0, 0, 0};
+  /* id 0x5353, flags RD, qdcount 1, ancount nscount arcount 0 */
+  static const unsigned char header[12] = {0x53, 0x53, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0};
   CHECK(strlen(name) <= 253 && cap >= 12 + strlen(name) + 6, "name too long: %s", name);
   memcpy(buf, header, sizeof header);
   size_t n = sizeof header;
@@ -37,9 +35,9 @@ static size_t build_query(const char *name, unsigned char *buf, size_t cap) {
     n += len;
     label += len + (dot ? 1 : 0);
   }
-  buf[n++] = 0;                   /* root label */
-  buf[n++] = 0, buf[n++] = 1;     /* QTYPE A */
-  buf[n++] = 0, buf[n++] = 1;     /* QCLASS IN */
+  buf[n++] = 0;               /* root label */
+  buf[n++] = 0, buf[n++] = 1; /* QTYPE A */
+  buf[n++] = 0, buf[n++] = 1; /* QCLASS IN */
   return n;
 }
 
@@ -69,7 +67,8 @@ int main(int argc, char **argv) {
   if (listening) {
     own = socket(AF_INET, type, 0);
     if (own < 0) die("socket");
-    int ok = bind(own, (struct sockaddr *)&server, sizeof server) == 0 && (!tcp || listen(own, 1) == 0);
+    int ok =
+        bind(own, (struct sockaddr *)&server, sizeof server) == 0 && (!tcp || listen(own, 1) == 0);
     printf("bind %s\n", result(ok));
     fflush(stdout);
     if (!ok) return 1;

@@ -27,7 +27,8 @@ static const char *connect_outside(const char *path) {
   socklen_t len = unix_addr(&addr, path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
-  const char *result = connect(fd, (struct sockaddr *)&addr, len) == 0 ? "ok" : strerrorname_np(errno);
+  const char *result =
+      connect(fd, (struct sockaddr *)&addr, len) == 0 ? "ok" : strerrorname_np(errno);
   close(fd);
   return result;
 }
