@@ -75,6 +75,25 @@ struct {
  * refused too). */
 const volatile __u32 hardened = 0;
 
+/* Hardened mode's exec rules with a path, resolved by user space to file identities. An exec of
+ * a denied identity, or (with exec_allowlist) of one not allowed, is killed at
+ * sched_process_exec, before the new image runs an instruction. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct ss_exec_key);
+  __type(value, __u8);
+} exec_deny SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct ss_exec_key);
+  __type(value, __u8);
+} exec_allow SEC(".maps");
+
+const volatile __u32 exec_allowlist = 0;
+
 /* Set by user space: wake the reader only once this many bytes are waiting. Below it the reader
  * drains on its own timer, so a busy build does not pay a wake-up per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;

@@ -98,6 +98,16 @@ static __always_inline void emit_interp(struct task_struct *p, __u32 tgid)
   builder_emit(&b);
 }
 
+static __always_inline int exec_refused(struct inode *ino)
+{
+  struct ss_exec_key k = {};
+  k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+  k.ino = BPF_CORE_READ(ino, i_ino);
+  if (bpf_map_lookup_elem(&exec_deny, &k))
+    return 1;
+  return exec_allowlist && !bpf_map_lookup_elem(&exec_allow, &k);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -116,6 +126,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   struct file *f = BPF_CORE_READ(bprm, file);
   put_path(&b, SS_B_OBJ, &f->f_path);
   put_inode(&b, BPF_CORE_READ(f, f_inode));
+  if (hardened && exec_refused(BPF_CORE_READ(f, f_inode))) {
+    b.s->ev.flags |= SS_F_DENIED;
+    bpf_send_signal(9); /* SIGKILL: the new image never runs */
+  }
   struct fs_struct *fs = BPF_CORE_READ(p, fs);
   put_path(&b, SS_B_DIR1, &fs->pwd);
   const char *filename = BPF_CORE_READ(bprm, filename);

@@ -136,7 +136,9 @@ enum ss_blob_slot {
 #define SS_F_COMPAT 0x0001 /* the call came through the i386 entry (int 0x80 / compat task) */
 #define SS_F_TRUNC 0x0002  /* some blob was cut short (see blob_flags) */
 #define SS_F_HAS_INO 0x0004 /* ino holds the identity of the OBJ file */
-#define SS_F_DENIED 0x0008  /* refused by hardened mode's seccomp deny-list (SYSCALL) */
+#define SS_F_DENIED 0x0008  /* refused by hardened mode: a SYSCALL the seccomp deny-list refused,
+                               or an EXEC of an executable the policy refuses (killed before its
+                               first instruction) */
 
 /* ss_event.blob_flags[i] */
 #define SS_BF_PATH 0x01      /* blob is a PATH (components leaf first) */
@@ -190,6 +192,13 @@ enum ss_counter {
   SS_C_READ_FAIL = 6,      /* user memory unreadable at exit (blob flagged READFAIL) */
   SS_C_LOST_ARGS = 7,      /* an i386 socketcall/old_mmap argument block was unreadable */
   SS_C__COUNT = 8,
+};
+
+/* Key of the `exec_deny` / `exec_allow` maps: a file's identity as the kernel holds it
+ * (i_sb->s_dev in the kernel's dev_t encoding, MAJOR << 20 | MINOR). */
+struct ss_exec_key {
+  __u64 dev;
+  __u64 ino;
 };
 
 /* Values of the `tracked` map, keyed by tgid. */

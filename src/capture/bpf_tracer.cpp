@@ -43,7 +43,8 @@ std::string hint(int err) {
 
 }  // namespace
 
-BpfTracer::BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied)
+BpfTracer::BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied,
+                     bool exec_allowlist)
     : sink_(std::move(sink)), ring_bytes_(ring_bytes), ncpus_(libbpf_num_possible_cpus()) {
   libbpf_set_print(libbpf_log);
   skel_ = stepseal_bpf__open();
@@ -55,6 +56,7 @@ BpfTracer::BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denie
   // its own timer, which keeps per-event wake-ups off the traced build's critical path.
   skel_->rodata->wakeup_bytes = ring_bytes / 4;
   skel_->rodata->hardened = !denied.empty();
+  skel_->rodata->exec_allowlist = exec_allowlist;
   if (int err = stepseal_bpf__load(skel_)) {
     stepseal_bpf__destroy(skel_);
     skel_ = nullptr;
@@ -93,6 +95,16 @@ void BpfTracer::track_spawner(uint32_t pid) {
   uint32_t v = SS_TRACK_SPAWNER;
   if (bpf_map__update_elem(skel_->maps.tracked, &pid, sizeof pid, &v, sizeof v, BPF_ANY))
     throw AttachError(std::string("cannot register the step's process: ") + strerror(errno));
+}
+
+void BpfTracer::set_exec_rules(const std::vector<ss_exec_key>& deny,
+                               const std::vector<ss_exec_key>& allow) {
+  uint8_t one = 1;
+  for (const auto& [list, map] : {std::pair{&deny, skel_->maps.exec_deny},
+                                  std::pair{&allow, skel_->maps.exec_allow}})
+    for (const auto& k : *list)
+      if (bpf_map__update_elem(map, &k, sizeof k, &one, sizeof one, BPF_ANY))
+        throw AttachError(std::string("cannot register an exec rule: ") + strerror(errno));
 }
 
 int BpfTracer::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }

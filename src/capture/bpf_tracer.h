@@ -30,13 +30,17 @@ class BpfTracer {
   // Opens, sizes, loads and attaches. Throws AttachError with an actionable message.
   // `denied`: hardened mode's deny-list (x86_64 numbers); non-empty makes the probes record the
   // calls seccomp refused, and every refused i386 call.
-  BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied = {});
+  BpfTracer(size_t ring_bytes, Sink sink, const std::vector<int>& denied = {},
+            bool exec_allowlist = false);
   ~BpfTracer();
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;
 
   // Follow the children of `pid` (not `pid` itself): stepseal's namespace init.
   void track_spawner(uint32_t pid);
+  // Hardened mode's exec rules by identity (see bpf/maps.h). `allow` empty: no allowlist.
+  // Call before the step starts. Throws AttachError.
+  void set_exec_rules(const std::vector<ss_exec_key>& deny, const std::vector<ss_exec_key>& allow);
   int epoll_fd() const;
   // Drains every record currently in the ring. Returns records consumed, or <0 on error.
   int consume();

@@ -1,5 +1,7 @@
 #include "digest/digest_service.h"
 
+#include "stepseal/harden.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -7,6 +9,16 @@
 #include <unistd.h>
 
 namespace stepseal {
+
+namespace {
+bool on_private_dir(const std::string& path) {
+  for (const char* d : SS_PRIVATE_DIRS) {
+    std::string_view dir(d);
+    if (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/') return true;
+  }
+  return false;
+}
+}  // namespace
 
 namespace {
 int64_t coarse_realtime_ns() {
@@ -99,7 +111,19 @@ nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
   return j;
 }
 
+void DigestService::root_gone() {
+  drain();  // nothing in flight may use the old root
+  std::lock_guard lk(mu_);
+  set_root_locked(-1);
+  private_gone_ = true;
+}
+
 void DigestService::set_root(int fd) {
+  std::lock_guard lk(mu_);
+  set_root_locked(fd);
+}
+
+void DigestService::set_root_locked(int fd) {
   if (root_fd_ >= 0) close(root_fd_);
   root_fd_ = fd;
 }
@@ -134,6 +158,8 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
       coarse_ns = coarse_realtime_ns();
       if (fd >= 0)
         o = hash_fd(fd, r.expected);
+      else if (private_gone_ && on_private_dir(r.path))
+        o.reason = "on the step's private tmpfs, gone with its mount namespace";
       else if (root_fd_ >= 0 && r.path.starts_with('/'))
         o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected);
       else

@@ -68,6 +68,9 @@ class DigestService {
   // step's mounts (its private /tmp) readable after the namespace is gone, for final digests.
   // Call before any request.
   void set_root(int fd);
+  // The step's mount namespace ended before the final digests: paths are resolved in stepseal's
+  // view again, and files on the step's private tmpfs directories are "unavailable".
+  void root_gone();
 
   // The outcome for one request: cached by identity, hashed otherwise (from `fd` if >= 0).
   HashOutcome digest(const DigestRequest& r, int dirfd, int fd = -1);
@@ -75,6 +78,7 @@ class DigestService {
 
  private:
   void worker();
+  void set_root_locked(int fd);
 
   Sink sink_;
   std::vector<std::thread> threads_;
@@ -88,6 +92,7 @@ class DigestService {
   std::condition_variable hashed_;
   DigestStats stats_;
   int root_fd_ = -1;
+  bool private_gone_ = false;
   std::unordered_map<FileId, bool, FileIdHash> counted_;  // distinct versions hashed
 };
 

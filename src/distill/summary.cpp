@@ -189,6 +189,7 @@ nlohmann::json summary_json(const StepRecord& r) {
     if (p.argv_truncated) jp["argv_truncated"] = true;
     if (p.compat_syscalls) jp["compat_syscalls"] = p.compat_syscalls;
     if (p.killed_at_step_end) jp["killed_at_step_end"] = true;
+    if (p.exec_blocked) jp["exec_blocked"] = true;
     if (!p.exe_sha256.empty()) jp["exe_sha256"] = p.exe_sha256;
     if (!p.exe_digest_status.empty()) jp["exe_digest_status"] = p.exe_digest_status;
     if (!p.exe_digest_reason.empty()) jp["exe_digest_reason"] = p.exe_digest_reason;

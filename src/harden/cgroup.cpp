@@ -94,6 +94,13 @@ void StepCgroup::add(pid_t pid) {
 
 void StepCgroup::kill_all() { write_str(path_ + "/cgroup.kill", "1"); }
 
+void StepCgroup::kill_all_but(pid_t keep) {
+  std::ifstream f(path_ + "/cgroup.procs");
+  pid_t p;
+  while (f >> p)
+    if (p != keep) ::kill(p, SIGKILL);
+}
+
 void StepCgroup::spawn_janitor() {
   // Threads exist already: the child may only make system calls, so every path is built here.
   const std::string kill_p = path_ + "/cgroup.kill", events_p = path_ + "/cgroup.events";

@@ -25,6 +25,7 @@ class StepCgroup {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   void kill_all();            // cgroup.kill
+  void kill_all_but(pid_t keep);  // SIGKILL to every member listed now, except `keep`
   // Forks the janitor. Call before unshare(CLONE_NEWPID) and before other children exist.
   void spawn_janitor();
 

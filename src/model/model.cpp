@@ -257,6 +257,7 @@ void Model::apply_exec(const Event& e) {
   q.interp.clear();  // set by the EXEC_INTERP event that follows, for a dynamic binary
   q.exe = e.obj;
   q.exe_ino = e.ino;
+  q.exec_blocked = e.flags & SS_F_DENIED;
   q.cwd = e.cwd;
   q.argv = e.argv;
   q.argv_truncated = e.blob_flags[SS_B_EXTRA] & SS_BF_TRUNC;

@@ -80,6 +80,7 @@ struct Process {
   std::optional<int> wait_status;  // raw wait(2) status
   int compat_syscalls = 0;
   bool killed_at_step_end = false;
+  bool exec_blocked = false;  // hardened mode killed it at exec: its image never ran
   Inode exe_ino;
 };
 

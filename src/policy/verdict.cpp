@@ -118,18 +118,26 @@ std::vector<Violation> judge_process(const Policy& p, const Process& proc) {
                    proc.exec_ns ? proc.exec_ns : proc.start_ns});
   };
   if (proc.execed) {
-    for (const auto& r : p.exec.deny)
-      if (exec_rule_matches(r, proc)) {
-        v("exec.deny", "exec", "executed " + proc.exe + " (sha256 " + proc.exe_sha256 + ")");
-        break;
-      }
+    // The kernel kills an exec whose file identity a path rule names (exec_blocked); digest rules
+    // and anything it could not resolve are judged here from the recorded path and digest.
+    const std::string what = "executed " + proc.exe + " (sha256 " +
+                             (proc.exe_sha256.empty() ? "unknown" : proc.exe_sha256) + ")";
+    bool denied = false;
+    for (const auto& r : p.exec.deny) denied = denied || exec_rule_matches(r, proc);
+    bool not_allowed = false;
     if (!p.exec.allow.empty()) {
-      bool ok = false;
-      for (const auto& r : p.exec.allow) ok = ok || exec_rule_matches(r, proc);
-      if (!ok)
-        v("exec.allow", "exec",
-          "executed " + proc.exe + " (sha256 " + proc.exe_sha256 + "), which no rule allows");
+      not_allowed = true;
+      for (const auto& r : p.exec.allow) not_allowed = not_allowed && !exec_rule_matches(r, proc);
     }
+    if (denied || (proc.exec_blocked && !not_allowed))
+      out.push_back({proc.exec_blocked ? "blocked" : "violation", "exec.deny", "exec",
+                     what + (proc.exec_blocked ? "; killed before it ran" : ""), proc.pid,
+                     proc.exec_ns});
+    if (not_allowed)
+      out.push_back({proc.exec_blocked ? "blocked" : "violation", "exec.allow", "exec",
+                     what + ", which no rule allows" +
+                         (proc.exec_blocked ? "; killed before it ran" : ""),
+                     proc.pid, proc.exec_ns});
   }
   if (proc.killed_at_step_end)
     v("processes.daemon", "process",

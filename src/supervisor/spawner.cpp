@@ -141,7 +141,18 @@ namespace {
       if (w == cmd) {
         StatusMsg m{'S', status};
         write_all(st_w, &m, sizeof m);
-        _exit(0);  // the kernel now kills what is left in the namespace
+        if (!sandbox) _exit(0);  // the kernel now kills what is left in the namespace
+        // Hardened: the step's mounts (its private /tmp) die with the namespace, and the final
+        // digests must see them. End every other process here, keep the namespace, and wait.
+        kill(-1, SIGKILL);
+        while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+        }
+        StatusMsg q{'Q', 0};
+        write_all(st_w, &q, sizeof q);
+        char c;
+        while (recv(fd_sock, &c, 1, 0) < 0 && errno == EINTR) {
+        }
+        _exit(0);
       }
     }
   }

@@ -21,6 +21,8 @@ struct StatusMsg {
               // 'F': the seccomp filter could not be installed, value = errno.
   // 'H': hardened mode's sandbox could not be set up; value = length of the message that
   //      follows in the pipe.
+  // 'Q': (hardened) everything else in the namespace is killed and reaped; the namespace, with
+  //      its mounts, stays until the supervisor sends one byte on fd_sock (final digests first).
   int32_t value;
 };
 

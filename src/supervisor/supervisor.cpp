@@ -10,6 +10,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -123,6 +125,35 @@ SandboxPlan sandbox_plan(const RunOptions& opts) {
   return plan;
 }
 
+// The policy's exec rules the kernel can enforce: those naming a path (and no digest), as file
+// identities. Returns whether the allowlist can be enforced (every allow rule names a path).
+bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
+                     std::vector<ss_exec_key>* allow) {
+  auto key = [&](const std::string& rule_path) -> std::optional<ss_exec_key> {
+    std::string path = policy::expand_path(rule_path, opts.workspace);
+    struct stat st{};
+    if (path.empty() || stat(path.c_str(), &st) < 0) {
+      spdlog::debug("exec rule {}: {}; judged from the record only", rule_path, strerror(errno));
+      return std::nullopt;
+    }
+    // the kernel's dev_t encoding, as i_sb->s_dev holds it
+    return ss_exec_key{(uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev), st.st_ino};
+  };
+  const auto& ex = opts.policy->exec;
+  for (const auto& r : ex.deny)
+    if (!r.path.empty() && r.sha256.empty())
+      if (auto k = key(r.path)) deny->push_back(*k);
+  if (ex.allow.empty()) return false;
+  for (const auto& r : ex.allow) {
+    if (r.path.empty()) {
+      allow->clear();
+      return false;  // a digest-only rule: which files it allows is known only after hashing
+    }
+    if (auto k = key(r.path)) allow->push_back(*k);
+  }
+  return true;
+}
+
 // Hardened mode's verdict, from the finished journal: the same judgement `show` makes.
 int hardened_status(const RunOptions& opts, int command_status) {
   nlohmann::json sum;
@@ -203,6 +234,7 @@ int run_step(const RunOptions& opts) {
   uint64_t decode_errors = 0;
   uint64_t violations = 0;
   pid_t fail_fast_target = 0;
+  StepCgroup* fail_fast_cgroup = nullptr;
   bool fail_fast_fired = false;
   auto sink = [&](const void* data, size_t len) -> int {
     DecodeError err;
@@ -229,7 +261,10 @@ int run_step(const RunOptions& opts) {
         if (opts.fail_fast && fail_fast_target > 0 && !fail_fast_fired) {
           fail_fast_fired = true;
           spdlog::error("--fail-fast: stopping the step at its first violation");
-          kill(fail_fast_target, SIGKILL);  // pid 1 of the step's namespace: everything dies
+          // everything in the step's cgroup but its init, which then ends the rest and keeps
+          // the namespace for the final digests
+          if (fail_fast_cgroup) fail_fast_cgroup->kill_all_but(fail_fast_target);
+          else kill(fail_fast_target, SIGKILL);
         }
       }
     return 0;
@@ -241,9 +276,12 @@ int run_step(const RunOptions& opts) {
     for (const auto& d : policy::denied_calls()) denied.push_back(d.nr);
   // clone is refused only with namespace flags; the probe checks them before recording
   if (hardened) denied.push_back(SYS_clone);
+  std::vector<ss_exec_key> exec_deny, exec_allow;
+  bool exec_allowlist = hardened && exec_identities(opts, &exec_deny, &exec_allow);
   std::unique_ptr<BpfTracer> tracer;
   try {
-    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied);
+    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied, exec_allowlist);
+    if (hardened) tracer->set_exec_rules(exec_deny, exec_allow);
   } catch (const AttachError& e) {
     spdlog::error("tracing could not be attached: {}", e.what());
     jw.reset();
@@ -259,6 +297,7 @@ int run_step(const RunOptions& opts) {
     try {
       cgroup = std::make_unique<StepCgroup>();
       cgroup->spawn_janitor();
+      fail_fast_cgroup = cgroup.get();
       sandbox = sandbox_plan(opts);
       net_guard = std::make_unique<NetGuard>(*opts.policy, opts.workspace, sandbox->own_netns,
                                              cgroup->fd());
@@ -385,6 +424,32 @@ int run_step(const RunOptions& opts) {
   watch(sfd.get(), 1);
   watch(pidfd.get(), 2);
   watch(fd_r.get(), 3);
+  if (hardened) watch(st_r.get(), 4);
+
+  // The spawner's status messages (spawner.h). In hardened mode they are read as they come:
+  // 'Q' ends the loop while the namespace still holds the step's mounts.
+  int exec_errno = 0, cmd_status = -1;
+  bool filter_failed = false, quiesced = false;
+  auto read_status = [&]() -> bool {
+    StatusMsg msg{};
+    if (read(st_r.get(), &msg, sizeof msg) != sizeof msg) return false;
+    if (msg.type == 'E') exec_errno = msg.value;
+    if (msg.type == 'S') cmd_status = msg.value;
+    if (msg.type == 'Q') quiesced = true;
+    if (msg.type == 'H') {
+      std::string what(static_cast<size_t>(std::max(0, msg.value)), '\0');
+      ssize_t n = read(st_r.get(), what.data(), what.size());
+      what.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      spdlog::error("hardened mode: the sandbox could not be set up: {}", what);
+      filter_failed = true;
+    }
+    if (msg.type == 'F') {
+      spdlog::error("cannot install the seccomp filter that captures pre-images: {}",
+                    strerror(msg.value));
+      filter_failed = true;
+    }
+    return true;
+  };
 
   bool spawner_done = false;
   bool failed = false;
@@ -415,6 +480,9 @@ int run_step(const RunOptions& opts) {
         epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd_r.get(), nullptr);
       } else if (evs[i].data.u64 == 2) {
         spawner_done = true;
+      } else if (evs[i].data.u64 == 4) {
+        if (!read_status()) epoll_ctl(ep.get(), EPOLL_CTL_DEL, st_r.get(), nullptr);
+        if (quiesced) spawner_done = true;
       }
     }
     try {
@@ -445,7 +513,9 @@ int run_step(const RunOptions& opts) {
     return exit_code::kJournalWrite;
   }
   int sstatus = 0;
-  waitpid(spawner, &sstatus, 0);
+  if (!quiesced) {
+    waitpid(spawner, &sstatus, 0);
+  }
   // Every process of the namespace is gone now; everything they did is already in the ring.
   while (tracer->consume() > 0) {
   }
@@ -453,31 +523,22 @@ int run_step(const RunOptions& opts) {
   // changes any more. Now the final content of everything it changed.
   uint64_t notifications = preimages->notifications();
   preimages.reset();
+  // hardened: if the namespace died before it was quiesced (a killed spawner), its private
+  // mounts are gone, and their files can no longer be digested (never the host's in their place)
+  if (hardened && !quiesced) digests.root_gone();
   spdlog::debug("hashing the final content of {} changed files", plan.changed().size());
   plan.finish();
+  if (quiesced) {  // final digests taken: the spawner may end the namespace now
+    char c = 'r';
+    send(fd_r.get(), &c, 1, MSG_NOSIGNAL);
+    waitpid(spawner, &sstatus, 0);
+  }
   if (!sink_error.empty()) {
     spdlog::error("journal write failed: {}", sink_error);
     return exit_code::kJournalWrite;
   }
 
-  StatusMsg msg{};
-  int exec_errno = 0, cmd_status = -1;
-  bool filter_failed = false;
-  while (read(st_r.get(), &msg, sizeof msg) == sizeof msg) {
-    if (msg.type == 'E') exec_errno = msg.value;
-    if (msg.type == 'S') cmd_status = msg.value;
-    if (msg.type == 'H') {
-      std::string what(static_cast<size_t>(std::max(0, msg.value)), '\0');
-      ssize_t n = read(st_r.get(), what.data(), what.size());
-      what.resize(n > 0 ? static_cast<size_t>(n) : 0);
-      spdlog::error("hardened mode: the sandbox could not be set up: {}", what);
-      filter_failed = true;
-    }
-    if (msg.type == 'F') {
-      spdlog::error("cannot install the seccomp filter that captures pre-images: {}",
-                    strerror(msg.value));
-      filter_failed = true;
-    }
+  while (read_status()) {
   }
   int rc;
   if (filter_failed) {
@@ -488,6 +549,8 @@ int run_step(const RunOptions& opts) {
   } else if (cmd_status < 0 && fail_fast_fired) {
     cmd_status = SIGKILL;  // a wait status: killed by SIGKILL, with the whole namespace
     rc = 128 + SIGKILL;
+  } else if (WIFSIGNALED(cmd_status) && fail_fast_fired) {
+    rc = 128 + WTERMSIG(cmd_status);
   } else if (cmd_status < 0) {
     spdlog::error("the step's spawner ended without reporting the command's status");
     rc = exit_code::kInternal;

@@ -663,13 +663,42 @@ TEST_F(HardenedTest, EnvironmentOutsideAllowlistIsDropped) {
   EXPECT_EQ(r.run.out.find("stepseal-e2e-secret-value"), std::string::npos) << r.run.out;
 }
 
-TEST_F(HardenedTest, DeniedExecutableIsAViolation) {
+// An exec rule naming a path is enforced in the kernel: the process is killed at exec, before
+// its first instruction (sh reports 137 for it and goes on to print the status).
+TEST_F(HardenedTest, DeniedExecutableIsKilledAtExec) {
   json policy = BasePolicy();
   policy["exec"] = {{"deny", {{{"path", Prog("exit_with")}}}}};
-  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0", "sh", Prog("exit_with")});
+  TracedRun r =
+      RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_TRUE(HasViolation(r, "exec.deny", "exec", "blocked"));
+  EXPECT_NE(r.run.out.find("status=137"), std::string::npos) << r.run.out;
+  auto blocked = r.summary.ProcessesWhere({{"exe", Prog("exit_with")}, {"exec_blocked", true}});
+  EXPECT_EQ(blocked.size(), 1u) << Dump(r.summary.processes());
+}
+
+// A rule with a digest only cannot be enforced at exec (the digest is known after hashing): the
+// exec is judged from the record and still fails the step.
+TEST_F(HardenedTest, DeniedDigestIsAViolationAfterTheFact) {
+  json policy = BasePolicy();
+  policy["exec"] = {{"deny", {{{"sha256", Sha256Sum(Prog("exit_with"))}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, kExitViolation));
   EXPECT_TRUE(HasViolation(r, "exec.deny", "exec", "violation"));
+  EXPECT_NE(r.run.out.find("status=0"), std::string::npos) << r.run.out;
+}
+
+// With an allowlist of paths, anything else is killed at exec.
+TEST_F(HardenedTest, ExecAllowlistKillsOthers) {
+  json policy = BasePolicy();
+  policy["exec"] = {{"allow", {{{"path", "/usr/bin/dash"}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_TRUE(HasViolation(r, "exec.allow", "exec", "blocked"));
+  EXPECT_NE(r.run.out.find("status=137"), std::string::npos) << r.run.out;
 }
 
 // --fail-fast, with and without: the step makes a violation (a ptrace attach), then waits to be
