@@ -94,6 +94,15 @@ struct {
 
 const volatile __u32 exec_allowlist = 0;
 
+/* Hardened mode: the inode number of the step's pid namespace (set once the spawner exists). A
+ * unix stream socket whose listener lives in another pid namespace is served outside the step. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} step_pidns SEC(".maps");
+
 /* Set by user space: wake the reader only once this many bytes are waiting. Below it the reader
  * drains on its own timer, so a busy build does not pay a wake-up per event. */
 const volatile __u64 wakeup_bytes = 1 << 20;

@@ -222,6 +222,29 @@ static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compa
   builder_emit(&b);
 }
 
+/* A connected unix stream socket whose listener is a process outside the step's pid namespace:
+ * the path checks of the cgroup guard compare text, and a symlink in a writable directory can
+ * lead elsewhere. The kernel copied the listener's pid into sk_peer_pid at connect. */
+static __always_inline int foreign_unix_peer(struct task_struct *t, long fd)
+{
+  struct sock *sk = fd_sock(t, fd);
+  if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != 1 /* AF_UNIX */)
+    return 0;
+  struct pid *pp = BPF_CORE_READ(sk, sk_peer_pid);
+  __u32 zero = 0;
+  __u32 *want = bpf_map_lookup_elem(&step_pidns, &zero);
+  if (!pp || !want || !*want)
+    return 0;
+  unsigned int level = BPF_CORE_READ(pp, level);
+  struct upid up = {};
+  void *at = (void *)pp + bpf_core_field_offset(struct pid, numbers) +
+             (level & 7) * bpf_core_type_size(struct upid);
+  if (bpf_probe_read_kernel(&up, sizeof(up), at) < 0)
+    return 0;
+  unsigned int inum = BPF_CORE_READ(up.ns, ns.inum);
+  return inum != *want;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
@@ -343,6 +366,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
     if (!on_addr_call(&b, t, &c, c.flags & SS_F_COMPAT)) {
       builder_close(&b);
       return 0;
+    }
+    if (hardened && c.kind == SS_K_CONNECT && ret == 0 && foreign_unix_peer(t, (long)c.args[0])) {
+      b.s->ev.flags |= SS_F_DENIED;
+      bpf_send_signal(9); /* before the call returns: nothing is sent to the foreign peer */
     }
     break;
   case SS_K_LISTEN: on_listen(&b, t, &c); break;

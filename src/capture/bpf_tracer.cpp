@@ -107,6 +107,12 @@ void BpfTracer::set_exec_rules(const std::vector<ss_exec_key>& deny,
         throw AttachError(std::string("cannot register an exec rule: ") + strerror(errno));
 }
 
+void BpfTracer::set_step_pidns(uint32_t inum) {
+  uint32_t zero = 0;
+  if (bpf_map__update_elem(skel_->maps.step_pidns, &zero, sizeof zero, &inum, sizeof inum, BPF_ANY))
+    throw AttachError(std::string("cannot register the step's pid namespace: ") + strerror(errno));
+}
+
 int BpfTracer::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
 
 int BpfTracer::consume() { return ring_buffer__consume(rb_); }

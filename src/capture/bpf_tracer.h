@@ -41,6 +41,8 @@ class BpfTracer {
   // Hardened mode's exec rules by identity (see bpf/maps.h). `allow` empty: no allowlist.
   // Call before the step starts. Throws AttachError.
   void set_exec_rules(const std::vector<ss_exec_key>& deny, const std::vector<ss_exec_key>& allow);
+  // Hardened mode: the step's pid namespace (its inode number), for the unix peer check.
+  void set_step_pidns(uint32_t inum);
   int epoll_fd() const;
   // Drains every record currently in the ring. Returns records consumed, or <0 on error.
   int consume();

@@ -100,7 +100,10 @@ std::string hide(const std::string& path) {
 }  // namespace
 
 std::string enter_sandbox(const SandboxPlan& plan) {
-  int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (plan.own_netns ? CLONE_NEWNET : 0);
+  // The spawner is already in the step's cgroup: a cgroup namespace rooted there means no
+  // process of the step can move itself out (and away from the network guard).
+  int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+              (plan.own_netns ? CLONE_NEWNET : 0);
   if (unshare(flags) < 0) return fail("unshare");
   if (plan.own_netns)
     if (std::string e = lo_up(); !e.empty()) return e;
@@ -132,6 +135,9 @@ std::string enter_sandbox(const SandboxPlan& plan) {
   }
   if (plan.readonly_default && setattr("/", MOUNT_ATTR_RDONLY, 0) < 0)
     return fail("make the filesystem read-only");
+  // sysfs (cgroups included) is never the step's to change, whatever the policy says
+  if (setattr("/sys", MOUNT_ATTR_RDONLY, 0) < 0 && errno != ENOENT && errno != EINVAL)
+    return fail("make /sys read-only");
   for (const char* t : SS_PRIVATE_DIRS) {  // a real directory (not /var/run -> /run)
     struct stat st;
     if (lstat(t, &st) == 0 && S_ISDIR(st.st_mode) &&

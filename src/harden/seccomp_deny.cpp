@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 
 #include "policy/denylist.h"
@@ -23,6 +24,14 @@ int install_deny_filter() {
       rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                             SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
   if (rc >= 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  // raw and packet sockets, whatever capabilities the policy keeps (the cgroup program checks
+  // inet sockets again; packet sockets never reach it)
+  if (rc >= 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                          SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+  if (rc >= 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
   if (rc >= 0) rc = seccomp_load(ctx);
   seccomp_release(ctx);
   return rc < 0 ? rc : 0;

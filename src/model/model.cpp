@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -396,6 +397,12 @@ void Model::apply_net(const Event& e) {
 
 void Model::apply_syscall(const Event& e) {
   apply_syscall_named(e, policy::syscall_name(e.nr, e.compat()), e.flags & SS_F_DENIED);
+  // a raw or packet socket refused by hardened mode's seccomp filter is a network attempt too
+  if (!e.compat() && e.nr == SYS_socket) {
+    Event s = e;
+    s.kind = Kind::SOCKET;
+    apply_net(s);
+  }
 }
 
 void Model::apply_syscall_named(const Event& e, const std::string& name, bool denied) {

@@ -6,7 +6,7 @@ namespace stepseal::policy {
 
 namespace {
 
-constexpr std::array<DeniedCall, 37> kDenied{{
+constexpr std::array<DeniedCall, 38> kDenied{{
     {"io_uring_setup", 425, "io_uring: file and network I/O no system call probe can see"},
     {"io_uring_enter", 426, "io_uring"},
     {"io_uring_register", 427, "io_uring"},
@@ -44,13 +44,14 @@ constexpr std::array<DeniedCall, 37> kDenied{{
     {"userfaultfd", 323, "stalling the kernel mid-copy (race amplifier)"},
     {"clone", 56, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)"},
     {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked"},
+    {"socket", 41, "only raw (SOCK_RAW) and packet (AF_PACKET) sockets"},
 }};
+constexpr size_t kConditional = 3;  // the last entries: refused only with certain arguments
 
 }  // namespace
 
 std::span<const DeniedCall> denied_calls() {
-  // clone and clone3 are the last two entries: special rules, not plain EPERM
-  return std::span<const DeniedCall>(kDenied.data(), kDenied.size() - 2);
+  return std::span<const DeniedCall>(kDenied.data(), kDenied.size() - kConditional);
 }
 
 std::string syscall_name(uint32_t nr, bool compat) {

@@ -18,7 +18,8 @@ struct DeniedCall {
 };
 
 // Refused with EPERM, always. (clone is refused only with namespace flags; clone3 gets ENOSYS
-// so that libc falls back to clone, whose flags seccomp can see: neither is in this table.)
+// so that libc falls back to clone, whose flags seccomp can see; socket only for raw and packet
+// sockets: none of them is in this list, though syscall_name knows them.)
 std::span<const DeniedCall> denied_calls();
 
 // "ptrace" for 101; for an i386 call (compat) "i386:<nr>"; "syscall:<nr>" when unknown.

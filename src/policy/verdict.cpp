@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "model/dns.h"
 #include "policy/denylist.h"
@@ -45,6 +46,9 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
   std::string op(kind_name(e.kind));
   if (af == AF_UNIX) {
     const std::string& a = sa.address;
+    if (e.flags & SS_F_DENIED)  // the probes found the listener outside the step, and killed it
+      return make(e, true, "unix.outside_workspace", "unix",
+                  op + " unix " + a + ": served by a process outside the step; killed");
     bool ok = a.empty() || (a[0] == '@' ? loopback_only(p) : own_socket_path(a, ws));
     if (ok) return std::nullopt;
     return make(e, e.failed(), "unix.outside_workspace", "unix",
@@ -75,6 +79,11 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
+      if (!e.compat() && e.nr == SYS_socket)
+        return e.args[0] == AF_PACKET
+                   ? make(e, true, "socket.packet", "socket", "packet socket: EPERM (seccomp)")
+                   : make(e, true, "socket.raw", "socket",
+                          family_name(static_cast<int>(e.args[0])) + " raw socket: EPERM (seccomp)");
       if (e.compat())
         return make(e, true, "seccomp.deny:i386", "syscall",
                     "32-bit system call " + std::to_string(e.nr) + " (int 0x80): EPERM");

@@ -275,7 +275,7 @@ int run_step(const RunOptions& opts) {
   if (hardened)
     for (const auto& d : policy::denied_calls()) denied.push_back(d.nr);
   // clone is refused only with namespace flags; the probe checks them before recording
-  if (hardened) denied.push_back(SYS_clone);
+  if (hardened) denied.insert(denied.end(), {SYS_clone, SYS_socket});  // socket: raw, packet
   std::vector<ss_exec_key> exec_deny, exec_allow;
   bool exec_allowlist = hardened && exec_identities(opts, &exec_deny, &exec_allow);
   std::unique_ptr<BpfTracer> tracer;
@@ -366,7 +366,14 @@ int run_step(const RunOptions& opts) {
 
   fail_fast_target = spawner;
   try {
-    if (cgroup) cgroup->add(spawner);
+    if (cgroup) {
+      cgroup->add(spawner);
+      struct stat ns{};
+      std::string nsp = "/proc/" + std::to_string(spawner) + "/ns/pid";
+      if (stat(nsp.c_str(), &ns) < 0)
+        throw std::runtime_error("cannot read the step's pid namespace: " + std::string(strerror(errno)));
+      tracer->set_step_pidns(static_cast<uint32_t>(ns.st_ino));
+    }
     tracer->track_spawner(static_cast<uint32_t>(spawner));
     jw->append_json(journal::RecordType::HEADER,
                     {{"format", "stepseal-journal"},

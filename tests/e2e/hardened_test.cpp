@@ -430,6 +430,32 @@ TEST_F(HardenedTest, UnixSocketOutsideWorkspaceIsBlocked) {
   EXPECT_TRUE(NoViolation(r, "unix.outside_workspace", work("inside.sock")));
 }
 
+// The cgroup guard compares socket paths as text; a symlink in the workspace pointing at the
+// engine's socket gets past it. The probes then find the listener outside the step's pid
+// namespace when connect returns, and kill the caller before it can send a byte.
+TEST_F(HardenedTest, UnixSocketReachedThroughASymlinkIsKilled) {
+  HostDir outside;
+  ASSERT_TRUE(outside.ok()) << strerror(errno);
+  const std::string engine = outside / "engine.sock";
+  Fd listener(ListenUnix(engine));
+  ASSERT_GE(listener.fd, 0) << engine << ": " << strerror(errno);
+  ASSERT_EQ(symlink(engine.c_str(), work("link.sock").c_str()), 0) << strerror(errno);
+
+  TracedRun r = RunHardened(
+      BasePolicy(), {"/bin/sh", "-c", "\"$1\" \"$2\" \"$3\"; echo status=$?", "sh",
+                     Prog("unix_connect"), work("link.sock"), work()});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_NE(r.run.out.find("status=137"), std::string::npos) << r.Describe();
+  EXPECT_TRUE(HasViolation(r, "unix.outside_workspace", "unix", "blocked", "outside the step"));
+  // the connection was made in the kernel, but the caller died before using it
+  Fd accepted(accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (accepted.fd >= 0) {
+    char c;
+    EXPECT_EQ(read(accepted.fd, &c, 1), 0) << "the step sent data to the foreign listener";
+  }
+}
+
 TEST_F(HardenedTest, UnshareAndMountAreBlocked) {
   ASSERT_EQ(mkdir(work("mnt").c_str(), 0755), 0) << strerror(errno);
   TracedRun r = RunHardened(BasePolicy(), {Prog("ns_escape"), work("mnt")});
