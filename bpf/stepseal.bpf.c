@@ -199,6 +199,7 @@ static __always_inline int is_denied(long nr)
 }
 
 #define EPERM_ 1
+#define X32_SYSCALL_BIT 0x40000000 /* an x32 call: refused whole by the filter (bad arch) */
 
 /* A call the seccomp deny-list refused: it never reached sys_enter, so its record is made here,
  * with the raw arguments (i386 registers for an int 0x80 call). */
@@ -310,7 +311,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   struct task_struct *task = bpf_get_current_task_btf();
   int compat = (task->thread_info.status & TS_COMPAT) != 0;
   long nr = regs->orig_ax;
-  if (!compat && !kind_of(nr) && !(hardened && is_denied(nr)))
+  if (!compat && !kind_of(nr) && !(hardened && (is_denied(nr) || (nr & X32_SYSCALL_BIT))))
     return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pid_tgid;
@@ -318,7 +319,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   struct builder b;
 
   if (!cp) {
-    if (hardened && ret == -EPERM_ && (compat || is_denied(nr)))
+    if (hardened && ret == -EPERM_ && (compat || is_denied(nr) || (nr & X32_SYSCALL_BIT)))
       emit_denied(regs, nr, compat, pid_tgid);
     return 0;
   }

@@ -17,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "distill/summary.h"
 #include "policy/policy.h"
+#include "harden/net_guard.h"
 #include "supervisor/supervisor.h"
 
 namespace stepseal {
@@ -187,6 +188,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (hardened) {
     try {
       o.policy = policy::load_policy(policy_path);
+      kernel_net_rules(*o.policy);  // what the kernel table can hold is part of validity
     } catch (const policy::PolicyError& e) {
       std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
       return exit_code::kUsage;

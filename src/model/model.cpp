@@ -429,7 +429,10 @@ void Model::apply_dns(const Event& e) {
   q.protocol = protocol_name(af, static_cast<int>(e.args[2]), static_cast<int>(e.args[3]));
   q.port = static_cast<uint32_t>(e.args[4]);
   q.server = decode_sockaddr(e.sockaddr).address;
-  if (auto d = parse_dns_query(e.raw2, tcp)) {
+  if (tcp && e.raw2.size() <= 2) return;  // the length prefix of a tcp query, written alone
+  auto d = parse_dns_query(e.raw2, tcp);
+  if (!d && tcp) d = parse_dns_query(e.raw2, false);  // ... and the query that follows it
+  if (d) {
     q.name = d->name;
     q.qtype = d->qtype;
   }

@@ -56,6 +56,8 @@ std::span<const DeniedCall> denied_calls() {
 
 std::string syscall_name(uint32_t nr, bool compat) {
   if (compat) return "i386:" + std::to_string(nr);
+  constexpr uint32_t kX32 = 0x40000000;
+  if (nr >= kX32 && nr < kX32 + 1024) return "x32:" + std::to_string(nr - kX32);
   for (const auto& d : kDenied)
     if (d.nr == static_cast<int>(nr)) return d.name;
   return "syscall:" + std::to_string(nr);

@@ -22,7 +22,8 @@ struct DeniedCall {
 // sockets: none of them is in this list, though syscall_name knows them.)
 std::span<const DeniedCall> denied_calls();
 
-// "ptrace" for 101; for an i386 call (compat) "i386:<nr>"; "syscall:<nr>" when unknown.
+// "ptrace" for 101; for an i386 call (compat) "i386:<nr>", for an x32 one "x32:<nr>";
+// "syscall:<nr>" when unknown.
 std::string syscall_name(uint32_t nr, bool compat);
 
 }  // namespace stepseal::policy

@@ -87,6 +87,8 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       if (e.compat())
         return make(e, true, "seccomp.deny:i386", "syscall",
                     "32-bit system call " + std::to_string(e.nr) + " (int 0x80): EPERM");
+      if (name.starts_with("x32:"))
+        return make(e, true, "seccomp.deny:x32", "syscall", "x32 system call " + name.substr(4) + ": EPERM");
       return make(e, true, "seccomp.deny:" + name, "syscall", name + ": EPERM");
     }
     case Kind::SOCKET: {
@@ -101,8 +103,12 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::CONNECT:
     case Kind::SENDTO: return judge_address(p, ws, e);
     case Kind::DNS: {
+      if (p.network.default_allow && p.network.dns.names.empty()) return std::nullopt;
       bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
+      // over tcp the 2-byte length may come in a write of its own: that alone is no query
+      if (tcp && e.raw2.size() <= 2) return std::nullopt;
       auto q = parse_dns_query(e.raw2, tcp);
+      if (!q && tcp) q = parse_dns_query(e.raw2, false);  // the query after its length
       if (!q)
         return make(e, false, "network.dns.names", "dns",
                     "a message to port 53 that is not a readable DNS query");

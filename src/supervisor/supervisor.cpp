@@ -366,7 +366,7 @@ int run_step(const RunOptions& opts) {
 
   fail_fast_target = spawner;
   try {
-    if (cgroup) {
+    if (cgroup) {  // no command exists yet: failing here runs nothing
       cgroup->add(spawner);
       struct stat ns{};
       std::string nsp = "/proc/" + std::to_string(spawner) + "/ns/pid";
@@ -374,6 +374,15 @@ int run_step(const RunOptions& opts) {
         throw std::runtime_error("cannot read the step's pid namespace: " + std::string(strerror(errno)));
       tracer->set_step_pidns(static_cast<uint32_t>(ns.st_ino));
     }
+  } catch (const std::exception& e) {
+    spdlog::error("hardened mode could not be set up: {}", e.what());
+    kill(spawner, SIGKILL);
+    waitpid(spawner, nullptr, 0);
+    jw.reset();
+    unlink(opts.trace_path.c_str());
+    return exit_code::kAttachFailed;
+  }
+  try {
     tracer->track_spawner(static_cast<uint32_t>(spawner));
     jw->append_json(journal::RecordType::HEADER,
                     {{"format", "stepseal-journal"},
