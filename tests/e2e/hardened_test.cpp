@@ -245,6 +245,20 @@ struct RunOptions {
 
 class EscapeTest : public E2ETest {
  protected:
+  // A helper program, as the step sees it. Hardened steps get a fresh /tmp, so a build tree
+  // under /tmp (a CI checkout, say) is not visible to them: the program is copied into the
+  // workspace (work()/.progs), which is. Shadows e2e::Prog in the tests of this file.
+  std::string Prog(const std::string& name) const {
+    const std::string dir = work(".progs"), copy = dir + "/" + name;
+    if (access(copy.c_str(), X_OK) != 0) {
+      mkdir(dir.c_str(), 0755);
+      std::filesystem::copy_file(e2e::Prog(name), copy,
+                                 std::filesystem::copy_options::overwrite_existing);
+      chmod(copy.c_str(), 0755);
+    }
+    return copy;
+  }
+
   void TearDown() override {
     for (int fd : fifos_) close(fd);
     // Whatever this test started and is still alive (its command line names the test's unique
@@ -729,13 +743,13 @@ TEST_F(HardenedTest, ExecAllowlistKillsOthers) {
 
 // --fail-fast, with and without: the step makes a violation (a ptrace attach), then waits to be
 // let go through the fifo work()/go, then creates work()/marker.
-std::vector<std::string> PtraceThenMarker(pid_t target, const std::string& go,
-                                          const std::string& marker) {
+std::vector<std::string> PtraceThenMarker(const std::string& ptrace_attach, pid_t target,
+                                          const std::string& go, const std::string& marker) {
   return {"/bin/sh",
           "-c",
           R"("$1" "$2"; read line <"$3"; echo done >"$4")",
           "sh",
-          Prog("ptrace_attach"),
+          ptrace_attach,
           std::to_string(target),
           go,
           marker};
@@ -747,7 +761,7 @@ TEST_F(HardenedTest, FailFastKillsTheStepAtTheFirstViolation) {
   ASSERT_EQ(mkfifo(work("go").c_str(), 0600), 0) << strerror(errno);
   // No one ever writes to the fifo: only being killed ends the step.
   TracedRun r =
-      RunHardened(BasePolicy(), PtraceThenMarker(target.pid(), work("go"), work("marker")),
+      RunHardened(BasePolicy(), PtraceThenMarker(Prog("ptrace_attach"), target.pid(), work("go"), work("marker")),
                   {.fail_fast = true, .timeout = 60s});
   ASSERT_FALSE(r.run.timed_out) << "with --fail-fast the step ran on after its violation\n"
                                 << r.Describe();
@@ -771,7 +785,7 @@ TEST_F(HardenedTest, WithoutFailFastTheStepRunsOnAndStillFails) {
   ASSERT_EQ(write(go.fd, "go\n", 3), 3) << strerror(errno);
 
   TracedRun r = RunHardened(
-      BasePolicy(), PtraceThenMarker(target.pid(), work("go"), work("marker")), {.timeout = 60s});
+      BasePolicy(), PtraceThenMarker(Prog("ptrace_attach"), target.pid(), work("go"), work("marker")), {.timeout = 60s});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, kExitViolation)) << "the command itself exited 0";
   EXPECT_EQ(Result(r, "attach"), "EPERM") << r.Describe();
