@@ -189,6 +189,12 @@ int cmd_run(const std::vector<std::string>& args) {
     try {
       o.policy = policy::load_policy(policy_path);
       kernel_net_rules(*o.policy);  // what the kernel table can hold is part of validity
+      for (const auto& w : o.policy->filesystem.writable)
+        for (const char* k : {"/sys", "/proc"})
+          if (w == k || w.starts_with(std::string(k) + "/"))
+            throw policy::PolicyError(policy_path + ": /filesystem/writable: " + w +
+                                      " cannot be writable in hardened mode (the step could "
+                                      "leave its cgroup or change the kernel)");
     } catch (const policy::PolicyError& e) {
       std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
       return exit_code::kUsage;

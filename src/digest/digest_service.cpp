@@ -11,11 +11,12 @@
 namespace stepseal {
 
 namespace {
+bool on_dir(const std::string& path, std::string_view dir) {
+  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
 bool on_private_dir(const std::string& path) {
-  for (const char* d : SS_PRIVATE_DIRS) {
-    std::string_view dir(d);
-    if (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/') return true;
-  }
+  for (const char* d : SS_PRIVATE_DIRS)
+    if (on_dir(path, d)) return true;
   return false;
 }
 }  // namespace
@@ -111,9 +112,10 @@ nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
   return j;
 }
 
-void DigestService::root_gone() {
+void DigestService::root_gone(const std::string& workspace) {
   drain();  // nothing in flight may use the old root
   std::lock_guard lk(mu_);
+  workspace_ = workspace;
   set_root_locked(-1);
   private_gone_ = true;
 }
@@ -158,7 +160,7 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
       coarse_ns = coarse_realtime_ns();
       if (fd >= 0)
         o = hash_fd(fd, r.expected);
-      else if (private_gone_ && on_private_dir(r.path))
+      else if (private_gone_ && on_private_dir(r.path) && !on_dir(r.path, workspace_))
         o.reason = "on the step's private tmpfs, gone with its mount namespace";
       else if (root_fd_ >= 0 && r.path.starts_with('/'))
         o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected);

@@ -70,7 +70,7 @@ class DigestService {
   void set_root(int fd);
   // The step's mount namespace ended before the final digests: paths are resolved in stepseal's
   // view again, and files on the step's private tmpfs directories are "unavailable".
-  void root_gone();
+  void root_gone(const std::string& workspace);  // the workspace is the host's, still readable
 
   // The outcome for one request: cached by identity, hashed otherwise (from `fd` if >= 0).
   HashOutcome digest(const DigestRequest& r, int dirfd, int fd = -1);
@@ -93,6 +93,7 @@ class DigestService {
   DigestStats stats_;
   int root_fd_ = -1;
   bool private_gone_ = false;
+  std::string workspace_;
   std::unordered_map<FileId, bool, FileIdHash> counted_;  // distinct versions hashed
 };
 

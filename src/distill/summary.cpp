@@ -61,6 +61,9 @@ StepRecord load_step(const std::string& path) {
             throw std::runtime_error(path + ": the recorded policy is invalid: " + e.what());
           }
           r.workspace = rec.json.value("workspace", "");
+          if (rec.json.contains("exec_paths") && rec.json["exec_paths"].is_object())
+            for (const auto& [k, v] : rec.json["exec_paths"].items())
+              if (v.is_string()) r.exec_paths[k] = v.get<std::string>();
         }
         break;
       case journal::RecordType::STEP_END:
@@ -107,7 +110,7 @@ StepRecord load_step(const std::string& path) {
   const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();
   if (r.policy)
     for (const auto& p : r.model.processes())
-      for (auto& v : policy::judge_process(*r.policy, p))
+      for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths))
         if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
   std::stable_sort(r.violations.begin(), r.violations.end(),
                    [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });

@@ -25,6 +25,7 @@ struct StepRecord {
   // hardened mode: the policy the step ran under (from STEP_START) and what broke it
   std::optional<policy::Policy> policy;
   std::string workspace;
+  policy::ExecPaths exec_paths;
   std::vector<policy::Violation> violations;
 };
 

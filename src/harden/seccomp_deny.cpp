@@ -29,9 +29,14 @@ int install_deny_filter() {
   if (rc >= 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
                           SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
-  if (rc >= 0)
+  for (int family : {AF_INET, AF_INET6})  // (netlink's SOCK_RAW is how glibc asks the kernel)
+    if (rc >= 0)
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+                            SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)),
+                            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+  if (rc >= 0)  // the obsolete SOCK_PACKET type makes a packet socket in any family
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
-                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
   if (rc >= 0) rc = seccomp_load(ctx);
   seccomp_release(ctx);
   return rc < 0 ? rc : 0;

@@ -66,8 +66,14 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
                   std::to_string(*sa.port) + ": " + result(e));
 }
 
-bool exec_rule_matches(const ExecRule& r, const Process& proc) {
-  if (!r.path.empty() && r.path != proc.exe && r.path != proc.script) return false;
+bool exec_rule_matches(const ExecRule& r, const Process& proc, const ExecPaths& real) {
+  if (!r.path.empty()) {
+    auto it = real.find(r.path);  // the file the rule's path named when the step started
+    const std::string& resolved = it == real.end() ? r.path : it->second;
+    if (r.path != proc.exe && r.path != proc.script && resolved != proc.exe &&
+        resolved != proc.script)
+      return false;
+  }
   if (!r.sha256.empty() && r.sha256 != proc.exe_sha256) return false;
   return true;
 }
@@ -80,7 +86,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
       if (!e.compat() && e.nr == SYS_socket)
-        return e.args[0] == AF_PACKET
+        return e.args[0] == AF_PACKET || (e.args[1] & 0xf) == SOCK_PACKET
                    ? make(e, true, "socket.packet", "socket", "packet socket: EPERM (seccomp)")
                    : make(e, true, "socket.raw", "socket",
                           family_name(static_cast<int>(e.args[0])) + " raw socket: EPERM (seccomp)");
@@ -93,9 +99,9 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     }
     case Kind::SOCKET: {
       int domain = static_cast<int>(e.args[0]), type = static_cast<int>(e.args[1]) & 0xf;
-      if (domain == AF_PACKET)
+      if (domain == AF_PACKET || type == SOCK_PACKET)
         return make(e, e.failed(), "socket.packet", "socket", "packet socket: " + result(e));
-      if (type == SOCK_RAW)
+      if (type == SOCK_RAW && (domain == AF_INET || domain == AF_INET6))  // not netlink's
         return make(e, e.failed(), "socket.raw", "socket",
                     family_name(domain) + " raw socket: " + result(e));
       return std::nullopt;
@@ -126,7 +132,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
   return std::nullopt;
 }
 
-std::vector<Violation> judge_process(const Policy& p, const Process& proc) {
+std::vector<Violation> judge_process(const Policy& p, const Process& proc, const ExecPaths& real) {
   std::vector<Violation> out;
   auto v = [&](std::string rule, std::string category, std::string detail) {
     out.push_back({"violation", std::move(rule), std::move(category), std::move(detail), proc.pid,
@@ -138,13 +144,18 @@ std::vector<Violation> judge_process(const Policy& p, const Process& proc) {
     const std::string what = "executed " + proc.exe + " (sha256 " +
                              (proc.exe_sha256.empty() ? "unknown" : proc.exe_sha256) + ")";
     bool denied = false;
-    for (const auto& r : p.exec.deny) denied = denied || exec_rule_matches(r, proc);
+    for (const auto& r : p.exec.deny) denied = denied || exec_rule_matches(r, proc, real);
     bool not_allowed = false;
     if (!p.exec.allow.empty()) {
       not_allowed = true;
-      for (const auto& r : p.exec.allow) not_allowed = not_allowed && !exec_rule_matches(r, proc);
+      for (const auto& r : p.exec.allow) not_allowed = not_allowed && !exec_rule_matches(r, proc, real);
     }
-    if (denied || (proc.exec_blocked && !not_allowed))
+    // killed in the kernel although no rule matches by path now: name the list that applied
+    if (proc.exec_blocked && !denied && !not_allowed) {
+      if (p.exec.allow.empty()) denied = true;
+      else not_allowed = true;
+    }
+    if (denied)
       out.push_back({proc.exec_blocked ? "blocked" : "violation", "exec.deny", "exec",
                      what + (proc.exec_blocked ? "; killed before it ran" : ""), proc.pid,
                      proc.exec_ns});

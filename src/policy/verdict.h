@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,7 +33,12 @@ struct Violation {
 // Judges one event of a hardened step (rules that need only the event).
 std::optional<Violation> judge_event(const Policy& p, std::string_view workspace, const Event& e);
 
+// What each exec rule's path named when the step started (${WORKSPACE} expanded, symlinks
+// resolved), as recorded in STEP_START's "exec_paths"; a rule matches its path or this one.
+using ExecPaths = std::map<std::string, std::string>;
+
 // Judges a process once the record is complete: exec rules (by path and digest) and daemons.
-std::vector<Violation> judge_process(const Policy& p, const Process& proc);
+std::vector<Violation> judge_process(const Policy& p, const Process& proc,
+                                     const ExecPaths& real = {});
 
 }  // namespace stepseal::policy

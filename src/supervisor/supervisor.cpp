@@ -128,7 +128,7 @@ SandboxPlan sandbox_plan(const RunOptions& opts) {
 // The policy's exec rules the kernel can enforce: those naming a path (and no digest), as file
 // identities. Returns whether the allowlist can be enforced (every allow rule names a path).
 bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
-                     std::vector<ss_exec_key>* allow) {
+                     std::vector<ss_exec_key>* allow, nlohmann::json* real_paths) {
   auto key = [&](const std::string& rule_path) -> std::optional<ss_exec_key> {
     std::string path = policy::expand_path(rule_path, opts.workspace);
     struct stat st{};
@@ -136,6 +136,8 @@ bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
       spdlog::debug("exec rule {}: {}; judged from the record only", rule_path, strerror(errno));
       return std::nullopt;
     }
+    char real[PATH_MAX];
+    if (realpath(path.c_str(), real)) (*real_paths)[rule_path] = real;
     // the kernel's dev_t encoding, as i_sb->s_dev holds it
     return ss_exec_key{(uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev), st.st_ino};
   };
@@ -233,6 +235,9 @@ int run_step(const RunOptions& opts) {
 
   uint64_t decode_errors = 0;
   uint64_t violations = 0;
+  // what the spawner reports (read_status below); cmd_status stays -1 while the command runs
+  int exec_errno = 0, cmd_status = -1;
+  bool filter_failed = false, quiesced = false;
   pid_t fail_fast_target = 0;
   StepCgroup* fail_fast_cgroup = nullptr;
   bool fail_fast_fired = false;
@@ -258,7 +263,8 @@ int run_step(const RunOptions& opts) {
       if (auto v = policy::judge_event(*opts.policy, opts.workspace, *ev)) {
         violations++;
         spdlog::warn("policy: {} [{}] pid {}: {}", v->verdict, v->rule, v->pid, v->detail);
-        if (opts.fail_fast && fail_fast_target > 0 && !fail_fast_fired) {
+        // (once the command has exited, the spawner is ending the rest anyway)
+        if (opts.fail_fast && fail_fast_target > 0 && !fail_fast_fired && cmd_status < 0) {
           fail_fast_fired = true;
           spdlog::error("--fail-fast: stopping the step at its first violation");
           // everything in the step's cgroup but its init, which then ends the rest and keeps
@@ -277,7 +283,8 @@ int run_step(const RunOptions& opts) {
   // clone is refused only with namespace flags; the probe checks them before recording
   if (hardened) denied.insert(denied.end(), {SYS_clone, SYS_socket});  // socket: raw, packet
   std::vector<ss_exec_key> exec_deny, exec_allow;
-  bool exec_allowlist = hardened && exec_identities(opts, &exec_deny, &exec_allow);
+  nlohmann::json exec_paths = nlohmann::json::object();
+  bool exec_allowlist = hardened && exec_identities(opts, &exec_deny, &exec_allow, &exec_paths);
   std::unique_ptr<BpfTracer> tracer;
   try {
     tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied, exec_allowlist);
@@ -408,6 +415,7 @@ int run_step(const RunOptions& opts) {
       start["fail_fast"] = opts.fail_fast;
       start["network_namespace"] = sandbox->own_netns ? "own" : "host";
       start["cgroup"] = cgroup->path();
+      start["exec_paths"] = exec_paths;
     }
     jw->append_json(journal::RecordType::STEP_START, start);
     jw->flush();
@@ -444,8 +452,6 @@ int run_step(const RunOptions& opts) {
 
   // The spawner's status messages (spawner.h). In hardened mode they are read as they come:
   // 'Q' ends the loop while the namespace still holds the step's mounts.
-  int exec_errno = 0, cmd_status = -1;
-  bool filter_failed = false, quiesced = false;
   auto read_status = [&]() -> bool {
     StatusMsg msg{};
     if (read(st_r.get(), &msg, sizeof msg) != sizeof msg) return false;
@@ -541,7 +547,7 @@ int run_step(const RunOptions& opts) {
   preimages.reset();
   // hardened: if the namespace died before it was quiesced (a killed spawner), its private
   // mounts are gone, and their files can no longer be digested (never the host's in their place)
-  if (hardened && !quiesced) digests.root_gone();
+  if (hardened && !quiesced) digests.root_gone(opts.workspace);
   spdlog::debug("hashing the final content of {} changed files", plan.changed().size());
   plan.finish();
   if (quiesced) {  // final digests taken: the spawner may end the namespace now
@@ -565,8 +571,6 @@ int run_step(const RunOptions& opts) {
   } else if (cmd_status < 0 && fail_fast_fired) {
     cmd_status = SIGKILL;  // a wait status: killed by SIGKILL, with the whole namespace
     rc = 128 + SIGKILL;
-  } else if (WIFSIGNALED(cmd_status) && fail_fast_fired) {
-    rc = 128 + WTERMSIG(cmd_status);
   } else if (cmd_status < 0) {
     spdlog::error("the step's spawner ended without reporting the command's status");
     rc = exit_code::kInternal;

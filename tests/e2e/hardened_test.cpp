@@ -730,6 +730,27 @@ TEST_F(HardenedTest, DeniedDigestIsAViolationAfterTheFact) {
   EXPECT_NE(r.run.out.find("status=0"), std::string::npos) << r.run.out;
 }
 
+// Name resolution through glibc opens a netlink SOCK_RAW socket: that is no raw IP socket.
+TEST_F(HardenedTest, NetlinkSocketOfGetaddrinfoIsNoViolation) {
+  TracedRun r = RunHardened(BasePolicy(), {"/usr/bin/getent", "ahosts", "localhost"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, 0));
+  EXPECT_TRUE(NoViolation(r));
+  EXPECT_NE(r.run.out.find("127.0.0.1"), std::string::npos) << r.Describe();
+}
+
+// A rule may name a symlink (/bin/sh): it allows the file the link names, in the kernel and in
+// the verdict alike.
+TEST_F(HardenedTest, ExecAllowRuleThroughASymlink) {
+  json policy = BasePolicy();
+  policy["exec"] = {{"allow", {{{"path", "/bin/sh"}}, {{"path", Prog("exit_with")}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, 0));
+  EXPECT_TRUE(NoViolation(r));
+  EXPECT_NE(r.run.out.find("status=0"), std::string::npos) << r.run.out;
+}
+
 // With an allowlist of paths, anything else is killed at exec.
 TEST_F(HardenedTest, ExecAllowlistKillsOthers) {
   json policy = BasePolicy();
