@@ -730,6 +730,31 @@ TEST_F(HardenedTest, DeniedDigestIsAViolationAfterTheFact) {
   EXPECT_NE(r.run.out.find("status=0"), std::string::npos) << r.run.out;
 }
 
+// privileges: every capability is dropped unless listed; with a uid the step runs as that user
+// and keeps the listed ones (as ambient capabilities across exec).
+TEST_F(HardenedTest, CapabilitiesDroppedAndUidChanged) {
+  const char* show = "id -u; id -g; grep -E '^Cap(Eff|Bnd)' /proc/self/status";
+  TracedRun root = RunHardened(BasePolicy(), {"/bin/sh", "-c", show});
+  ASSERT_TRUE(Hardened(root));
+  EXPECT_TRUE(ExitedWith(root, 0));
+  EXPECT_NE(root.run.out.find("CapEff:\t0000000000000000"), std::string::npos) << root.run.out;
+  EXPECT_NE(root.run.out.find("CapBnd:\t0000000000000000"), std::string::npos) << root.run.out;
+
+  ASSERT_EQ(chmod(work().c_str(), 0777), 0) << strerror(errno);
+  json policy = BasePolicy();
+  policy["privileges"] = {{"uid", 65534}, {"capabilities", {"CAP_NET_BIND_SERVICE"}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", std::string(show) + "; echo x > owned"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, 0));
+  EXPECT_EQ(Lines(r.run.out).at(0), "65534") << r.run.out;
+  EXPECT_EQ(Lines(r.run.out).at(1), "65534") << r.run.out;
+  // bit 10 is CAP_NET_BIND_SERVICE
+  EXPECT_NE(r.run.out.find("CapEff:\t0000000000000400"), std::string::npos) << r.run.out;
+  struct stat st{};
+  ASSERT_EQ(stat(work("owned").c_str(), &st), 0) << strerror(errno);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
 // Name resolution through glibc opens a netlink SOCK_RAW socket: that is no raw IP socket.
 TEST_F(HardenedTest, NetlinkSocketOfGetaddrinfoIsNoViolation) {
   TracedRun r = RunHardened(BasePolicy(), {"/usr/bin/getent", "ahosts", "localhost"});
