@@ -10,7 +10,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -35,11 +34,9 @@
 #include "digest/file_hash.h"
 #include "digest/preimage.h"
 #include "harden/cgroup.h"
-#include "harden/net_guard.h"
-#include "harden/sandbox.h"
 #include "journal/journal.h"
-#include "policy/denylist.h"
 #include "policy/verdict.h"
+#include "supervisor/hardened.h"
 #include "supervisor/spawner.h"
 
 namespace stepseal {
@@ -105,86 +102,6 @@ class Fd {
  private:
   int fd_;
 };
-
-SandboxPlan sandbox_plan(const RunOptions& opts) {
-  const policy::Policy& p = *opts.policy;
-  SandboxPlan plan;
-  plan.workspace = opts.workspace;
-  for (const auto& w : p.filesystem.writable)
-    if (auto x = policy::expand_path(w, opts.workspace); !x.empty()) plan.writable.push_back(x);
-  for (const auto& h : p.filesystem.hidden)
-    if (auto x = policy::expand_path(h, opts.workspace); !x.empty()) plan.hidden.push_back(x);
-  // the journal being written is the supervisor's, never the step's to read or change
-  plan.hidden.push_back(opts.trace_path);
-  plan.readonly_default = p.filesystem.readonly_default;
-  plan.own_netns = policy::loopback_only(p);
-  plan.env_allow = p.environment.allow;
-  for (const auto& c : p.privileges.capabilities)
-    plan.capabilities.push_back(policy::capability_number(c));
-  plan.uid = p.privileges.uid;
-  return plan;
-}
-
-// The policy's exec rules the kernel can enforce: those naming a path (and no digest), as file
-// identities. Returns whether the allowlist can be enforced (every allow rule names a path).
-bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
-                     std::vector<ss_exec_key>* allow, nlohmann::json* real_paths) {
-  auto key = [&](const std::string& rule_path) -> std::optional<ss_exec_key> {
-    std::string path = policy::expand_path(rule_path, opts.workspace);
-    struct stat st{};
-    if (path.empty() || stat(path.c_str(), &st) < 0) {
-      spdlog::debug("exec rule {}: {}; judged from the record only", rule_path, strerror(errno));
-      return std::nullopt;
-    }
-    char real[PATH_MAX];
-    if (realpath(path.c_str(), real)) (*real_paths)[rule_path] = real;
-    // the kernel's dev_t encoding, as i_sb->s_dev holds it
-    return ss_exec_key{(uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev), st.st_ino};
-  };
-  const auto& ex = opts.policy->exec;
-  for (const auto& r : ex.deny)
-    if (!r.path.empty() && r.sha256.empty())
-      if (auto k = key(r.path)) deny->push_back(*k);
-  if (ex.allow.empty()) return false;
-  for (const auto& r : ex.allow) {
-    if (r.path.empty()) {
-      allow->clear();
-      return false;  // a digest-only rule: which files it allows is known only after hashing
-    }
-    if (auto k = key(r.path)) allow->push_back(*k);
-  }
-  return true;
-}
-
-// Hardened mode's verdict, from the finished journal: the same judgement `show` makes.
-int hardened_status(const RunOptions& opts, int command_status) {
-  nlohmann::json sum;
-  try {
-    sum = summary_json(load_step(opts.trace_path));
-  } catch (const std::exception& e) {
-    spdlog::error("cannot read back the journal to judge the step: {}", e.what());
-    return exit_code::kInternal;
-  }
-  const auto& v = sum["violations"];
-  if (!v.empty()) {
-    std::map<std::string, int> rules;
-    for (const auto& x : v) rules[x["rule"].get<std::string>()]++;
-    std::string list;
-    for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
-    spdlog::error("the policy was violated {} time(s): {} (the command itself exited {})",
-                  v.size(), list, command_status);
-    return exit_code::kPolicyViolated;
-  }
-  if (!sum.value("complete", false)) {
-    if (opts.policy->completeness == policy::Completeness::kFail) {
-      spdlog::error("the record is incomplete (lost events or gaps) and the policy requires a "
-                    "complete one");
-      return exit_code::kIncomplete;
-    }
-    spdlog::warn("the record is incomplete; the policy's completeness is \"warn\"");
-  }
-  return command_status;
-}
 
 }  // namespace
 
@@ -277,18 +194,14 @@ int run_step(const RunOptions& opts) {
   };
 
   const bool hardened = opts.policy.has_value();
-  std::vector<int> denied;
-  if (hardened)
-    for (const auto& d : policy::denied_calls()) denied.push_back(d.nr);
-  // clone is refused only with namespace flags; the probe checks them before recording
-  if (hardened) denied.insert(denied.end(), {SYS_clone, SYS_socket});  // socket: raw, packet
-  std::vector<ss_exec_key> exec_deny, exec_allow;
-  nlohmann::json exec_paths = nlohmann::json::object();
-  bool exec_allowlist = hardened && exec_identities(opts, &exec_deny, &exec_allow, &exec_paths);
+  std::optional<HardenedStep> hs;  // hardened mode's kernel objects and plan (hardened.h)
+  if (hardened) hs.emplace(opts);
   std::unique_ptr<BpfTracer> tracer;
   try {
-    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink, denied, exec_allowlist);
-    if (hardened) tracer->set_exec_rules(exec_deny, exec_allow);
+    tracer = std::make_unique<BpfTracer>(opts.ring_bytes, sink,
+                                         hs ? hs->denied_calls() : std::vector<int>{},
+                                         hs && hs->exec_allowlist());
+    if (hs) tracer->set_exec_rules(hs->exec_deny(), hs->exec_allow());
   } catch (const AttachError& e) {
     spdlog::error("tracing could not be attached: {}", e.what());
     jw.reset();
@@ -296,26 +209,16 @@ int run_step(const RunOptions& opts) {
     return exit_code::kAttachFailed;
   }
 
-  // Hardened mode: the step's cgroup with the network guard on it, and the sandbox plan.
-  std::unique_ptr<StepCgroup> cgroup;
-  std::unique_ptr<NetGuard> net_guard;
-  std::optional<SandboxPlan> sandbox;
-  if (hardened) {
+  if (hs) {
     try {
-      cgroup = std::make_unique<StepCgroup>();
-      cgroup->spawn_janitor();
-      fail_fast_cgroup = cgroup.get();
-      sandbox = sandbox_plan(opts);
-      net_guard = std::make_unique<NetGuard>(*opts.policy, opts.workspace, sandbox->own_netns,
-                                             cgroup->fd());
+      hs->setup();
+      fail_fast_cgroup = &hs->cgroup();
     } catch (const std::exception& e) {
       spdlog::error("hardened mode could not be set up: {}", e.what());
       jw.reset();
       unlink(opts.trace_path.c_str());
       return exit_code::kAttachFailed;
     }
-    spdlog::debug("hardened: cgroup {}, {} network namespace", cgroup->path(),
-                  sandbox->own_netns ? "a fresh" : "the host's");
   }
 
   struct utsname un{};
@@ -365,7 +268,7 @@ int run_step(const RunOptions& opts) {
     close(st[0]);
     close(fdsock[0]);
     spawner_main(opts.argv, {go[0], st[1], fdsock[1], self.get()}, opts.digests,
-                 sandbox ? &*sandbox : nullptr, blocked, orig);
+                 hs ? &hs->plan() : nullptr, blocked, orig);
   }
   close(go[0]);
   close(st[1]);
@@ -373,14 +276,7 @@ int run_step(const RunOptions& opts) {
 
   fail_fast_target = spawner;
   try {
-    if (cgroup) {  // no command exists yet: failing here runs nothing
-      cgroup->add(spawner);
-      struct stat ns{};
-      std::string nsp = "/proc/" + std::to_string(spawner) + "/ns/pid";
-      if (stat(nsp.c_str(), &ns) < 0)
-        throw std::runtime_error("cannot read the step's pid namespace: " + std::string(strerror(errno)));
-      tracer->set_step_pidns(static_cast<uint32_t>(ns.st_ino));
-    }
+    if (hs) hs->adopt(spawner, *tracer);  // no command exists yet: failing here runs nothing
   } catch (const std::exception& e) {
     spdlog::error("hardened mode could not be set up: {}", e.what());
     kill(spawner, SIGKILL);
@@ -407,16 +303,7 @@ int run_step(const RunOptions& opts) {
                             {"spawner_pid", spawner},
                             {"uid", getuid()},
                             {"mode", hardened ? "hardened" : "observe"}};
-    if (hardened) {
-      start["policy"] = policy::to_json(*opts.policy);
-      start["policy_sha256"] = policy::policy_sha256(*opts.policy);
-      start["policy_path"] = opts.policy_path;
-      start["workspace"] = opts.workspace;
-      start["fail_fast"] = opts.fail_fast;
-      start["network_namespace"] = sandbox->own_netns ? "own" : "host";
-      start["cgroup"] = cgroup->path();
-      start["exec_paths"] = exec_paths;
-    }
+    if (hs) start.update(hs->start_fields());
     jw->append_json(journal::RecordType::STEP_START, start);
     jw->flush();
   } catch (const std::exception& e) {
@@ -622,7 +509,7 @@ int run_step(const RunOptions& opts) {
   spdlog::info("{} events, {} lost; journal {} (sha256 {})", jw->events(), lost, opts.trace_path,
                journal::to_hex(head));
   if (lost) spdlog::warn("{} events were lost: the record is incomplete", lost);
-  if (hardened && !filter_failed) return hardened_status(opts, rc);
+  if (hs && !filter_failed) return HardenedStep::status(opts, rc);
   return rc;
 }
 

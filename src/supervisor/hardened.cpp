@@ -1,0 +1,145 @@
+#include "supervisor/hardened.h"
+
+#include <limits.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include "cli/exit_codes.h"
+#include "distill/summary.h"
+#include "policy/denylist.h"
+
+namespace stepseal {
+
+namespace {
+
+SandboxPlan sandbox_plan(const RunOptions& opts) {
+  const policy::Policy& p = *opts.policy;
+  SandboxPlan plan;
+  plan.workspace = opts.workspace;
+  for (const auto& w : p.filesystem.writable)
+    if (auto x = policy::expand_path(w, opts.workspace); !x.empty()) plan.writable.push_back(x);
+  for (const auto& h : p.filesystem.hidden)
+    if (auto x = policy::expand_path(h, opts.workspace); !x.empty()) plan.hidden.push_back(x);
+  // the journal being written is the supervisor's, never the step's to read or change
+  plan.hidden.push_back(opts.trace_path);
+  plan.readonly_default = p.filesystem.readonly_default;
+  plan.own_netns = policy::loopback_only(p);
+  plan.env_allow = p.environment.allow;
+  for (const auto& c : p.privileges.capabilities)
+    plan.capabilities.push_back(policy::capability_number(c));
+  plan.uid = p.privileges.uid;
+  return plan;
+}
+
+// The policy's exec rules the kernel can enforce: those naming a path (and no digest), as file
+// identities. Returns whether the allowlist can be enforced (every allow rule names a path).
+bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
+                     std::vector<ss_exec_key>* allow, nlohmann::json* real_paths) {
+  auto key = [&](const std::string& rule_path) -> std::optional<ss_exec_key> {
+    std::string path = policy::expand_path(rule_path, opts.workspace);
+    struct stat st{};
+    if (path.empty() || stat(path.c_str(), &st) < 0) {
+      spdlog::debug("exec rule {}: {}; judged from the record only", rule_path, strerror(errno));
+      return std::nullopt;
+    }
+    char real[PATH_MAX];
+    if (realpath(path.c_str(), real)) (*real_paths)[rule_path] = real;
+    // the kernel's dev_t encoding, as i_sb->s_dev holds it
+    return ss_exec_key{(uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev), st.st_ino};
+  };
+  const auto& ex = opts.policy->exec;
+  for (const auto& r : ex.deny)
+    if (!r.path.empty() && r.sha256.empty())
+      if (auto k = key(r.path)) deny->push_back(*k);
+  if (ex.allow.empty()) return false;
+  for (const auto& r : ex.allow) {
+    if (r.path.empty()) {
+      allow->clear();
+      return false;  // a digest-only rule: which files it allows is known only after hashing
+    }
+    if (auto k = key(r.path)) allow->push_back(*k);
+  }
+  return true;
+}
+
+}  // namespace
+
+// Hardened mode's verdict, from the finished journal: the same judgement `show` makes.
+int HardenedStep::status(const RunOptions& opts, int command_status) {
+  nlohmann::json sum;
+  try {
+    sum = summary_json(load_step(opts.trace_path));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot read back the journal to judge the step: {}", e.what());
+    return exit_code::kInternal;
+  }
+  const auto& v = sum["violations"];
+  if (!v.empty()) {
+    std::map<std::string, int> rules;
+    for (const auto& x : v) rules[x["rule"].get<std::string>()]++;
+    std::string list;
+    for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
+    spdlog::error("the policy was violated {} time(s): {} (the command itself exited {})",
+                  v.size(), list, command_status);
+    return exit_code::kPolicyViolated;
+  }
+  if (!sum.value("complete", false)) {
+    if (opts.policy->completeness == policy::Completeness::kFail) {
+      spdlog::error("the record is incomplete (lost events or gaps) and the policy requires a "
+                    "complete one");
+      return exit_code::kIncomplete;
+    }
+    spdlog::warn("the record is incomplete; the policy's completeness is \"warn\"");
+  }
+  return command_status;
+}
+
+
+HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
+  for (const auto& d : policy::denied_calls()) denied_.push_back(d.nr);
+  // clone only with namespace flags, socket only for raw and packet sockets: the probe checks
+  // the arguments before recording a refusal
+  denied_.insert(denied_.end(), {SYS_clone, SYS_socket});
+  exec_allowlist_ = exec_identities(opts, &exec_deny_, &exec_allow_, &exec_paths_);
+  plan_ = sandbox_plan(opts);
+}
+
+void HardenedStep::setup() {
+  cgroup_ = std::make_unique<StepCgroup>();
+  cgroup_->spawn_janitor();
+  net_guard_ = std::make_unique<NetGuard>(*opts_.policy, opts_.workspace, plan_.own_netns,
+                                          cgroup_->fd());
+  spdlog::debug("hardened: cgroup {}, {} network namespace", cgroup_->path(),
+                plan_.own_netns ? "a fresh" : "the host's");
+}
+
+void HardenedStep::adopt(pid_t spawner, BpfTracer& tracer) {
+  cgroup_->add(spawner);
+  struct stat ns{};
+  std::string nsp = "/proc/" + std::to_string(spawner) + "/ns/pid";
+  if (stat(nsp.c_str(), &ns) < 0)
+    throw std::runtime_error("cannot read the step's pid namespace: " + std::string(strerror(errno)));
+  tracer.set_step_pidns(static_cast<uint32_t>(ns.st_ino));
+}
+
+nlohmann::json HardenedStep::start_fields() const {
+  return {{"policy", policy::to_json(*opts_.policy)},
+          {"policy_sha256", policy::policy_sha256(*opts_.policy)},
+          {"policy_path", opts_.policy_path},
+          {"workspace", opts_.workspace},
+          {"fail_fast", opts_.fail_fast},
+          {"network_namespace", plan_.own_netns ? "own" : "host"},
+          {"cgroup", cgroup_ ? cgroup_->path() : ""},
+          {"exec_paths", exec_paths_}};
+}
+
+}  // namespace stepseal
