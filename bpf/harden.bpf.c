@@ -7,6 +7,8 @@
  *   cgroup/sock_create            no raw or packet sockets
  *   cgroup/connect_unix,          pathname unix sockets only inside the workspace; abstract
  *   cgroup/sendmsg_unix           ones only when the step has its own network namespace
+ *   cgroup_skb/egress, ingress    DNS names (dns_guard.h): queries for other names dropped,
+ *                                 answers for allowed ones teach the guard their addresses
  *
  * Returning 0 makes the call fail with EPERM. Nothing is recorded here: the syscall probes of
  * stepseal.bpf.c see the refused call with its result, and user space names the rule.
@@ -16,6 +18,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "stepseal/harden.h"
+#include "dns_guard.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -49,6 +52,11 @@ static __always_inline int allowed(__u8 family, const __u32 ip[4], __u16 port, _
 {
   if (default_allow)
     return 1;
+  struct ss_addr_key k = {};
+  k.family = family;
+  __builtin_memcpy(k.addr, ip, 16);
+  if (bpf_map_lookup_elem(&dns_learned, &k))
+    return 1; /* answered for an allowed name by a policy resolver */
   for (__u32 i = 0; i < SS_NET_RULES_MAX; i++) {
     if (i >= nrules)
       break;

@@ -78,6 +78,11 @@
  *              3 sk protocol, 4 destination port. EXTRA: the destination sockaddr when the call
  *              named one; STR2: up to SS_DNS_MAX bytes of the first buffer (the DNS message, with
  *              the 2-byte length prefix for tcp). ret is 0: the record is made before the call.
+ *   DNS_LEARNED hardened mode: an address in a DNS answer from a policy resolver, for a name the
+ *              policy allows; the network guard lets the step connect to it from now on. Made
+ *              by the cgroup ingress program (bpf/dns_guard.h) as the answer arrives: pid and
+ *              tid are 0. args: 0 family (4 or 6), 1 record type (1 A, 28 AAAA). STR2 the
+ *              question's name in wire format, EXTRA the address (4 or 16 bytes).
  */
 #define SS_KINDS(X)            \
   X(NONE, "none")              \
@@ -105,7 +110,8 @@
   X(GAP, "gap")                \
   X(EXEC_INTERP, "exec_interp") \
   X(SYSCALL, "syscall")        \
-  X(DNS, "dns")
+  X(DNS, "dns")                \
+  X(DNS_LEARNED, "dns_learned")
 
 enum ss_kind {
 #define SS_KIND_ENUM(name, json) SS_K_##name,

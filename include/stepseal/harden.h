@@ -31,4 +31,19 @@ struct ss_net_rule {
   __u8 pad[2];
 };
 
+/* The DNS guard (bpf/dns_guard.h) matches names by a keyed hash of the lowercase wire form,
+ * computed backwards so that every suffix's hash comes out of one pass: h = (c + b * h) mod p,
+ * twice, with two primes and two secret bases chosen per run; key = h1 << 32 | h2. Values of the
+ * `dns_names` map: */
+#define SS_DNS_EXACT 1    /* the name itself is allowed */
+#define SS_DNS_SUFFIX 2   /* names strictly below it are allowed ("*.suffix") */
+#define SS_DNS_P1 2147483647ULL
+#define SS_DNS_P2 2147483629ULL
+
+/* A learned (or resolver) address: family 4 uses addr[0] only. */
+struct ss_addr_key {
+  __u32 family;
+  __u32 addr[4];
+};
+
 #endif

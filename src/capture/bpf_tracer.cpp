@@ -113,6 +113,9 @@ void BpfTracer::set_step_pidns(uint32_t inum) {
     throw AttachError(std::string("cannot register the step's pid namespace: ") + strerror(errno));
 }
 
+int BpfTracer::events_map_fd() const { return bpf_map__fd(skel_->maps.events); }
+int BpfTracer::counters_map_fd() const { return bpf_map__fd(skel_->maps.counters); }
+
 int BpfTracer::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
 
 int BpfTracer::consume() { return ring_buffer__consume(rb_); }

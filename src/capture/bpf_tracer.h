@@ -44,6 +44,10 @@ class BpfTracer {
   // Hardened mode: the step's pid namespace (its inode number), for the unix peer check.
   void set_step_pidns(uint32_t inum);
   int epoll_fd() const;
+  // The ring and the loss counters, for programs loaded elsewhere (hardened mode's DNS guard)
+  // that record into the same journal.
+  int events_map_fd() const;
+  int counters_map_fd() const;
   // Drains every record currently in the ring. Returns records consumed, or <0 on error.
   int consume();
   // Per-CPU values of one counter (enum ss_counter).

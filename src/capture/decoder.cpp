@@ -184,6 +184,7 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
       e.obj = path_of(SS_B_OBJ, 0, 0);
       e.path2 = path_of(SS_B_DIR2, e.ino.mode, e.ino.ino);
       break;
+    case Kind::DNS_LEARNED:  // STR2 the question name (wire form), EXTRA the raw address
     case Kind::DNS:  // STR2 is the message, binary; EXTRA the destination, if the call named one
       e.raw2 = std::string(blobs[SS_B_STR2]);
       e.sockaddr = std::string(blobs[SS_B_EXTRA]);

@@ -72,7 +72,7 @@ StepRecord load_step(const std::string& path) {
       case journal::RecordType::EVENT:
         r.model.apply(*rec.event);
         if (r.policy)
-          if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event))
+          if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event, &r.judge))
             r.violations.push_back(std::move(*v));
         break;
       case journal::RecordType::DIGEST: {
@@ -239,6 +239,11 @@ nlohmann::json summary_json(const StepRecord& r) {
     dns.push_back(std::move(jq));
   }
   j["dns"] = dns;
+  auto learned = json::array();
+  for (const auto& l : m.dns_learned())
+    learned.push_back({{"name", l.name}, {"address", l.address}, {"qtype", l.qtype},
+                       {"time", when(l.ts_ns)}});
+  j["dns_learned"] = learned;
 
   auto calls = json::array();
   for (const auto& c : m.syscalls()) {

@@ -26,6 +26,7 @@ struct StepRecord {
   std::optional<policy::Policy> policy;
   std::string workspace;
   policy::ExecPaths exec_paths;
+  policy::JudgeState judge;
   std::vector<policy::Violation> violations;
 };
 

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <sys/random.h>
+
+#include "capture/bpf_tracer.h"
 #include "harden.skel.h"
 
 namespace stepseal {
@@ -48,8 +51,28 @@ std::vector<ss_net_rule> kernel_net_rules(const policy::Policy& p) {
   return out;
 }
 
+uint64_t dns_name_hash(const std::string& name, uint64_t b1, uint64_t b2) {
+  std::string wire;  // lowercase labels, each after its length, then the root's zero
+  size_t i = 0;
+  while (i < name.size()) {
+    size_t j = name.find('.', i);
+    if (j == std::string::npos) j = name.size();
+    wire += static_cast<char>(j - i);
+    for (size_t k = i; k < j; k++) wire += static_cast<char>(tolower(static_cast<unsigned char>(name[k])));
+    i = j + 1;
+  }
+  wire += '\0';
+  uint64_t h1 = 0, h2 = 0;  // backwards, as the kernel side does
+  for (size_t k = wire.size(); k-- > 0;) {
+    uint64_t c = static_cast<unsigned char>(wire[k]);
+    h1 = (c + b1 * h1) % SS_DNS_P1;
+    h2 = (c + b2 * h2) % SS_DNS_P2;
+  }
+  return h1 << 32 | h2;
+}
+
 NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool own_netns,
-                   int cgroup_fd) {
+                   int cgroup_fd, const BpfTracer& tracer) {
   std::vector<ss_net_rule> rules = kernel_net_rules(p);
   if (workspace.size() >= SS_WS_MAX)
     throw std::runtime_error("the workspace path is longer than " + std::to_string(SS_WS_MAX - 1) +
@@ -60,6 +83,14 @@ NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool o
   skel_->rodata->default_allow = p.network.default_allow;
   skel_->rodata->own_netns = own_netns;
   skel_->rodata->ws_len = static_cast<uint32_t>(workspace.size());
+  // DNS names: hashed with bases no step can know, so no name can be made to collide on purpose
+  uint64_t r[2] = {};
+  if (getrandom(r, sizeof r, 0) != sizeof r)
+    throw std::runtime_error(std::string("getrandom: ") + strerror(errno));
+  const uint64_t b1 = 2 + r[0] % (SS_DNS_P1 - 3), b2 = 2 + r[1] % (SS_DNS_P2 - 3);
+  skel_->rodata->dns_b1 = b1;
+  skel_->rodata->dns_b2 = b2;
+  skel_->rodata->dns_enforce = !(p.network.default_allow && p.network.dns.names.empty());
   memcpy(const_cast<char*>(skel_->rodata->workspace), workspace.data(), workspace.size());
   auto fail = [&](const char* what, int err) {
     harden_bpf__destroy(skel_);
@@ -72,18 +103,42 @@ NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool o
                                         static_cast<bpf_attach_type>(kUnixConnect));
   bpf_program__set_expected_attach_type(skel_->progs.guard_sendmsg_unix,
                                         static_cast<bpf_attach_type>(kUnixSendmsg));
+  // the DNS guard's learned addresses go into the journal, through the tracer's ring
+  if (bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(tracer.ring_bytes())) ||
+      bpf_map__reuse_fd(skel_->maps.events, tracer.events_map_fd()) ||
+      bpf_map__reuse_fd(skel_->maps.counters, tracer.counters_map_fd()))
+    fail("cannot share the tracer's ring with the DNS guard", errno);
   if (int err = harden_bpf__load(skel_)) fail("cannot load the network guard programs", -err);
+  uint8_t one = 1;
+  for (const auto& n : p.network.dns.names) {
+    bool wild = n.starts_with("*.");
+    uint64_t k = dns_name_hash(wild ? n.substr(2) : n, b1, b2);
+    uint8_t v = wild ? SS_DNS_SUFFIX : SS_DNS_EXACT, old = 0;
+    if (bpf_map__lookup_elem(skel_->maps.dns_names, &k, sizeof k, &old, sizeof old, 0) == 0)
+      v |= old;
+    if (bpf_map__update_elem(skel_->maps.dns_names, &k, sizeof k, &v, sizeof v, BPF_ANY))
+      fail("cannot fill the DNS name table", errno);
+  }
+  for (const auto& res : p.network.dns.resolvers) {
+    ss_addr_key k{};
+    k.family = res.v6 ? 6 : 4;
+    memcpy(k.addr, res.bytes.data(), res.v6 ? 16 : 4);
+    if (bpf_map__update_elem(skel_->maps.dns_resolvers, &k, sizeof k, &one, sizeof one, BPF_ANY))
+      fail("cannot fill the resolver table", errno);
+  }
   for (uint32_t i = 0; i < rules.size(); i++)
     if (bpf_map__update_elem(skel_->maps.rules, &i, sizeof i, &rules[i], sizeof rules[i], BPF_ANY))
       fail("cannot fill the network rule table", errno);
   bpf_program* progs[] = {skel_->progs.guard_connect4,     skel_->progs.guard_connect6,
                           skel_->progs.guard_sendmsg4,     skel_->progs.guard_sendmsg6,
                           skel_->progs.guard_sock_create,  skel_->progs.guard_connect_unix,
-                          skel_->progs.guard_sendmsg_unix};
+                          skel_->progs.guard_sendmsg_unix, skel_->progs.dns_egress,
+                          skel_->progs.dns_ingress};
   bpf_link** links[] = {&skel_->links.guard_connect4,    &skel_->links.guard_connect6,
                         &skel_->links.guard_sendmsg4,    &skel_->links.guard_sendmsg6,
                         &skel_->links.guard_sock_create, &skel_->links.guard_connect_unix,
-                        &skel_->links.guard_sendmsg_unix};
+                        &skel_->links.guard_sendmsg_unix, &skel_->links.dns_egress,
+                        &skel_->links.dns_ingress};
   for (size_t i = 0; i < std::size(progs); i++) {
     *links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
     if (!*links[i]) {

@@ -16,10 +16,17 @@ namespace stepseal {
 // Throws policy::PolicyError if they do not fit SS_NET_RULES_MAX.
 std::vector<ss_net_rule> kernel_net_rules(const policy::Policy& p);
 
+// The DNS guard's keyed hash of a name's wire form (see SS_DNS_* in stepseal/harden.h).
+uint64_t dns_name_hash(const std::string& name, uint64_t b1, uint64_t b2);
+
+class BpfTracer;
+
 class NetGuard {
  public:
-  // Throws std::runtime_error (load or attach failed).
-  NetGuard(const policy::Policy& p, const std::string& workspace, bool own_netns, int cgroup_fd);
+  // Throws std::runtime_error (load or attach failed). The DNS guard records learned addresses
+  // into `tracer`'s ring.
+  NetGuard(const policy::Policy& p, const std::string& workspace, bool own_netns, int cgroup_fd,
+           const BpfTracer& tracer);
   ~NetGuard();
   NetGuard(const NetGuard&) = delete;
   NetGuard& operator=(const NetGuard&) = delete;

@@ -27,6 +27,17 @@ std::string qtype_name(uint16_t t) {
 
 }  // namespace
 
+std::optional<std::string> parse_dns_name(std::string_view wire) {
+  // a question with this name: header (QDCOUNT 1), the name, QTYPE and QCLASS
+  std::string msg(12, '\0');
+  msg[5] = 1;
+  msg.append(wire);
+  msg.append(4, '\0');
+  auto q = parse_dns_query(msg, false);
+  if (!q) return std::nullopt;
+  return q->name;
+}
+
 std::optional<DnsQuestion> parse_dns_query(std::string_view m, bool tcp) {
   auto u8 = [&](size_t i) { return static_cast<uint8_t>(m[i]); };
   auto u16 = [&](size_t i) { return static_cast<uint16_t>(u8(i) << 8 | u8(i + 1)); };

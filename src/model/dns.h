@@ -19,4 +19,8 @@ struct DnsQuestion {
 // or NUL inside a label).
 std::optional<DnsQuestion> parse_dns_query(std::string_view message, bool tcp);
 
+// A name in wire form (labels, then a zero byte), as the DNS guard records it: lowercase,
+// dot separated. nullopt if malformed (the same rules as a question's name).
+std::optional<std::string> parse_dns_name(std::string_view wire);
+
 }  // namespace stepseal

@@ -207,6 +207,7 @@ void Model::apply(const Event& e) {
     case Kind::SENDTO: apply_net(e); break;
     case Kind::SYSCALL: apply_syscall(e); break;
     case Kind::DNS: apply_dns(e); break;
+    case Kind::DNS_LEARNED: apply_dns_learned(e); break;
     case Kind::GAP: {
       static const char* what[] = {"", "io_uring_setup", "io_uring_enter", "io_uring_register",
                                    "io_setup", "io_submit"};
@@ -443,6 +444,25 @@ void Model::apply_dns(const Event& e) {
       return;
     }
   dns_.push_back(std::move(q));
+}
+
+std::string learned_address(const Event& e) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  const std::string& a = e.sockaddr;
+  if (e.args[0] == 4 && a.size() == 4) inet_ntop(AF_INET, a.data(), buf, sizeof buf);
+  else if (e.args[0] == 6 && a.size() == 16) inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+  return buf;
+}
+
+void Model::apply_dns_learned(const Event& e) {
+  DnsLearned l;
+  l.name = parse_dns_name(e.raw2).value_or("");
+  l.address = learned_address(e);
+  l.qtype = e.args[1] == 28 ? "AAAA" : "A";
+  l.ts_ns = e.ts_ns;
+  for (const auto& prev : learned_)
+    if (prev.name == l.name && prev.address == l.address) return;
+  learned_.push_back(std::move(l));
 }
 
 // ---- digests ------------------------------------------------------------------------------

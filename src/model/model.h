@@ -135,6 +135,14 @@ struct DnsQuery {
   uint32_t count = 1;
 };
 
+// An address the DNS guard learned from a policy resolver's answer (DNS_LEARNED event).
+struct DnsLearned {
+  std::string name;     // the question's name
+  std::string address;  // inet_ntop form
+  std::string qtype;    // "A", "AAAA"
+  uint64_t ts_ns = 0;
+};
+
 struct Gap {
   std::string kind;  // "io_uring", "aio", "path_truncated", "unreadable_argument"
   uint32_t pid = 0;
@@ -157,6 +165,7 @@ class Model {
   const std::vector<NetAttempt>& network() const { return net_; }
   const std::vector<SyscallRecord>& syscalls() const { return syscalls_; }
   const std::vector<DnsQuery>& dns() const { return dns_; }
+  const std::vector<DnsLearned>& dns_learned() const { return learned_; }
   std::vector<Gap> gaps() const;
   uint64_t events() const { return events_; }
   uint64_t truncated_events() const { return truncated_; }
@@ -175,6 +184,7 @@ class Model {
   void apply_syscall(const Event& e);
   void apply_syscall_named(const Event& e, const std::string& name, bool denied);
   void apply_dns(const Event& e);
+  void apply_dns_learned(const Event& e);
 
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;
@@ -185,6 +195,7 @@ class Model {
   std::vector<NetAttempt> net_;
   std::vector<SyscallRecord> syscalls_;
   std::vector<DnsQuery> dns_;
+  std::vector<DnsLearned> learned_;
   std::map<std::tuple<uint32_t, int, int>, std::string> bound_;  // (pid, fd, instance) -> addr
   std::map<std::tuple<std::string, uint32_t, std::string>, uint64_t> gaps_;
   std::vector<DigestRecord> exec_digests_;
@@ -201,5 +212,7 @@ struct SockAddr {
 SockAddr decode_sockaddr(const std::string& raw);
 std::string family_name(int af);
 std::string protocol_name(int af, int type, int protocol);
+// The address of a DNS_LEARNED event (4 or 16 raw bytes), inet_ntop form; "" if malformed.
+std::string learned_address(const Event& e);
 
 }  // namespace stepseal

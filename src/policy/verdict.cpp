@@ -40,7 +40,8 @@ bool own_socket_path(std::string_view path, std::string_view ws) {
   return under(path, ws);
 }
 
-std::optional<Violation> judge_address(const Policy& p, std::string_view ws, const Event& e) {
+std::optional<Violation> judge_address(const Policy& p, std::string_view ws, const Event& e,
+                                       const JudgeState* st) {
   int af = static_cast<int>(e.args[1]);
   SockAddr sa = decode_sockaddr(e.sockaddr);
   std::string op(kind_name(e.kind));
@@ -59,6 +60,11 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
   Protocol proto = type == SOCK_STREAM ? Protocol::kTcp : Protocol::kUdp;
   if (type != SOCK_STREAM && type != SOCK_DGRAM) return std::nullopt;  // raw: judged at socket()
   if (network_allowed(p, sa.address, static_cast<uint16_t>(*sa.port), proto)) return std::nullopt;
+  if (st) {  // learned from an allowed name's answer (IPv4-mapped IPv6 as IPv4, as the guard)
+    std::string a = sa.address;
+    if (a.starts_with("::ffff:") && a.find('.') != std::string::npos) a = a.substr(7);
+    if (st->learned.count(a)) return std::nullopt;
+  }
   std::string dest = sa.address.find(':') != std::string::npos ? "[" + sa.address + "]"
                                                                 : sa.address;
   return make(e, e.failed(), "network.allow", "network",
@@ -80,8 +86,14 @@ bool exec_rule_matches(const ExecRule& r, const Process& proc, const ExecPaths& 
 
 }  // namespace
 
-std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const Event& e) {
+std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const Event& e,
+                                     JudgeState* st) {
   switch (e.kind) {
+    case Kind::DNS_LEARNED: {
+      auto name = parse_dns_name(e.raw2);
+      if (st && name && dns_name_allowed(p, *name)) st->learned.insert(learned_address(e));
+      return std::nullopt;
+    }
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
@@ -107,7 +119,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       return std::nullopt;
     }
     case Kind::CONNECT:
-    case Kind::SENDTO: return judge_address(p, ws, e);
+    case Kind::SENDTO: return judge_address(p, ws, e, st);
     case Kind::DNS: {
       if (p.network.default_allow && p.network.dns.names.empty()) return std::nullopt;
       bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
@@ -119,6 +131,10 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
         return make(e, false, "network.dns.names", "dns",
                     "a message to port 53 that is not a readable DNS query");
       if (dns_name_allowed(p, q->name)) return std::nullopt;
+      // the DNS guard drops such a query over udp (the send fails); tcp is judged only
+      if (!tcp)
+        return make(e, true, "network.dns.names", "dns",
+                    "query " + q->qtype + " " + q->name + ": dropped by the DNS guard");
       return make(e, false, "network.dns.names", "dns", "query " + q->qtype + " " + q->name);
     }
     default: break;

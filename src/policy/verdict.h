@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,8 +31,16 @@ struct Violation {
   uint64_t ts_ns = 0;
 };
 
-// Judges one event of a hardened step (rules that need only the event).
-std::optional<Violation> judge_event(const Policy& p, std::string_view workspace, const Event& e);
+// What judging a step's events in order remembers: the addresses the DNS guard learned for
+// allowed names (DNS_LEARNED events), which the step may then reach.
+struct JudgeState {
+  std::set<std::string> learned;
+};
+
+// Judges one event of a hardened step. With `state`, DNS_LEARNED events are remembered and
+// later connects to those addresses are allowed, as the kernel allowed them.
+std::optional<Violation> judge_event(const Policy& p, std::string_view workspace, const Event& e,
+                                     JudgeState* state = nullptr);
 
 // What each exec rule's path named when the step started (${WORKSPACE} expanded, symlinks
 // resolved), as recorded in STEP_START's "exec_paths"; a rule matches its path or this one.

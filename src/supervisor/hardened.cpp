@@ -113,11 +113,11 @@ HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
   plan_ = sandbox_plan(opts);
 }
 
-void HardenedStep::setup() {
+void HardenedStep::setup(const BpfTracer& tracer) {
   cgroup_ = std::make_unique<StepCgroup>();
   cgroup_->spawn_janitor();
   net_guard_ = std::make_unique<NetGuard>(*opts_.policy, opts_.workspace, plan_.own_netns,
-                                          cgroup_->fd());
+                                          cgroup_->fd(), tracer);
   spdlog::debug("hardened: cgroup {}, {} network namespace", cgroup_->path(),
                 plan_.own_netns ? "a fresh" : "the host's");
 }

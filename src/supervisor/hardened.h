@@ -33,7 +33,7 @@ class HardenedStep {
   const std::vector<ss_exec_key>& exec_deny() const { return exec_deny_; }
   const std::vector<ss_exec_key>& exec_allow() const { return exec_allow_; }
 
-  void setup();  // throws std::runtime_error
+  void setup(const BpfTracer& tracer);  // throws std::runtime_error
   void adopt(pid_t spawner, BpfTracer& tracer);  // throws
   const SandboxPlan& plan() const { return plan_; }
   StepCgroup& cgroup() { return *cgroup_; }

@@ -152,6 +152,7 @@ int run_step(const RunOptions& opts) {
 
   uint64_t decode_errors = 0;
   uint64_t violations = 0;
+  policy::JudgeState judge;  // the live judge's memory (learned addresses)
   // what the spawner reports (read_status below); cmd_status stays -1 while the command runs
   int exec_errno = 0, cmd_status = -1;
   bool filter_failed = false, quiesced = false;
@@ -177,7 +178,7 @@ int run_step(const RunOptions& opts) {
     }
     if (opts.digests) plan.on_event(*ev);
     if (opts.policy)
-      if (auto v = policy::judge_event(*opts.policy, opts.workspace, *ev)) {
+      if (auto v = policy::judge_event(*opts.policy, opts.workspace, *ev, &judge)) {
         violations++;
         spdlog::warn("policy: {} [{}] pid {}: {}", v->verdict, v->rule, v->pid, v->detail);
         // (once the command has exited, the spawner is ending the rest anyway)
@@ -211,7 +212,7 @@ int run_step(const RunOptions& opts) {
 
   if (hs) {
     try {
-      hs->setup();
+      hs->setup(*tracer);
       fail_fast_cgroup = &hs->cgroup();
     } catch (const std::exception& e) {
       spdlog::error("hardened mode could not be set up: {}", e.what());

@@ -584,21 +584,56 @@ TEST_F(HardenedTest, DnsQueryForAllowedNameIsNoViolation) {
                                          {"protocol", "udp"}}));
 }
 
-TEST_F(HardenedTest, DnsQueryForOtherNameIsAViolation) {
+// Over udp the DNS guard reads the question as the query leaves, and drops it for a name the
+// policy does not allow: the send fails, though the resolver itself is allowed.
+TEST_F(HardenedTest, DnsQueryForOtherNameIsDropped) {
   json policy = BasePolicy();
   policy["network"] = {{"dns", {{"resolvers", {"127.0.0.53"}}, {"names", {"allowed.example"}}}}};
   TracedRun r = RunHardened(policy, {Prog("dns_query"), "evil.example", "127.0.0.53", "udp"});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, kExitViolation));
-  EXPECT_EQ(Result(r, "sendto"), "ok") << "the resolver is allowed; the name is the violation\n"
-                                       << r.Describe();
-  EXPECT_TRUE(HasViolation(r, "network.dns.names", "dns", "violation", "evil.example"));
+  EXPECT_EQ(Result(r, "sendto"), "EPERM") << r.Describe();
+  EXPECT_TRUE(HasViolation(r, "network.dns.names", "dns", "blocked", "evil.example"));
   EXPECT_TRUE(r.summary.HasEntry("dns", {{"pid", r.root_pid()},
                                          {"name", "evil.example"},
                                          {"qtype", "A"},
                                          {"server", "127.0.0.53"},
                                          {"port", 53},
                                          {"protocol", "udp"}}));
+}
+
+// An allowed name's answer from a policy resolver teaches the guard its address: the step may
+// then connect there although no address rule allows it. The step runs the resolver itself
+// (127.0.0.53:53) and answers every query with 127.0.0.2, where it also listens.
+TEST_F(HardenedTest, AddressesAnsweredForAllowedNamesBecomeReachable) {
+  json policy = BasePolicy();
+  policy["network"] = {
+      {"allow", {{{"cidr", "127.0.0.1/32"}, {"protocol", "udp"}}}},  // the resolver's reply
+      {"dns", {{"resolvers", {"127.0.0.53"}}, {"names", {"allowed.example", "*.corp.internal"}}}}};
+  policy["privileges"] = {{"capabilities", {"CAP_NET_BIND_SERVICE"}}};
+  // the control: with nothing learned, no rule allows 127.0.0.2:8443
+  TracedRun control = RunHardened(policy, {Prog("dns_roundtrip"), "-", "127.0.0.2", "8443"});
+  ASSERT_TRUE(Hardened(control));
+  EXPECT_EQ(Result(control, "connect"), "EPERM") << control.Describe();
+  EXPECT_TRUE(HasViolation(control, "network.allow", "network", "blocked", "127.0.0.2:8443"));
+  for (const char* name : {"allowed.example", "a.b.corp.internal"}) {
+    TracedRun r = RunHardened(policy, {Prog("dns_roundtrip"), name, "127.0.0.2", "8443"});
+    ASSERT_TRUE(Hardened(r));
+    EXPECT_TRUE(ExitedWith(r, 0)) << name;
+    EXPECT_EQ(Result(r, "answer"), "ok") << r.Describe();
+    EXPECT_EQ(Result(r, "connect"), "ok") << r.Describe();
+    EXPECT_TRUE(NoViolation(r));
+    EXPECT_TRUE(r.summary.HasEntry("dns_learned", {{"name", name}, {"address", "127.0.0.2"}}));
+  }
+  // the suffix itself is not below it, and other names learn nothing: the query never leaves
+  for (const char* name : {"corp.internal", "evil.example"}) {
+    TracedRun r = RunHardened(policy, {Prog("dns_roundtrip"), name, "127.0.0.2", "8443"});
+    ASSERT_TRUE(Hardened(r));
+    EXPECT_TRUE(ExitedWith(r, kExitViolation)) << name;
+    EXPECT_EQ(Result(r, "query"), "EPERM") << r.Describe();
+    EXPECT_TRUE(HasViolation(r, "network.dns.names", "dns", "blocked", name));
+    EXPECT_TRUE(r.summary.Section("dns_learned").empty()) << Dump(r.summary.raw());
+  }
 }
 
 TEST_F(HardenedTest, DnsQueryOverTcpForOtherNameIsAViolation) {

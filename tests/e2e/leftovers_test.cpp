@@ -16,7 +16,8 @@ namespace {
 const char* const kOurPrograms[] = {"on_sys_enter",      "on_sys_exit",      "on_fork",
                                     "on_exec",           "on_exit",          "guard_connect4",
                                     "guard_connect6",    "guard_sendmsg4",   "guard_sendmsg6",
-                                    "guard_sock_create", "guard_connect_unix", "guard_sendmsg_unix"};
+                                    "guard_sock_create", "guard_connect_unix", "guard_sendmsg_unix",
+                                    "dns_egress",        "dns_ingress"};
 
 // Step cgroups (stepseal-PID-N under the cgroup2 mount) that still exist.
 std::vector<std::string> StepCgroups() {
