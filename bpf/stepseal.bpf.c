@@ -108,6 +108,33 @@ static __always_inline int exec_refused(struct inode *ino)
   return exec_allowlist && !bpf_map_lookup_elem(&exec_allow, &k);
 }
 
+#define PROT_EXEC 0x4
+#define EPERM_ 1
+
+static __always_inline void deny_exec_mapping(struct task_struct *t, long fd, __u64 pid_tgid)
+{
+  struct file *f = fd_file(t, fd);
+  if (!f)
+    return;
+  struct inode *ino = BPF_CORE_READ(f, f_inode);
+  struct ss_exec_key k = {};
+  k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+  k.ino = BPF_CORE_READ(ino, i_ino);
+  if (!bpf_map_lookup_elem(&exec_deny, &k))
+    return;
+  bpf_send_signal(9);
+  struct builder b;
+  if (builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
+    return;
+  b.s->ev.flags = SS_F_DENIED;
+  b.s->ev.nr = NR_mmap;
+  b.s->ev.ret = -EPERM_;
+  b.s->ev.args[4] = fd;
+  put_path(&b, SS_B_OBJ, &f->f_path);
+  put_inode(&b, ino);
+  builder_emit(&b);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -198,7 +225,6 @@ static __always_inline int is_denied(long nr)
   return v && *v;
 }
 
-#define EPERM_ 1
 #define X32_SYSCALL_BIT 0x40000000 /* an x32 call: refused whole by the filter (bad arch) */
 
 /* A call the seccomp deny-list refused: it never reached sys_enter, so its record is made here,
@@ -270,6 +296,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
     if (nr < 0)
       return 0;
   }
+  /* hardened: an executable mapping of a denied file (ld.so run by hand, a hand-rolled loader)
+   * is as good as exec'ing it: killed before the mapping exists */
+  if (hardened && !compat && nr == NR_mmap && (regs->dx & PROT_EXEC) && (long)regs->r8 >= 0 &&
+      is_traced(pid_tgid >> 32))
+    deny_exec_mapping(t, (long)regs->r8, pid_tgid);
   if (!compat && (nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg ||
                   nr == NR_sendmmsg)) {
     if (!is_traced(pid_tgid >> 32))

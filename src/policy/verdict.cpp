@@ -97,6 +97,10 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
+      if (!e.compat() && e.nr == SYS_mmap)
+        return make(e, true, "exec.deny", "exec",
+                    "mapped " + e.obj + " for execution (a loader running a denied executable); "
+                    "killed before the mapping existed");
       if (!e.compat() && e.nr == SYS_socket)
         return e.args[0] == AF_PACKET || (e.args[1] & 0xf) == SOCK_PACKET
                    ? make(e, true, "socket.packet", "socket", "packet socket: EPERM (seccomp)")

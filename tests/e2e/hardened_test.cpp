@@ -753,6 +753,19 @@ TEST_F(HardenedTest, DeniedExecutableIsKilledAtExec) {
   EXPECT_EQ(blocked.size(), 1u) << Dump(r.summary.processes());
 }
 
+// Running a denied executable through the dynamic loader execs ld.so, not the file: the file is
+// then mapped for execution, and that mapping is what the probes refuse.
+TEST_F(HardenedTest, DeniedExecutableRunThroughTheLoaderIsKilled) {
+  json policy = BasePolicy();
+  policy["exec"] = {{"deny", {{{"path", Prog("exit_with")}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "/lib64/ld-linux-x86-64.so.2 \"$1\" 0; echo status=$?",
+                                     "sh", Prog("exit_with")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_TRUE(HasViolation(r, "exec.deny", "exec", "blocked", Prog("exit_with")));
+  EXPECT_NE(r.run.out.find("status=137"), std::string::npos) << r.run.out;
+}
+
 // A rule with a digest only cannot be enforced at exec (the digest is known after hashing): the
 // exec is judged from the record and still fails the step.
 TEST_F(HardenedTest, DeniedDigestIsAViolationAfterTheFact) {
