@@ -286,3 +286,13 @@ TEST(DnsQuery, RejectsMissingQclass) {
 
 }  // namespace
 }  // namespace stepseal
+
+// The DNS guard records a question's name in wire form; parse_dns_name reads it back.
+TEST(DnsName, WireFormIsReadBackLowercase) {
+  using stepseal::parse_dns_name;
+  EXPECT_EQ(parse_dns_name(std::string("\x03" "Api" "\x07" "Example" "\x00", 13)), "api.example");
+  EXPECT_EQ(parse_dns_name(std::string("\x00", 1)), "");
+  EXPECT_EQ(parse_dns_name(std::string("\x03" "api", 4)), std::nullopt);  // no final zero
+  EXPECT_EQ(parse_dns_name(std::string("\xc0\x0c", 2)), std::nullopt);    // a pointer
+  EXPECT_EQ(parse_dns_name(std::string("\x03" "a.b" "\x00", 5)), std::nullopt);  // dot in a label
+}
