@@ -132,6 +132,33 @@ static __always_inline long compat_to_native(long nr, __u64 a[6])
   case 427: return NR_io_uring_register;
   case 245: return NR_io_setup;
   case 248: return NR_io_submit;
+  /* sensitive calls (SYSCALL): the same arguments in the same order */
+  case 26: return NR_ptrace;
+  case 21: return NR_mount;
+  case 52: return NR_umount2;
+  case 217: return NR_pivot_root;
+  case 128: return NR_init_module;
+  case 129: return NR_delete_module;
+  case 350: return NR_finit_module;
+  case 283: return NR_kexec_load;
+  case 286: return NR_add_key;
+  case 287: return NR_request_key;
+  case 288: return NR_keyctl;
+  case 310: return NR_unshare;
+  case 336: return NR_perf_event_open;
+  case 346: return NR_setns;
+  case 347: return NR_process_vm_readv;
+  case 348: return NR_process_vm_writev;
+  case 357: return NR_bpf;
+  case 374: return NR_userfaultfd;
+  case 120: return NR_clone; /* i386 clone: flags first, as on x86_64 */
+  case 428: return NR_open_tree;
+  case 429: return NR_move_mount;
+  case 430: return NR_fsopen;
+  case 431: return NR_fsconfig;
+  case 432: return NR_fsmount;
+  case 433: return NR_fspick;
+  case 442: return NR_mount_setattr;
   case 102: { /* socketcall(call, args*) */
     long call = (long)a[0];
     if (call != 1 && call != 2 && call != 3 && call != 4 && call != 11 && call != 16 &&
