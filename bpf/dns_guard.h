@@ -34,7 +34,7 @@ struct {
 } dns_names SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH); /* not LRU: what was learned stays, or was never learned */
   __uint(max_entries, 8192);
   __type(key, struct ss_addr_key);
   __type(value, __u8);
@@ -66,9 +66,11 @@ struct dns_scratch {
   __u8 blobs[256 + 16];
 };
 
+/* One buffer for each direction: an answer arriving in softirq context must not overwrite a
+ * query being read on the same CPU. (Index 0 egress, 1 ingress.) */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, 2);
   __type(key, __u32);
   __type(value, struct dns_scratch);
 } dns_scratch_map SEC(".maps");
@@ -97,7 +99,7 @@ static long walk_labels(__u32 i, void *ctx)
 {
   struct name_walk *w = ctx;
   __u32 p = w->p;
-  if (p >= w->avail || p > 255) {
+  if (p >= w->avail || p > 254) { /* a name is at most 255 octets, its final zero included */
     w->end = -2;
     return 1;
   }
@@ -165,7 +167,13 @@ static __always_inline int udp_offset(struct __sk_buff *skb, struct ss_addr_key 
   }
   if (skb->protocol == ETH_P_IPV6_BE) {
     __u8 h[40];
-    if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) < 0 || h[6] != IPPROTO_UDP_)
+    if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) < 0)
+      return -1;
+    /* extension headers (hop-by-hop, routing, fragment, destination options) are not walked:
+     * such a packet might be a query behind them, so the caller refuses it */
+    if (h[6] == 0 || h[6] == 43 || h[6] == 44 || h[6] == 60)
+      return -2;
+    if (h[6] != IPPROTO_UDP_)
       return -1;
     src->family = 6;
     __builtin_memcpy(src->addr, &h[8], 16);
@@ -196,6 +204,8 @@ int dns_egress(struct __sk_buff *skb)
   if (!dns_enforce)
     return 1;
   int l4 = udp_offset(skb, &src);
+  if (l4 == -2)
+    return 0; /* IPv6 with extension headers: not checked, so not sent */
   if (l4 < 0 || bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)) < 0 || ports[1] != DNS_PORT_BE_)
     return 1;
   __u32 zero = 0;
@@ -203,8 +213,8 @@ int dns_egress(struct __sk_buff *skb)
   if (!s)
     return 0;
   int n = load_message(skb, l4, s);
-  if (n < 0 || (s->m[2] & 0x80))
-    return 0; /* not a query: nothing else goes to port 53 */
+  if (n < 0 || (s->m[2] & 0x80) || s->m[4] != 0 || s->m[5] != 1)
+    return 0; /* one question, in a query: nothing else goes to port 53 */
   __u32 len = 0;
   return dns_name_ok(s->m + 12, (__u32)n - 12, &len) == 1;
 }
@@ -219,7 +229,8 @@ static __always_inline void learn(struct dns_scratch *s, __u32 name_len, __u32 a
   else
     __builtin_memcpy(&k.addr[0], &s->m[at & 511], 4);
   __u8 one = 1;
-  bpf_map_update_elem(&dns_learned, &k, &one, BPF_ANY);
+  if (bpf_map_update_elem(&dns_learned, &k, &one, BPF_ANY) < 0)
+    return; /* the table is full: not learned, so not recorded as learned either */
 
   __builtin_memset(&s->ev, 0, sizeof(s->ev));
   s->ev.kind = SS_K_DNS_LEARNED;
@@ -298,8 +309,8 @@ int dns_ingress(struct __sk_buff *skb)
     return 1;
   if (!bpf_map_lookup_elem(&dns_resolvers, &src))
     return 1; /* not from a resolver the policy names: nothing is learned */
-  __u32 zero = 0;
-  struct dns_scratch *s = bpf_map_lookup_elem(&dns_scratch_map, &zero);
+  __u32 one_ = 1;
+  struct dns_scratch *s = bpf_map_lookup_elem(&dns_scratch_map, &one_);
   if (!s)
     return 1;
   int n = load_message(skb, l4, s);

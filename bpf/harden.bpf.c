@@ -10,8 +10,9 @@
  *   cgroup_skb/egress, ingress    DNS names (dns_guard.h): queries for other names dropped,
  *                                 answers for allowed ones teach the guard their addresses
  *
- * Returning 0 makes the call fail with EPERM. Nothing is recorded here: the syscall probes of
- * stepseal.bpf.c see the refused call with its result, and user space names the rule.
+ * Returning 0 makes the call fail with EPERM. The sock_addr programs record nothing: the syscall
+ * probes of stepseal.bpf.c see the refused call with its result, and user space names the rule.
+ * The DNS guard records the addresses it learns (DNS_LEARNED, into the tracer's ring).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -44,6 +44,12 @@ std::vector<ss_net_rule> kernel_net_rules(const policy::Policy& p) {
     for (const auto& ports : rule.ports) out.push_back(make_rule(rule.cidr, ports, rule.protocol));
   for (const auto& res : p.network.dns.resolvers)
     out.push_back(make_rule({res, res.v6 ? 128 : 32}, {53, 53}, policy::Protocol::kAny));
+  if (p.network.dns.names.size() > 1024)
+    throw policy::PolicyError("/network/dns/names: at most 1024 names are supported, got " +
+                              std::to_string(p.network.dns.names.size()));
+  if (p.network.dns.resolvers.size() > 64)
+    throw policy::PolicyError("/network/dns/resolvers: at most 64 resolvers are supported, got " +
+                              std::to_string(p.network.dns.resolvers.size()));
   if (out.size() > SS_NET_RULES_MAX)
     throw policy::PolicyError("the policy's network rules expand to " + std::to_string(out.size()) +
                               " (address, port range) entries; at most " +

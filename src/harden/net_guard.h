@@ -13,7 +13,8 @@ struct harden_bpf;
 namespace stepseal {
 
 // The policy's allow rules and resolvers as the kernel table (one entry per port range).
-// Throws policy::PolicyError if they do not fit SS_NET_RULES_MAX.
+// Throws policy::PolicyError if they, the DNS names or the resolvers do not fit the kernel's
+// tables (SS_NET_RULES_MAX rules, 1024 names, 64 resolvers).
 std::vector<ss_net_rule> kernel_net_rules(const policy::Policy& p);
 
 // The DNS guard's keyed hash of a name's wire form (see SS_DNS_* in stepseal/harden.h).

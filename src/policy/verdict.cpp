@@ -131,9 +131,10 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       if (tcp && e.raw2.size() <= 2) return std::nullopt;
       auto q = parse_dns_query(e.raw2, tcp);
       if (!q && tcp) q = parse_dns_query(e.raw2, false);  // the query after its length
-      if (!q)
-        return make(e, false, "network.dns.names", "dns",
-                    "a message to port 53 that is not a readable DNS query");
+      if (!q)  // over udp the DNS guard drops what it cannot read as a one-question query
+        return make(e, !tcp, "network.dns.names", "dns",
+                    std::string("a message to port 53 that is not a readable DNS query") +
+                        (tcp ? "" : ": dropped by the DNS guard"));
       if (dns_name_allowed(p, q->name)) return std::nullopt;
       // the DNS guard drops such a query over udp (the send fails); tcp is judged only
       if (!tcp)

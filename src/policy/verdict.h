@@ -1,7 +1,7 @@
 // verdict.h - judging a record against a policy: what was blocked, what broke a rule.
 //
 // The kernel enforces (src/harden); this names what it refused, and the rules nothing in the
-// kernel can enforce (DNS names, executables by digest, daemons). One definition serves the live
+// kernel can enforce (DNS over tcp, executables by digest, daemons). One definition serves the live
 // supervisor (exit status, --fail-fast) and the summary of a replayed journal.
 //
 // verdict "blocked":   the call failed, refused by the sandbox (seccomp, cgroup program, mount)
