@@ -60,12 +60,14 @@ run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoin
                         the trace only)
          -v, -q         more / less logging on stderr
        Hardened mode (docs/policy.md) runs the step sterile, under a policy it cannot change:
-       fresh mount, pid, ipc, uts and net namespaces (only lo, unless the policy allows
-       other destinations) and cgroup; the tree read-only except the writable paths; a
-       fresh /tmp; hidden paths covered; the environment filtered; no_new_privs; all
+       fresh mount, pid, ipc, uts, cgroup and net namespaces (only lo, unless the policy
+       allows other destinations) and its own cgroup; the tree read-only except the
+       writable paths; fresh /tmp, /run, /var/run, /dev/shm; hidden paths covered; the environment filtered; no_new_privs; all
        capabilities dropped unless listed; a seccomp deny-list (io_uring, AIO, ptrace,
        bpf, mount, unshare, modules, keyrings, 32-bit calls ...); connect/sendmsg checked
-       against the allowlist in the kernel; no raw, packet or outside unix sockets.
+       against the allowlist in the kernel; no raw, packet or outside unix sockets; DNS
+       queries (udp) for names the policy does not list dropped, and the addresses a listed
+       resolver answers for listed names allowed; exec rules naming a path enforced at exec.
        Everything refused is recorded, and the summary lists it under "violations".
          --hardened     enforce the policy (needs --policy)
          --policy FILE  the policy (JSON; unknown keys are errors)
