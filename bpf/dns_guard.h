@@ -47,6 +47,15 @@ struct {
   __type(value, __u8);
 } dns_resolvers SEC(".maps");
 
+/* Queries sent and not yet answered, keyed (local port << 16 | transaction id): an answer is
+ * learned from only if it matches one, so nobody can teach the guard addresses unasked. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u8);
+} dns_pending SEC(".maps");
+
 /* Shared with the tracer (user space reuses its fds): learned addresses go into the record. */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -196,11 +205,30 @@ static __always_inline int load_message(struct __sk_buff *skb, int l4, struct dn
   return n;
 }
 
+/* Source routing (IPv4 options, IPv6 routing and other extension headers) would deliver a
+ * packet elsewhere than the address the connect/sendmsg guard checked: such packets never
+ * leave, whatever the policy. (setsockopt of them is refused by seccomp; control messages are
+ * what reaches this.) */
+static __always_inline int routed_elsewhere(struct __sk_buff *skb)
+{
+  __u8 b[8];
+  if (skb->protocol == ETH_P_IP_BE)
+    return bpf_skb_load_bytes(skb, 0, b, 1) < 0 || (b[0] & 0xf) != 5;
+  if (skb->protocol == ETH_P_IPV6_BE) {
+    if (bpf_skb_load_bytes(skb, 6, b, 1) < 0)
+      return 1;
+    return b[0] == 0 || b[0] == 43 || b[0] == 44 || b[0] == 60;
+  }
+  return 0;
+}
+
 SEC("cgroup_skb/egress")
 int dns_egress(struct __sk_buff *skb)
 {
   struct ss_addr_key src = {};
   __u16 ports[2];
+  if (routed_elsewhere(skb))
+    return 0;
   if (!dns_enforce)
     return 1;
   int l4 = udp_offset(skb, &src);
@@ -208,6 +236,8 @@ int dns_egress(struct __sk_buff *skb)
     return 0; /* IPv6 with extension headers: not checked, so not sent */
   if (l4 < 0 || bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)) < 0 || ports[1] != DNS_PORT_BE_)
     return 1;
+  if (skb->gso_segs > 1 || skb->gso_size)
+    return 0; /* UDP_SEGMENT: several datagrams in one, of which only the first would be read */
   __u32 zero = 0;
   struct dns_scratch *s = bpf_map_lookup_elem(&dns_scratch_map, &zero);
   if (!s)
@@ -216,7 +246,12 @@ int dns_egress(struct __sk_buff *skb)
   if (n < 0 || (s->m[2] & 0x80) || s->m[4] != 0 || s->m[5] != 1)
     return 0; /* one question, in a query: nothing else goes to port 53 */
   __u32 len = 0;
-  return dns_name_ok(s->m + 12, (__u32)n - 12, &len) == 1;
+  if (dns_name_ok(s->m + 12, (__u32)n - 12, &len) != 1)
+    return 0;
+  __u32 pending = ((__u32)ports[0] << 16) | ((__u32)s->m[0] << 8) | s->m[1];
+  __u8 one = 1;
+  bpf_map_update_elem(&dns_pending, &pending, &one, BPF_ANY);
+  return 1;
 }
 
 static __always_inline void learn(struct dns_scratch *s, __u32 name_len, __u32 at, int v6,
@@ -316,6 +351,9 @@ int dns_ingress(struct __sk_buff *skb)
   int n = load_message(skb, l4, s);
   if (n < 0 || !(s->m[2] & 0x80) || s->m[4] != 0 || s->m[5] != 1)
     return 1; /* an answer to exactly one question */
+  __u32 pending = ((__u32)ports[1] << 16) | ((__u32)s->m[0] << 8) | s->m[1];
+  if (bpf_map_delete_elem(&dns_pending, &pending) < 0)
+    return 1; /* no query of the step's, sent from that port with that id, is waiting */
   __u32 name_len = 0;
   if (dns_name_ok(s->m + 12, (__u32)n - 12, &name_len) != 1)
     return 1;

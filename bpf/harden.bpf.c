@@ -8,7 +8,12 @@
  *   cgroup/connect_unix,          pathname unix sockets only inside the workspace; abstract
  *   cgroup/sendmsg_unix           ones only when the step has its own network namespace
  *   cgroup_skb/egress, ingress    DNS names (dns_guard.h): queries for other names dropped,
- *                                 answers for allowed ones teach the guard their addresses
+ *                                 answers for allowed ones teach the guard their addresses;
+ *                                 no IPv4 options or IPv6 extension headers (source routing
+ *                                 would send a packet elsewhere than the checked address)
+ *   cgroup/dev                    devices: only null, zero, full, random, urandom, tty, ptmx
+ *                                 and ptys (a root step could otherwise open loop-control,
+ *                                 kvm, fuse, disks ...)
  *
  * Returning 0 makes the call fail with EPERM. The sock_addr programs record nothing: the syscall
  * probes of stepseal.bpf.c see the refused call with its result, and user space names the rule.
@@ -77,14 +82,24 @@ static __always_inline int allowed(__u8 family, const __u32 ip[4], __u16 port, _
   return 0;
 }
 
+/* While DNS names are enforced, DNS goes over udp only: the guard cannot read tcp streams. */
+static __always_inline int dns_over_tcp(struct bpf_sock_addr *ctx)
+{
+  return dns_enforce && be16(ctx->user_port) == 53 && ctx->protocol == 6 /* IPPROTO_TCP */;
+}
+
 static __always_inline int check4(struct bpf_sock_addr *ctx)
 {
+  if (dns_over_tcp(ctx))
+    return 0;
   __u32 ip[4] = {ctx->user_ip4, 0, 0, 0};
   return allowed(4, ip, be16(ctx->user_port), ctx->protocol);
 }
 
 static __always_inline int check6(struct bpf_sock_addr *ctx)
 {
+  if (dns_over_tcp(ctx))
+    return 0;
   __u32 ip[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
   __u16 port = be16(ctx->user_port);
   if (ip[0] == 0 && ip[1] == 0 && ip[2] == 0xffff0000) { /* ::ffff:a.b.c.d, network order */
@@ -171,3 +186,26 @@ int guard_connect_unix(struct bpf_sock_addr *ctx) { return unix_allowed(ctx); }
 
 SEC("cgroup/sendmsg4")
 int guard_sendmsg_unix(struct bpf_sock_addr *ctx) { return unix_allowed(ctx); }
+
+/* Device nodes the step may open or create (mknod): the harmless ones a build uses. Everything
+ * else (loop-control, userfaultfd, kvm, fuse, block devices ...) is refused with EPERM. */
+#define BPF_DEVCG_DEV_BLOCK_ 1
+#define BPF_DEVCG_DEV_CHAR_ 2
+
+SEC("cgroup/dev")
+int guard_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+  __u32 type = ctx->access_type & 0xffff;
+  if (type != BPF_DEVCG_DEV_CHAR_)
+    return 0;
+  switch (ctx->major) {
+  case 1: /* mem: null 3, zero 5, full 7, random 8, urandom 9 */
+    return ctx->minor == 3 || ctx->minor == 5 || ctx->minor == 7 || ctx->minor == 8 ||
+           ctx->minor == 9;
+  case 5: /* tty 0, ptmx 2 */
+    return ctx->minor == 0 || ctx->minor == 2;
+  case 136: case 137: case 138: case 139: case 140: case 141: case 142: case 143:
+    return 1; /* pseudo-terminal slaves */
+  }
+  return 0;
+}

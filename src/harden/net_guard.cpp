@@ -96,7 +96,7 @@ NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool o
   const uint64_t b1 = 2 + r[0] % (SS_DNS_P1 - 3), b2 = 2 + r[1] % (SS_DNS_P2 - 3);
   skel_->rodata->dns_b1 = b1;
   skel_->rodata->dns_b2 = b2;
-  skel_->rodata->dns_enforce = !(p.network.default_allow && p.network.dns.names.empty());
+  skel_->rodata->dns_enforce = !(p.network.default_allow && p.network.dns.names.empty());  // as verdict.cpp's dns_names_enforced
   memcpy(const_cast<char*>(skel_->rodata->workspace), workspace.data(), workspace.size());
   auto fail = [&](const char* what, int err) {
     harden_bpf__destroy(skel_);
@@ -139,12 +139,12 @@ NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool o
                           skel_->progs.guard_sendmsg4,     skel_->progs.guard_sendmsg6,
                           skel_->progs.guard_sock_create,  skel_->progs.guard_connect_unix,
                           skel_->progs.guard_sendmsg_unix, skel_->progs.dns_egress,
-                          skel_->progs.dns_ingress};
+                          skel_->progs.dns_ingress,        skel_->progs.guard_dev};
   bpf_link** links[] = {&skel_->links.guard_connect4,    &skel_->links.guard_connect6,
                         &skel_->links.guard_sendmsg4,    &skel_->links.guard_sendmsg6,
                         &skel_->links.guard_sock_create, &skel_->links.guard_connect_unix,
                         &skel_->links.guard_sendmsg_unix, &skel_->links.dns_egress,
-                        &skel_->links.dns_ingress};
+                        &skel_->links.dns_ingress,        &skel_->links.guard_dev};
   for (size_t i = 0; i < std::size(progs); i++) {
     *links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
     if (!*links[i]) {

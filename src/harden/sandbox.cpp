@@ -157,6 +157,18 @@ std::string enter_sandbox(const SandboxPlan& plan) {
     if (std::string e = hide(h); !e.empty()) return e;
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
     return fail("mount /proc for the step's pid namespace");
+  // Root without capabilities may still write most of /proc/sys (only the euid is checked):
+  // kernel.core_pattern alone would run a program of the step's as root on the host. These
+  // parts of the fresh /proc are the host's, and read-only.
+  for (const char* p : {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+                        "/proc/acpi", "/proc/asound", "/proc/scsi"}) {
+    struct stat st;
+    if (lstat(p, &st) < 0) continue;
+    if (mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) < 0 ||
+        mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) < 0)
+      return fail("make read-only", p);
+  }
   if (chdir(plan.workspace.c_str()) < 0) return fail("chdir", plan.workspace);
   return "";
 }

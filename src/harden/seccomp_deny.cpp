@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <seccomp.h>
 
@@ -34,6 +35,14 @@ int install_deny_filter() {
       rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
                             SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)),
                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+  // source routing: a packet would go elsewhere than the address the network guard checked
+  // (the egress program also drops any packet that carries options or routing headers)
+  for (auto [level, opt] : {std::pair{IPPROTO_IP, IP_OPTIONS}, std::pair{IPPROTO_IPV6, IPV6_RTHDR},
+                            std::pair{IPPROTO_IPV6, IPV6_2292RTHDR}})
+    if (rc >= 0)
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2,
+                            SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(level)),
+                            SCMP_A2(SCMP_CMP_EQ, static_cast<scmp_datum_t>(opt)));
   if (rc >= 0)  // the obsolete SOCK_PACKET type makes a packet socket in any family
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));

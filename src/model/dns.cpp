@@ -49,7 +49,7 @@ std::optional<DnsQuestion> parse_dns_query(std::string_view m, bool tcp) {
   DnsQuestion q;
   q.id = u16(0);
   bool response = u8(2) & 0x80;
-  if (response || u16(4) == 0) return std::nullopt;  // QR set, or QDCOUNT 0
+  if (response || u16(4) != 1) return std::nullopt;  // QR set, or not exactly one question
   size_t i = 12;
   while (true) {
     if (i >= m.size()) return std::nullopt;

@@ -6,7 +6,7 @@ namespace stepseal::policy {
 
 namespace {
 
-constexpr std::array<DeniedCall, 39> kDenied{{
+constexpr std::array<DeniedCall, 40> kDenied{{
     {"io_uring_setup", 425, "io_uring: file and network I/O no system call probe can see"},
     {"io_uring_enter", 426, "io_uring"},
     {"io_uring_register", 427, "io_uring"},
@@ -46,8 +46,9 @@ constexpr std::array<DeniedCall, 39> kDenied{{
     {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked"},
     {"socket", 41, "only raw (SOCK_RAW) and packet (AF_PACKET) sockets"},
     {"mmap", 9, "not seccomp: the probes kill an executable mapping of a file an exec rule denies"},
+    {"setsockopt", 54, "only IP_OPTIONS and IPv6 routing headers (source routing)"},
 }};
-constexpr size_t kConditional = 4;  // the last entries: refused only with certain arguments
+constexpr size_t kConditional = 5;  // the last entries: refused only with certain arguments
 
 }  // namespace
 

@@ -21,6 +21,11 @@ Violation make(const Event& e, bool blocked, std::string rule, std::string categ
 
 std::string result(const Event& e) { return e.failed() ? errno_name(e.err()) : "ok"; }
 
+// The DNS guard is on unless everything is allowed and no names are listed.
+bool dns_names_enforced(const Policy& p) {
+  return !(p.network.default_allow && p.network.dns.names.empty());
+}
+
 bool under(std::string_view path, std::string_view dir) {
   return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
 }
@@ -59,6 +64,10 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
   int type = static_cast<int>(e.args[2]) & 0xf;
   Protocol proto = type == SOCK_STREAM ? Protocol::kTcp : Protocol::kUdp;
   if (type != SOCK_STREAM && type != SOCK_DGRAM) return std::nullopt;  // raw: judged at socket()
+  if (proto == Protocol::kTcp && *sa.port == 53 && dns_names_enforced(p))
+    return make(e, e.failed(), "network.dns.names", "dns",
+                op + " tcp " + sa.address + ":53: DNS over tcp is refused while names are "
+                "enforced: " + result(e));
   if (network_allowed(p, sa.address, static_cast<uint16_t>(*sa.port), proto)) return std::nullopt;
   if (st) {  // learned from an allowed name's answer (IPv4-mapped IPv6 as IPv4, as the guard)
     std::string a = sa.address;
@@ -97,6 +106,11 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
+      if (!e.compat() && e.nr == SYS_setsockopt)
+        return make(e, true, "network.source_route", "network",
+                    std::string(e.args[1] == IPPROTO_IP ? "IP_OPTIONS" : "an IPv6 routing header") +
+                        " (source routing would send packets elsewhere than the checked "
+                        "address): EPERM");
       if (!e.compat() && e.nr == SYS_mmap)
         return make(e, true, "exec.deny", "exec",
                     "mapped " + e.obj + " for execution (a loader running a denied executable); "
@@ -125,7 +139,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::CONNECT:
     case Kind::SENDTO: return judge_address(p, ws, e, st);
     case Kind::DNS: {
-      if (p.network.default_allow && p.network.dns.names.empty()) return std::nullopt;
+      if (!dns_names_enforced(p)) return std::nullopt;
       bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
       // over tcp the 2-byte length may come in a write of its own: that alone is no query
       if (tcp && e.raw2.size() <= 2) return std::nullopt;
@@ -143,6 +157,13 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       return make(e, false, "network.dns.names", "dns", "query " + q->qtype + " " + q->name);
     }
     default: break;
+  }
+  // A device the cgroup device guard refused (every device but null, zero, full, random,
+  // urandom, tty, ptmx and ptys).
+  if (e.kind == Kind::OPEN && e.err() == EPERM) {
+    std::string path = e.path.empty() ? e.obj : e.path;
+    if (path.starts_with("/dev/") && !path.starts_with("/dev/shm/"))
+      return make(e, true, "filesystem.device", "filesystem", "open " + path + ": EPERM");
   }
   // A change the read-only tree refused.
   if (e.err() == EROFS) {

@@ -106,9 +106,9 @@ int HardenedStep::status(const RunOptions& opts, int command_status) {
 
 HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
   for (const auto& d : policy::denied_calls()) denied_.push_back(d.nr);
-  // clone only with namespace flags, socket only for raw and packet sockets: the probe checks
-  // the arguments before recording a refusal
-  denied_.insert(denied_.end(), {SYS_clone, SYS_socket});
+  // clone only with namespace flags, socket only for raw and packet sockets, setsockopt only for
+  // source routing: an EPERM without a sys_enter is a refusal (clone's flags are checked again)
+  denied_.insert(denied_.end(), {SYS_clone, SYS_socket, SYS_setsockopt});
   exec_allowlist_ = exec_identities(opts, &exec_deny_, &exec_allow_, &exec_paths_);
   plan_ = sandbox_plan(opts);
 }

@@ -636,19 +636,35 @@ TEST_F(HardenedTest, AddressesAnsweredForAllowedNamesBecomeReachable) {
   }
 }
 
-TEST_F(HardenedTest, DnsQueryOverTcpForOtherNameIsAViolation) {
+// The DNS guard reads udp datagrams, not tcp streams: while names are enforced, DNS over tcp
+// is refused at connect, even to a listed resolver.
+TEST_F(HardenedTest, DnsOverTcpIsRefusedWhileNamesAreEnforced) {
   json policy = BasePolicy();
   policy["network"] = {{"dns", {{"resolvers", {"127.0.0.53"}}, {"names", {"allowed.example"}}}}};
   // The step listens on 127.0.0.53:53 itself (a TCP query needs a peer), hence the capability.
   policy["privileges"] = {{"capabilities", {"CAP_NET_BIND_SERVICE"}}};
   TracedRun r =
-      RunHardened(policy, {Prog("dns_query"), "Evil.Example", "127.0.0.53", "tcp", "listen"});
+      RunHardened(policy, {Prog("dns_query"), "allowed.example", "127.0.0.53", "tcp", "listen"});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, kExitViolation));
   ASSERT_EQ(Result(r, "bind"), "ok") << r.Describe();
+  EXPECT_EQ(Result(r, "connect"), "EPERM") << r.Describe();
+  EXPECT_TRUE(HasViolation(r, "network.dns.names", "dns", "blocked", "DNS over tcp"));
+}
+
+// With every destination allowed and no names listed, the guard is off: DNS over tcp goes
+// through, and its question is still recorded (the 2-byte length and the query, as sent).
+TEST_F(HardenedTest, DnsOverTcpIsRecordedWhenNamesAreNotEnforced) {
+  json policy = BasePolicy();
+  policy["network"] = {{"default", "allow"}};
+  policy["privileges"] = {{"capabilities", {"CAP_NET_BIND_SERVICE"}}};
+  TracedRun r =
+      RunHardened(policy, {Prog("dns_query"), "Evil.Example", "127.0.0.53", "tcp", "listen"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, 0));
   EXPECT_EQ(Result(r, "connect"), "ok") << r.Describe();
   EXPECT_EQ(Result(r, "send"), "ok") << r.Describe();
-  EXPECT_TRUE(HasViolation(r, "network.dns.names", "dns", "violation", "evil.example"));
+  EXPECT_TRUE(NoViolation(r));
   EXPECT_TRUE(r.summary.HasEntry("dns", {{"pid", r.root_pid()},
                                          {"name", "evil.example"},
                                          {"qtype", "A"},
@@ -801,6 +817,33 @@ TEST_F(HardenedTest, CapabilitiesDroppedAndUidChanged) {
   struct stat st{};
   ASSERT_EQ(stat(work("owned").c_str(), &st), 0) << strerror(errno);
   EXPECT_EQ(st.st_uid, 65534u);
+}
+
+// Root without capabilities could still write most of /proc/sys (core_pattern runs a program
+// as root on the host) and open devices such as loop-control: both are off limits, while the
+// devices a build uses keep working.
+TEST_F(HardenedTest, DevicesAndKernelSettingsAreOffLimits) {
+  TracedRun r = RunHardened(
+      BasePolicy(), {"/bin/sh", "-c",
+                     "cat /dev/loop-control; echo 1 > /proc/sys/kernel/core_uses_pid; "
+                     "head -c 1 /dev/urandom > /dev/null && echo x > /dev/null && echo devices ok"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_TRUE(HasViolation(r, "filesystem.device", "filesystem", "blocked", "/dev/loop-control"));
+  EXPECT_TRUE(HasViolation(r, "filesystem.readonly", "filesystem", "blocked",
+                           "/proc/sys/kernel/core_uses_pid"));
+  EXPECT_NE(r.run.out.find("devices ok"), std::string::npos) << r.Describe();
+}
+
+// Source routing would deliver packets elsewhere than the address the network guard checked.
+TEST_F(HardenedTest, SourceRoutingIsRefused) {
+  TracedRun r = RunHardened(BasePolicy(), {Prog("source_route")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_EQ(Result(r, "rthdr"), "EPERM") << r.Describe();
+  EXPECT_EQ(Result(r, "ipopt"), "EPERM") << r.Describe();
+  EXPECT_TRUE(HasViolation(r, "network.source_route", "network", "blocked", "IPv6 routing header"));
+  EXPECT_TRUE(HasViolation(r, "network.source_route", "network", "blocked", "IP_OPTIONS"));
 }
 
 // Name resolution through glibc opens a netlink SOCK_RAW socket: that is no raw IP socket.

@@ -17,7 +17,7 @@ const char* const kOurPrograms[] = {"on_sys_enter",      "on_sys_exit",      "on
                                     "on_exec",           "on_exit",          "guard_connect4",
                                     "guard_connect6",    "guard_sendmsg4",   "guard_sendmsg6",
                                     "guard_sock_create", "guard_connect_unix", "guard_sendmsg_unix",
-                                    "dns_egress",        "dns_ingress"};
+                                    "dns_egress",        "dns_ingress",      "guard_dev"};
 
 // Step cgroups (stepseal-PID-N under the cgroup2 mount) that still exist.
 std::vector<std::string> StepCgroups() {

@@ -210,11 +210,15 @@ TEST(DnsQuery, RejectsQdcountZero) {
   EXPECT_FALSE(parse_dns_query(m, false));
 }
 
-TEST(DnsQuery, QdcountHighByteCounts) {
-  std::string m = header(1, kRD, 0, 0x0100) + qname({"example", "com"});  // QDCOUNT 256
-  put16(m, 1);
-  put16(m, 1);
-  EXPECT_TRUE(parse_dns_query(m, false));
+// Exactly one question: a second one would go to the resolver unread (the DNS guard refuses
+// such queries too). QDCOUNT is 16 bits: 256 is not 0.
+TEST(DnsQuery, RejectsMoreThanOneQuestion) {
+  for (uint16_t qd : {2, 0x0100, 0x0101}) {
+    std::string m = header(1, kRD, 0, qd) + qname({"example", "com"});
+    put16(m, 1);
+    put16(m, 1);
+    EXPECT_FALSE(parse_dns_query(m, false)) << qd;
+  }
 }
 
 TEST(DnsQuery, RejectsATruncatedHeader) {

@@ -338,14 +338,23 @@ TEST(VerdictNetwork, Ipv4MappedIpv6IsJudgedAsIpv4) {
   EXPECT_EQ(v->rule, "network.allow");
 }
 
-TEST(VerdictNetwork, ListedResolversAreReachableOnPort53BothProtocols) {
+// Listed resolvers are reachable on port 53 over udp; while DNS names are enforced (always, but
+// for "default": "allow" with no names) DNS over tcp is refused: the guard cannot read streams.
+TEST(VerdictNetwork, ListedResolversAreReachableOnPort53OverUdp) {
   Policy p = parse(kNetPolicy);
-  EXPECT_FALSE(judge_event(p, kWs, connect_tcp4("10.0.0.2", 53, 0)));
   EXPECT_FALSE(judge_event(p, kWs, sendto_udp4("10.0.0.2", 53, 30)));
   EXPECT_FALSE(judge_event(p, kWs, net(Kind::SENDTO, AF_INET6, SOCK_DGRAM,
                                        sin6("fd00::53", 53), 30)));
-  EXPECT_FALSE(judge_event(p, kWs, net(Kind::CONNECT, AF_INET6, SOCK_STREAM,
-                                       sin6("fd00::53", 53), 0)));
+  for (const auto& ev : {connect_tcp4("10.0.0.2", 53, -EPERM),
+                         net(Kind::CONNECT, AF_INET6, SOCK_STREAM, sin6("fd00::53", 53), -EPERM)}) {
+    auto t = judge_event(p, kWs, ev);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->rule, "network.dns.names");
+    EXPECT_EQ(t->verdict, "blocked");
+    EXPECT_TRUE(contains(t->detail, "tcp")) << t->detail;
+  }
+  EXPECT_FALSE(judge_event(parse(R"({"version":1,"network":{"default":"allow"}})"), kWs,
+                           connect_tcp4("10.0.0.2", 53, 0)));
   // Only port 53 and only the listed resolvers.
   auto v = judge_event(p, kWs, connect_tcp4("10.0.0.2", 853, -EPERM));
   ASSERT_TRUE(v);
@@ -475,10 +484,10 @@ TEST(VerdictUnix, AbstractSocketsOnlyWithALoopbackOnlyPolicy) {
 
 // --- DNS -------------------------------------------------------------------------------------
 
-TEST(VerdictDns, NameNotInThePolicyIsAViolation) {
+TEST(VerdictDns, NameNotInThePolicyIsBlocked) {
   auto v = judge_event(parse(kNetPolicy), kWs, dns_ev(dns_query("evil.example")));
   ASSERT_TRUE(v);
-  EXPECT_EQ(v->verdict, "violation");  // made before the call: nothing refused it
+  EXPECT_EQ(v->verdict, "blocked");  // over udp the DNS guard drops the query as it leaves
   EXPECT_EQ(v->rule, "network.dns.names");
   EXPECT_EQ(v->category, "dns");
   EXPECT_TRUE(contains(v->detail, "evil.example")) << v->detail;
@@ -514,13 +523,13 @@ TEST(VerdictDns, TcpQueriesCarryALengthPrefix) {
   EXPECT_TRUE(contains(v->detail, "evil.example")) << v->detail;
 }
 
-TEST(VerdictDns, UnreadablePayloadIsAViolation) {
+TEST(VerdictDns, UnreadablePayloadIsBlocked) {
   Policy p = parse(kNetPolicy);
   for (const std::string& payload : {std::string("hello, port 53"), std::string(),
                                      dns_query("allowed.example").substr(0, 20)}) {
     auto v = judge_event(p, kWs, dns_ev(payload));
     ASSERT_TRUE(v);
-    EXPECT_EQ(v->verdict, "violation");
+    EXPECT_EQ(v->verdict, "blocked");  // udp: the guard drops what it cannot read
     EXPECT_EQ(v->rule, "network.dns.names");
     EXPECT_EQ(v->category, "dns");
   }
