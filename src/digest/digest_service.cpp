@@ -163,7 +163,8 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
       else if (private_gone_ && on_private_dir(r.path) && !on_dir(r.path, workspace_))
         o.reason = "on the step's private tmpfs, gone with its mount namespace";
       else if (root_fd_ >= 0 && r.path.starts_with('/'))
-        o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected);
+        o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected,
+                      /*in_root=*/true);
       else
         o = hash_path(dirfd, r.path, r.follow, r.expected);
       if (o.status != DigestStatus::kExact || !o.id || coarse_ns > o.id->ctime_ns) break;

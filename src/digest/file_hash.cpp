@@ -1,6 +1,9 @@
 #include "digest/file_hash.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -114,14 +117,33 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
 }
 
 HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
-                      const std::optional<FileId>& expected) {
-  int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
-  int fd = openat(dirfd, path.c_str(), flags);
-  if (fd < 0) {
+                      const std::optional<FileId>& expected, bool in_root) {
+  // Located first (O_PATH), opened only if it is a regular file: a name the step chose must not
+  // make stepseal open a device or a fifo. In the step's root (in_root), symlinks and ".." are
+  // resolved as the step would see them, never reaching out into stepseal's view.
+  int p;
+  if (in_root) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    p = static_cast<int>(syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how));
+  } else {
+    p = openat(dirfd, path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+  }
+  if (p < 0) {
     if (errno == ENOENT) return unavailable("no longer exists");
     if (errno == ELOOP && !follow) return unavailable("a symbolic link");
     return unavailable(std::string("cannot open: ") + strerror(errno));
   }
+  struct stat st{};
+  if (fstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(p);
+    return unavailable(S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+  }
+  int fd = open(("/proc/self/fd/" + std::to_string(p)).c_str(),
+                O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  close(p);
+  if (fd < 0) return unavailable(std::string("cannot open: ") + strerror(errno));
   HashOutcome o = hash_fd(fd, expected);
   close(fd);
   return o;

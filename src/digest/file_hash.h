@@ -44,10 +44,12 @@ struct HashOutcome {
 // the file must have that identity.
 HashOutcome hash_fd(int fd, const std::optional<FileId>& expected);
 
-// Opens `path` (relative paths against `dirfd`; symlinks followed only if `follow`) without
-// blocking on FIFOs or devices, and hashes it.
+// Hashes the regular file at `path` (relative paths against `dirfd`; symlinks followed only if
+// `follow`); anything else (a device, a fifo, a directory) is "unavailable" and never opened
+// for reading. `in_root`: `dirfd` is a root directory (the step's), and the path is resolved
+// inside it (openat2 RESOLVE_IN_ROOT): absolute symlinks and ".." stay within it.
 HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
-                      const std::optional<FileId>& expected);
+                      const std::optional<FileId>& expected, bool in_root = false);
 
 // SHA-256 of a byte string, lowercase hex (OpenSSL EVP).
 std::string sha256_hex(std::string_view bytes);

@@ -117,6 +117,8 @@ namespace {
     }
     if (sandbox)
       if (std::string err = restrict_self(*sandbox); !err.empty()) sandbox_failed(st_w, err);
+    signal(SIGTTOU, SIG_DFL);  // the supervisor ignores them; the command gets the defaults
+    signal(SIGTTIN, SIG_DFL);
     sigprocmask(SIG_SETMASK, &orig, nullptr);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -125,6 +125,19 @@ int run_step(const RunOptions& opts) {
     sigset_t* o;
     ~MaskGuard() { sigprocmask(SIG_SETMASK, o, nullptr); }
   } mask_guard{&orig};
+  // The step shares stepseal's terminal: if it makes itself the foreground process group,
+  // stepseal's own last log lines must not stop it (SIGTTOU). The command gets the defaults back.
+  struct sigaction ign{}, old_ttou{}, old_ttin{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGTTOU, &ign, &old_ttou);
+  sigaction(SIGTTIN, &ign, &old_ttin);
+  struct TtyGuard {
+    struct sigaction *ou, *in;
+    ~TtyGuard() {
+      sigaction(SIGTTOU, ou, nullptr);
+      sigaction(SIGTTIN, in, nullptr);
+    }
+  } tty_guard{&old_ttou, &old_ttin};
   sigset_t fwd;
   sigemptyset(&fwd);
   for (int s : kForwarded) sigaddset(&fwd, s);
