@@ -141,7 +141,8 @@ std::string enter_sandbox(const SandboxPlan& plan) {
   for (const char* t : SS_PRIVATE_DIRS) {  // a real directory (not /var/run -> /run)
     struct stat st;
     if (lstat(t, &st) == 0 && S_ISDIR(st.st_mode) &&
-        mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        mount("tmpfs", t, "tmpfs",
+              MS_NOSUID | MS_NODEV | (plan.noexec_writable ? MS_NOEXEC : 0), "mode=1777") < 0)
       return fail("mount a fresh tmpfs on", t);
   }
   for (const auto& w : on_tmp)
@@ -151,7 +152,8 @@ std::string enter_sandbox(const SandboxPlan& plan) {
     if (syscall(SYS_move_mount, fd, "", AT_FDCWD, w.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
       return fail("move_mount", w);
     close(fd);
-    if (setattr(w.c_str(), 0, MOUNT_ATTR_RDONLY) < 0) return fail("make writable", w);
+    if (setattr(w.c_str(), plan.noexec_writable ? MOUNT_ATTR_NOEXEC : 0, MOUNT_ATTR_RDONLY) < 0)
+      return fail("make writable", w);
   }
   for (const auto& h : plan.hidden)
     if (std::string e = hide(h); !e.empty()) return e;

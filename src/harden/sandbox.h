@@ -29,6 +29,10 @@ struct SandboxPlan {
   std::vector<int> capabilities;       // kept; the rest are dropped
   std::optional<uint32_t> uid;
   bool deny_filter = true;             // the seccomp deny-list (tests of the sandbox may omit it)
+  // An exec allowlist is enforced: whatever the step can write (the workspace, writable paths,
+  // the private tmpfs directories) is mounted noexec, so no file it made can be executed or
+  // mapped executable (LD_PRELOAD of its own library, say).
+  bool noexec_writable = false;
 };
 
 // Returns "" or what failed.

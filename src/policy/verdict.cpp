@@ -158,6 +158,17 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     }
     default: break;
   }
+  // Under an exec allowlist the places the step can write are noexec: running what it made
+  // there fails with EACCES.
+  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && !p.exec.allow.empty()) {
+    std::string path = e.path.empty() ? e.obj : e.path;
+    bool listed = false;
+    for (const auto& r : p.exec.allow) listed = listed || (!r.path.empty() && r.path == path);
+    if (!listed)
+      return make(e, true, "exec.allow", "exec",
+                  "exec " + path + ": EACCES (under an exec allowlist what the step can write is "
+                  "mounted noexec)");
+  }
   // A device the cgroup device guard refused (every device but null, zero, full, random,
   // urandom, tty, ptmx and ptys).
   if (e.kind == Kind::OPEN && e.err() == EPERM) {

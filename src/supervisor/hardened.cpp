@@ -111,6 +111,7 @@ HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
   denied_.insert(denied_.end(), {SYS_clone, SYS_socket, SYS_setsockopt});
   exec_allowlist_ = exec_identities(opts, &exec_deny_, &exec_allow_, &exec_paths_);
   plan_ = sandbox_plan(opts);
+  plan_.noexec_writable = exec_allowlist_;
 }
 
 void HardenedStep::setup(const BpfTracer& tracer) {

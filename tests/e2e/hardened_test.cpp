@@ -25,6 +25,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <memory>
 #include <map>
 #include <sstream>
 
@@ -248,6 +249,20 @@ class EscapeTest : public E2ETest {
   // A helper program, as the step sees it. Hardened steps get a fresh /tmp, so a build tree
   // under /tmp (a CI checkout, say) is not visible to them: the program is copied into the
   // workspace (work()/.progs), which is. Shadows e2e::Prog in the tests of this file.
+  // A helper program in a read-only place outside the workspace (a copy under /var/tmp): where
+  // an exec allowlist makes everything the step can write noexec, programs must live elsewhere.
+  std::string HostProg(const std::string& name) {
+    if (!host_progs_) host_progs_ = std::make_unique<HostDir>();
+    const std::string copy = *host_progs_ / name;
+    if (access(copy.c_str(), X_OK) != 0) {
+      std::filesystem::copy_file(e2e::Prog(name), copy,
+                                 std::filesystem::copy_options::overwrite_existing);
+      chmod(copy.c_str(), 0755);
+    }
+    return copy;
+  }
+  std::unique_ptr<HostDir> host_progs_;
+
   std::string Prog(const std::string& name) const {
     const std::string dir = work(".progs"), copy = dir + "/" + name;
     if (access(copy.c_str(), X_OK) != 0) {
@@ -855,12 +870,32 @@ TEST_F(HardenedTest, NetlinkSocketOfGetaddrinfoIsNoViolation) {
   EXPECT_NE(r.run.out.find("127.0.0.1"), std::string::npos) << r.Describe();
 }
 
+// With an exec allowlist, nothing the step can write may be mapped executable: a library it put
+// in the workspace cannot be preloaded into an allowed program.
+TEST_F(HardenedTest, ExecAllowlistMakesWritablePlacesNoexec) {
+  ASSERT_EQ(system(("cp /lib/x86_64-linux-gnu/libm.so.6 " + work("libx.so")).c_str()), 0);
+  json policy = BasePolicy();
+  policy["exec"] = {{"allow", {{{"path", "/bin/sh"}}, {{"path", "/usr/bin/true"}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "LD_PRELOAD=\"$1\" /usr/bin/true", "sh",
+                                     work("libx.so")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, 0));
+  EXPECT_NE(r.run.err.find("cannot be preloaded"), std::string::npos) << r.Describe();
+  // and a program it put there cannot be run at all
+  TracedRun x = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh",
+                                     Prog("exit_with")});
+  ASSERT_TRUE(Hardened(x));
+  EXPECT_TRUE(ExitedWith(x, kExitViolation));
+  EXPECT_NE(x.run.out.find("status=126"), std::string::npos) << x.Describe();
+  EXPECT_TRUE(HasViolation(x, "exec.allow", "exec", "blocked", "noexec"));
+}
+
 // A rule may name a symlink (/bin/sh): it allows the file the link names, in the kernel and in
 // the verdict alike.
 TEST_F(HardenedTest, ExecAllowRuleThroughASymlink) {
   json policy = BasePolicy();
-  policy["exec"] = {{"allow", {{{"path", "/bin/sh"}}, {{"path", Prog("exit_with")}}}}};
-  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
+  policy["exec"] = {{"allow", {{{"path", "/bin/sh"}}, {{"path", HostProg("exit_with")}}}}};
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", HostProg("exit_with")});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, 0));
   EXPECT_TRUE(NoViolation(r));
@@ -871,7 +906,7 @@ TEST_F(HardenedTest, ExecAllowRuleThroughASymlink) {
 TEST_F(HardenedTest, ExecAllowlistKillsOthers) {
   json policy = BasePolicy();
   policy["exec"] = {{"allow", {{{"path", "/usr/bin/dash"}}}}};
-  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", Prog("exit_with")});
+  TracedRun r = RunHardened(policy, {"/bin/sh", "-c", "\"$1\" 0; echo status=$?", "sh", HostProg("exit_with")});
   ASSERT_TRUE(Hardened(r));
   EXPECT_TRUE(ExitedWith(r, kExitViolation));
   EXPECT_TRUE(HasViolation(r, "exec.allow", "exec", "blocked"));
