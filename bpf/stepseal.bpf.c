@@ -234,6 +234,14 @@ static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compa
   struct builder b;
   if (!compat && nr == NR_clone && !(regs->di & CLONE_NS_FLAGS))
     return; /* only a clone with namespace flags is refused; this EPERM is another one */
+  if (!compat && nr == NR_setsockopt &&
+      !((regs->si == 0 /* IPPROTO_IP */ && regs->dx == 4 /* IP_OPTIONS */) ||
+        (regs->si == 41 /* IPPROTO_IPV6 */ && (regs->dx == 57 || regs->dx == 5) /* RTHDR */)))
+    return; /* only source routing is refused; other options fail EPERM for their own reasons */
+  if (!compat && nr == NR_socket &&
+      !(regs->di == 17 /* AF_PACKET */ || (regs->si & 0xf) == 10 /* SOCK_PACKET */ ||
+        ((regs->di == 2 || regs->di == 10) && (regs->si & 0xf) == 3 /* inet SOCK_RAW */)))
+    return; /* only raw and packet sockets are refused */
   if (!is_traced(pid_tgid >> 32) || builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
     return;
   b.s->ev.flags = SS_F_DENIED | (compat ? SS_F_COMPAT : 0);

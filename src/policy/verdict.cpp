@@ -21,6 +21,15 @@ Violation make(const Event& e, bool blocked, std::string rule, std::string categ
 
 std::string result(const Event& e) { return e.failed() ? errno_name(e.err()) : "ok"; }
 
+// The kernel enforces an exec allowlist (and mounts what the step writes noexec) only when
+// every allow rule names a path (supervisor/hardened.cpp exec_identities()).
+bool allowlist_enforced(const Policy& p) {
+  if (p.exec.allow.empty()) return false;
+  for (const auto& r : p.exec.allow)
+    if (r.path.empty()) return false;
+  return true;
+}
+
 // The DNS guard is on unless everything is allowed and no names are listed.
 bool dns_names_enforced(const Policy& p) {
   return !(p.network.default_allow && p.network.dns.names.empty());
@@ -160,11 +169,17 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
   }
   // Under an exec allowlist the places the step can write are noexec: running what it made
   // there fails with EACCES.
-  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && !p.exec.allow.empty()) {
+  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && allowlist_enforced(p)) {
     std::string path = e.path.empty() ? e.obj : e.path;
     bool listed = false;
-    for (const auto& r : p.exec.allow) listed = listed || (!r.path.empty() && r.path == path);
-    if (!listed)
+    for (const auto& r : p.exec.allow)
+      listed = listed || (!r.path.empty() && expand_path(r.path, ws) == path);
+    bool noexec = own_socket_path(path, ws);  // the workspace or a private directory
+    for (const auto& w : p.filesystem.writable) {
+      std::string d = expand_path(w, ws);
+      noexec = noexec || (!d.empty() && (path == d || under(path, d)));
+    }
+    if (!listed && noexec)
       return make(e, true, "exec.allow", "exec",
                   "exec " + path + ": EACCES (under an exec allowlist what the step can write is "
                   "mounted noexec)");
