@@ -4,7 +4,7 @@
  *
  *   cgroup/connect4, connect6     the allowlist, on the kernel's own copy of the address
  *   cgroup/sendmsg4, sendmsg6     the same for datagrams with an explicit destination
- *   cgroup/sock_create            no raw or packet sockets
+ *   cgroup/sock_create            no raw or packet sockets, no UDP-Lite, SCTP or DCCP
  *   cgroup/connect_unix,          pathname unix sockets only inside the workspace; abstract
  *   cgroup/sendmsg_unix           ones only when the step has its own network namespace
  *   cgroup_skb/egress, ingress    DNS names (dns_guard.h): queries for other names dropped,
@@ -125,6 +125,10 @@ SEC("cgroup/sock_create")
 int guard_sock_create(struct bpf_sock *ctx)
 {
   if (ctx->family == AF_PACKET || ctx->type == SOCK_RAW)
+    return 0;
+  /* UDP-Lite, SCTP and DCCP: transports the DNS guard does not read (a query to port 53 over
+   * UDP-Lite would pass it) and no build needs */
+  if (ctx->protocol == 136 || ctx->protocol == 132 || ctx->protocol == 33)
     return 0;
   return 1;
 }

@@ -146,17 +146,18 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     return 0;
   /* the execve's own sys_exit must not report it: it succeeded, and this is the record */
   bpf_map_delete_elem(&inflight, &old);
+  struct file *f = BPF_CORE_READ(bprm, file);
+  /* the kill comes first: it must not depend on there being room to record it */
+  int refused = hardened && exec_refused(BPF_CORE_READ(f, f_inode));
+  if (refused)
+    bpf_send_signal(9); /* SIGKILL: the new image never runs */
   if (builder_open(&b, SS_K_EXEC, tgid, p->pid) < 0)
     return 0;
   b.s->ev.args[0] = old_pid;
-
-  struct file *f = BPF_CORE_READ(bprm, file);
   put_path(&b, SS_B_OBJ, &f->f_path);
   put_inode(&b, BPF_CORE_READ(f, f_inode));
-  if (hardened && exec_refused(BPF_CORE_READ(f, f_inode))) {
+  if (refused)
     b.s->ev.flags |= SS_F_DENIED;
-    bpf_send_signal(9); /* SIGKILL: the new image never runs */
-  }
   struct fs_struct *fs = BPF_CORE_READ(p, fs);
   put_path(&b, SS_B_DIR1, &fs->pwd);
   const char *filename = BPF_CORE_READ(bprm, filename);
@@ -227,21 +228,35 @@ static __always_inline int is_denied(long nr)
 
 #define X32_SYSCALL_BIT 0x40000000 /* an x32 call: refused whole by the filter (bad arch) */
 
+/* For the calls hardened mode's filter refuses only with certain arguments
+ * (src/harden/seccomp_deny.cpp): whether these are such arguments. Others: always. */
+static __always_inline int refused_with(long nr, struct pt_regs *regs)
+{
+  __u64 a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10;
+  switch (nr) {
+  case NR_clone: return (a0 & CLONE_NS_FLAGS) != 0;
+  case NR_socket:
+    return a0 == 17 /* AF_PACKET */ || (a1 & 0xf) == 10 /* SOCK_PACKET */ ||
+           ((a0 == 2 || a0 == 10) && (a1 & 0xf) == 3 /* inet SOCK_RAW */);
+  case NR_setsockopt:
+    return (a1 == 0 && a2 == 4) /* IP_OPTIONS */ || (a1 == 41 && (a2 == 57 || a2 == 5)) /* RTHDR */ ||
+           (a1 == 17 && a2 == 103) /* UDP_SEGMENT */;
+  case NR_ioctl: return a1 == 0x5412 || a1 == 0x541C || a1 == 0x540A;
+  case NR_chmod: case NR_fchmod: case NR_creat: case NR_mknod: return (a1 & 06000) != 0;
+  case NR_fchmodat: case NR_fchmodat2: case NR_open: case NR_mknodat: return (a2 & 06000) != 0;
+  case NR_openat: return (a3 & 06000) != 0;
+  case NR_personality: return (a0 & 0x0400000) != 0;
+  }
+  return 1;
+}
+
 /* A call the seccomp deny-list refused: it never reached sys_enter, so its record is made here,
  * with the raw arguments (i386 registers for an int 0x80 call). */
 static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compat, __u64 pid_tgid)
 {
   struct builder b;
-  if (!compat && nr == NR_clone && !(regs->di & CLONE_NS_FLAGS))
-    return; /* only a clone with namespace flags is refused; this EPERM is another one */
-  if (!compat && nr == NR_setsockopt &&
-      !((regs->si == 0 /* IPPROTO_IP */ && regs->dx == 4 /* IP_OPTIONS */) ||
-        (regs->si == 41 /* IPPROTO_IPV6 */ && (regs->dx == 57 || regs->dx == 5) /* RTHDR */)))
-    return; /* only source routing is refused; other options fail EPERM for their own reasons */
-  if (!compat && nr == NR_socket &&
-      !(regs->di == 17 /* AF_PACKET */ || (regs->si & 0xf) == 10 /* SOCK_PACKET */ ||
-        ((regs->di == 2 || regs->di == 10) && (regs->si & 0xf) == 3 /* inet SOCK_RAW */)))
-    return; /* only raw and packet sockets are refused */
+  if (!compat && !refused_with(nr, regs))
+    return; /* a call the filter refuses only with some arguments, failing for another reason */
   if (!is_traced(pid_tgid >> 32) || builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
     return;
   b.s->ev.flags = SS_F_DENIED | (compat ? SS_F_COMPAT : 0);
@@ -369,9 +384,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
     return 0; /* reported by sched_process_exec */
   if (c.kind == SS_K_MMAP_WRITE && ret < 0)
     return 0;
+  struct task_struct *t = cur_task();
+  /* the kill comes first: it must not depend on there being room to record it */
+  int foreign = hardened && c.kind == SS_K_CONNECT && ret == 0 &&
+                foreign_unix_peer(t, (long)c.args[0]);
+  if (foreign)
+    bpf_send_signal(9); /* before the call returns: nothing is sent to the foreign peer */
   if (builder_open(&b, c.kind, pid_tgid >> 32, tid) < 0)
     return 0;
-  struct task_struct *t = cur_task();
   b.s->ev.flags = c.flags;
   b.s->ev.nr = c.nr;
   b.s->ev.ret = ret;
@@ -407,10 +427,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
       builder_close(&b);
       return 0;
     }
-    if (hardened && c.kind == SS_K_CONNECT && ret == 0 && foreign_unix_peer(t, (long)c.args[0])) {
+    if (foreign)
       b.s->ev.flags |= SS_F_DENIED;
-      bpf_send_signal(9); /* before the call returns: nothing is sent to the foreign peer */
-    }
     break;
   case SS_K_LISTEN: on_listen(&b, t, &c); break;
   case SS_K_GAP: break;

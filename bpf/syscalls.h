@@ -55,7 +55,8 @@ enum {
   NR_open_by_handle_at = 304, NR_sendmmsg = 307, NR_renameat2 = 316, NR_memfd_create = 319,
   NR_execveat = 322, NR_copy_file_range = 326, NR_io_uring_setup = 425,
   NR_io_uring_enter = 426, NR_io_uring_register = 427, NR_openat2 = 437,
-  NR_write = 1, NR_writev = 20, NR_setsockopt = 54,
+  NR_write = 1, NR_writev = 20, NR_setsockopt = 54, NR_ioctl = 16, NR_chmod = 90,
+  NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452, NR_personality = 135,
   /* sensitive calls (SYSCALL): recorded in observe mode, denied in hardened mode */
   NR_clone = 56, NR_ptrace = 101, NR_pivot_root = 155, NR_mount = 165, NR_umount2 = 166,
   NR_init_module = 175, NR_delete_module = 176, NR_kexec_load = 246, NR_add_key = 248,

@@ -18,6 +18,7 @@
 #include "distill/summary.h"
 #include "policy/policy.h"
 #include "harden/net_guard.h"
+#include "stepseal/harden.h"
 #include "supervisor/supervisor.h"
 
 namespace stepseal {
@@ -220,6 +221,26 @@ int cmd_run(const std::vector<std::string>& args) {
     std::string parent = tp.substr(0, tp.rfind('/'));
     if (realpath(parent.empty() ? "/" : parent.c_str(), tdir))
       o.trace_path = std::string(tdir) + "/" + tp.substr(tp.rfind('/') + 1);
+    // Where the step can write it could rename the directory and put another journal in the
+    // journal's place before it is judged: the journal lives elsewhere.
+    auto inside = [&](const std::string& dir) {
+      return !dir.empty() && (o.trace_path.starts_with(dir + "/"));
+    };
+    bool writable = inside(o.workspace);
+    for (const auto& w : o.policy->filesystem.writable) {
+      std::string d = policy::expand_path(w, o.workspace);
+      bool fresh = false;  // under the step's private tmpfs directories: not the host's
+      for (const char* p : SS_PRIVATE_DIRS)
+        fresh = fresh || d == p || d.starts_with(std::string(p) + "/");
+      if (!fresh) writable = writable || inside(d);
+    }
+    bool hidden_from_step = false;  // the step's /tmp, /run ... are fresh: it never sees these
+    for (const char* d : SS_PRIVATE_DIRS) hidden_from_step = hidden_from_step || inside(d);
+    if (writable || (!o.policy->filesystem.readonly_default && !hidden_from_step))
+      return usage_error("run: --trace " + o.trace_path +
+                         " is where the step can write (the workspace or a writable path" +
+                         std::string(o.policy->filesystem.readonly_default ? "" : "; readonly_default is false") +
+                         "): put the journal elsewhere");
   }
   set_verbosity(verbosity);
   return run_step(o);

@@ -1,6 +1,5 @@
 #include "digest/digest_service.h"
 
-#include "stepseal/harden.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -10,16 +9,6 @@
 
 namespace stepseal {
 
-namespace {
-bool on_dir(const std::string& path, std::string_view dir) {
-  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
-}
-bool on_private_dir(const std::string& path) {
-  for (const char* d : SS_PRIVATE_DIRS)
-    if (on_dir(path, d)) return true;
-  return false;
-}
-}  // namespace
 
 namespace {
 int64_t coarse_realtime_ns() {
@@ -160,8 +149,8 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
       coarse_ns = coarse_realtime_ns();
       if (fd >= 0)
         o = hash_fd(fd, r.expected);
-      else if (private_gone_ && on_private_dir(r.path) && !on_dir(r.path, workspace_))
-        o.reason = "on the step's private tmpfs, gone with its mount namespace";
+      else if (private_gone_)  // stepseal's view is not the step's: never hash in its place
+        o.reason = "the step's mount namespace ended before the digest could be taken";
       else if (root_fd_ >= 0 && r.path.starts_with('/'))
         o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected,
                       /*in_root=*/true);

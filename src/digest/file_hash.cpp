@@ -75,6 +75,11 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
   if (fstat(fd, &before) < 0) return unavailable(std::string("fstat: ") + strerror(errno));
   FileId id = file_id_of(before);
   if (!S_ISREG(before.st_mode)) return unavailable("not a regular file", id);
+  // A step can make a sparse file of exabytes in no time: no hash may take unbounded time.
+  if (static_cast<uint64_t>(before.st_size) > kMaxHashBytes)
+    return unavailable("larger than the hashing limit (" + std::to_string(kMaxHashBytes >> 30) +
+                           " GiB)",
+                       id);
   if (expected && !(*expected == id)) {
     HashOutcome o;
     o.status = DigestStatus::kRaced;
@@ -93,6 +98,8 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return unavailable(std::string("read: ") + strerror(errno), id);
     if (n == 0) break;
+    if (total + static_cast<uint64_t>(n) > kMaxHashBytes)
+      return unavailable("grew past the hashing limit while being hashed", id);
     if (!EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n)))
       return unavailable("OpenSSL digest failed", id);
     off += n;

@@ -42,6 +42,10 @@ struct HashOutcome {
 
 // Hashes the regular file open at `fd` (the caller keeps ownership). When `expected` is given,
 // the file must have that identity.
+// Files larger than this are not hashed ("unavailable"): a sparse file of exabytes costs a
+// step nothing to make and would keep stepseal hashing for years.
+inline constexpr uint64_t kMaxHashBytes = uint64_t{16} << 30;
+
 HashOutcome hash_fd(int fd, const std::optional<FileId>& expected);
 
 // Hashes the regular file at `path` (relative paths against `dirfd`; symlinks followed only if

@@ -1,6 +1,7 @@
 #include "digest/preimage.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -316,7 +317,10 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
     r.follow = t.follow;
     r.trigger = name;
     if (t.rel.empty()) {  // an fd argument: reopen the caller's file through its magic link
-      int fd = open(t.dir_link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      // located first: a device behind an O_PATH fd must not be opened by stepseal
+      struct stat st{};
+      if (stat(t.dir_link.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+      int fd = open(t.dir_link.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       if (fd < 0) continue;
       nlohmann::json rec = digests_->run_on_fd(r, fd);
       close(fd);

@@ -157,7 +157,16 @@ std::string enter_sandbox(const SandboxPlan& plan) {
   }
   for (const auto& h : plan.hidden)
     if (std::string e = hide(h); !e.empty()) return e;
-  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+  // The host's ptys (other users' terminals) are not the step's: a devpts of its own.
+  if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620") < 0)
+    return fail("mount a devpts of the step's own");
+  if (mount("/dev/pts/ptmx", "/dev/ptmx", nullptr, MS_BIND, nullptr) < 0)
+    return fail("bind /dev/pts/ptmx");
+  // hidepid=ptraceable (not "invisible", which exempts gid 0): the step does not see its init
+  // (the spawner, made undumpable), whose
+  // /proc files (oom_score_adj ...) would otherwise be the step's root user's to write.
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=ptraceable") < 0)
     return fail("mount /proc for the step's pid namespace");
   // Root without capabilities may still write most of /proc/sys (only the euid is checked):
   // kernel.core_pattern alone would run a program of the step's as root on the host. These
@@ -176,6 +185,9 @@ std::string enter_sandbox(const SandboxPlan& plan) {
 }
 
 std::string restrict_self(const SandboxPlan& plan) {
+  // the spawner keeps another saved gid (spawner.cpp): the step's credentials never all match
+  // its init's, so prlimit() and the like on pid 1 need a capability the step does not have
+  if (!plan.uid && setresgid(0, 0, 0) < 0) return fail("setresgid");
   // Environment: only what the allowlist names.
   std::vector<std::string> drop;
   for (char** e = environ; e && *e; e++) {

@@ -1,12 +1,13 @@
 #include "policy/denylist.h"
 
 #include <array>
+#include <vector>
 
 namespace stepseal::policy {
 
 namespace {
 
-constexpr std::array<DeniedCall, 40> kDenied{{
+constexpr std::array<DeniedCall, 51> kDenied{{
     {"io_uring_setup", 425, "io_uring: file and network I/O no system call probe can see"},
     {"io_uring_enter", 426, "io_uring"},
     {"io_uring_register", 427, "io_uring"},
@@ -42,18 +43,35 @@ constexpr std::array<DeniedCall, 40> kDenied{{
     {"add_key", 248, "the kernel keyrings"},
     {"request_key", 249, "the kernel keyrings"},
     {"userfaultfd", 323, "stalling the kernel mid-copy (race amplifier)"},
-    {"clone", 56, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)"},
-    {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked"},
-    {"socket", 41, "only raw (SOCK_RAW) and packet (AF_PACKET) sockets"},
-    {"mmap", 9, "not seccomp: the probes kill an executable mapping of a file an exec rule denies"},
-    {"setsockopt", 54, "only IP_OPTIONS and IPv6 routing headers (source routing)"},
+    {"clone", 56, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)", true},
+    {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked", true},
+    {"socket", 41, "only raw (SOCK_RAW) and packet (AF_PACKET) sockets", true},
+    {"mmap", 9, "not seccomp: the probes kill an executable mapping of a file an exec rule denies", true},
+    {"setsockopt", 54, "only IP_OPTIONS, IPv6 routing headers (source routing) and UDP_SEGMENT", true},
+    {"ioctl", 16, "only TIOCSTI, TIOCLINUX (pushing input into the terminal) and TCXONC", true},
+    {"chmod", 90, "only to a setuid or setgid mode", true},
+    {"fchmod", 91, "only to a setuid or setgid mode", true},
+    {"fchmodat", 268, "only to a setuid or setgid mode", true},
+    {"fchmodat2", 452, "only to a setuid or setgid mode", true},
+    {"open", 2, "only creating a setuid or setgid file", true},
+    {"openat", 257, "only creating a setuid or setgid file", true},
+    {"creat", 85, "only creating a setuid or setgid file", true},
+    {"mknod", 133, "only a setuid or setgid mode", true},
+    {"mknodat", 259, "only a setuid or setgid mode", true},
+    {"personality", 135, "only READ_IMPLIES_EXEC (every readable mapping executable)", true},
 }};
-constexpr size_t kConditional = 5;  // the last entries: refused only with certain arguments
+
 
 }  // namespace
 
 std::span<const DeniedCall> denied_calls() {
-  return std::span<const DeniedCall>(kDenied.data(), kDenied.size() - kConditional);
+  static const std::vector<DeniedCall> always = [] {
+    std::vector<DeniedCall> v;
+    for (const auto& d : kDenied)
+      if (!d.conditional) v.push_back(d);
+    return v;
+  }();
+  return always;
 }
 
 std::string syscall_name(uint32_t nr, bool compat) {

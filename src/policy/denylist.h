@@ -15,6 +15,7 @@ struct DeniedCall {
   const char* name;  // x86_64 name, as in the summary's "seccomp.deny:<name>" rule
   int nr;            // x86_64 number
   const char* why;   // one line for docs and --help
+  bool conditional = false;  // refused only with certain arguments (clone, socket, chmod ...)
 };
 
 // Refused with EPERM, always. (clone is refused only with namespace flags; clone3 gets ENOSYS

@@ -115,6 +115,18 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
       std::string name = syscall_name(e.nr, e.compat());
+      if (!e.compat() && e.nr == SYS_setsockopt && e.args[1] == IPPROTO_UDP)
+        return make(e, true, "seccomp.deny:setsockopt", "syscall",
+                    "UDP_SEGMENT (several datagrams in one send): EPERM");
+      if (!e.compat() && e.nr == SYS_ioctl)
+        return make(e, true, "seccomp.deny:ioctl", "syscall",
+                    "terminal ioctl " + std::to_string(e.args[1]) +
+                        " (TIOCSTI, TIOCLINUX or TCXONC reach past the step): EPERM");
+      if (!e.compat() && (e.nr == SYS_chmod || e.nr == SYS_fchmod || e.nr == SYS_fchmodat ||
+                          e.nr == 452 || e.nr == SYS_open || e.nr == SYS_openat ||
+                          e.nr == SYS_creat || e.nr == SYS_mknod || e.nr == SYS_mknodat))
+        return make(e, true, "filesystem.setuid", "filesystem",
+                    name + " with a setuid or setgid mode: EPERM");
       if (!e.compat() && e.nr == SYS_setsockopt)
         return make(e, true, "network.source_route", "network",
                     std::string(e.args[1] == IPPROTO_IP ? "IP_OPTIONS" : "an IPv6 routing header") +
@@ -140,6 +152,11 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       int domain = static_cast<int>(e.args[0]), type = static_cast<int>(e.args[1]) & 0xf;
       if (domain == AF_PACKET || type == SOCK_PACKET)
         return make(e, e.failed(), "socket.packet", "socket", "packet socket: " + result(e));
+      int proto = static_cast<int>(e.args[2]);
+      if ((domain == AF_INET || domain == AF_INET6) && (proto == 136 || proto == 132 || proto == 33))
+        return make(e, e.failed(), "socket.protocol", "socket",
+                    std::string(proto == 136 ? "UDP-Lite" : proto == 132 ? "SCTP" : "DCCP") +
+                        " socket: " + result(e));
       if (type == SOCK_RAW && (domain == AF_INET || domain == AF_INET6))  // not netlink's
         return make(e, e.failed(), "socket.raw", "socket",
                     family_name(domain) + " raw socket: " + result(e));

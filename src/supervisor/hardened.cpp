@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -25,8 +28,12 @@ SandboxPlan sandbox_plan(const RunOptions& opts) {
   const policy::Policy& p = *opts.policy;
   SandboxPlan plan;
   plan.workspace = opts.workspace;
+  // A writable path inside the workspace adds nothing (the workspace is writable) and is not
+  // resolved at all: the workspace's content could make it lead anywhere through a symlink.
   for (const auto& w : p.filesystem.writable)
-    if (auto x = policy::expand_path(w, opts.workspace); !x.empty()) plan.writable.push_back(x);
+    if (auto x = policy::expand_path(w, opts.workspace);
+        !x.empty() && x != opts.workspace && !x.starts_with(opts.workspace + "/"))
+      plan.writable.push_back(x);
   for (const auto& h : p.filesystem.hidden)
     if (auto x = policy::expand_path(h, opts.workspace); !x.empty()) plan.hidden.push_back(x);
   // the journal being written is the supervisor's, never the step's to read or change
@@ -47,12 +54,29 @@ bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
   auto key = [&](const std::string& rule_path) -> std::optional<ss_exec_key> {
     std::string path = policy::expand_path(rule_path, opts.workspace);
     struct stat st{};
-    if (path.empty() || stat(path.c_str(), &st) < 0) {
+    char real[PATH_MAX] = {};
+    int fd = -1;
+    if (!path.empty() && rule_path.starts_with("${WORKSPACE}")) {
+      // The workspace's content is the step's (a checkout): a symlink in it must not make a
+      // rule name a file outside it. Resolved beneath the workspace, following no symlink.
+      int ws = open(opts.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      open_how how{};
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+      std::string rel = path.size() > opts.workspace.size() ? path.substr(opts.workspace.size() + 1) : ".";
+      if (ws >= 0) fd = static_cast<int>(syscall(SYS_openat2, ws, rel.c_str(), &how, sizeof how));
+      if (ws >= 0) close(ws);
+    } else if (!path.empty()) {
+      fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+    }
+    if (fd < 0 || fstat(fd, &st) < 0) {
       spdlog::debug("exec rule {}: {}; judged from the record only", rule_path, strerror(errno));
+      if (fd >= 0) close(fd);
       return std::nullopt;
     }
-    char real[PATH_MAX];
-    if (realpath(path.c_str(), real)) (*real_paths)[rule_path] = real;
+    ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), real, sizeof real - 1);
+    close(fd);
+    if (n > 0) (*real_paths)[rule_path] = std::string(real, static_cast<size_t>(n));
     // the kernel's dev_t encoding, as i_sb->s_dev holds it
     return ss_exec_key{(uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev), st.st_ino};
   };
@@ -108,7 +132,10 @@ HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
   for (const auto& d : policy::denied_calls()) denied_.push_back(d.nr);
   // clone only with namespace flags, socket only for raw and packet sockets, setsockopt only for
   // source routing: an EPERM without a sys_enter is a refusal (clone's flags are checked again)
-  denied_.insert(denied_.end(), {SYS_clone, SYS_socket, SYS_setsockopt});
+  denied_.insert(denied_.end(),
+                 {SYS_clone, SYS_socket, SYS_setsockopt, SYS_ioctl, SYS_chmod, SYS_fchmod,
+                  SYS_fchmodat, 452 /* fchmodat2 */, SYS_open, SYS_openat, SYS_creat, SYS_mknod,
+                  SYS_mknodat, SYS_personality});
   exec_allowlist_ = exec_identities(opts, &exec_deny_, &exec_allow_, &exec_paths_);
   plan_ = sandbox_plan(opts);
   plan_.noexec_writable = exec_allowlist_;

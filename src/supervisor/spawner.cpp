@@ -97,6 +97,11 @@ namespace {
     int root = open("/", O_PATH | O_CLOEXEC);
     if (root < 0 || !send_fd(fd_sock, root)) sandbox_failed(st_w, "cannot pass the step's root");
     close(root);
+    // Out of the step's reach though it runs as root too: undumpable (so invisible in its
+    // hidepid /proc) and with a saved gid of its own (so prlimit() on it is refused).
+    prctl(PR_SET_DUMPABLE, 0);
+    if (setresgid(static_cast<gid_t>(-1), static_cast<gid_t>(-1), 65534) < 0)
+      sandbox_failed(st_w, "cannot set the spawner's saved gid");
   }
   pid_t cmd = fork();
   if (cmd < 0) {
@@ -115,8 +120,16 @@ namespace {
       }
       close(nfd);
     }
-    if (sandbox)
+    if (sandbox) {
+      // No controlling terminal: the step cannot push input into the caller's shell (TIOCSTI)
+      // or take the terminal's foreground; its stdio stay the fds it was given.
+      setsid();
       if (std::string err = restrict_self(*sandbox); !err.empty()) sandbox_failed(st_w, err);
+      // Nothing stepseal's caller left open reaches the step but stdin, stdout and stderr (a
+      // directory fd would lead past every mount). The status pipe closes itself at exec.
+      if (st_w > 3) close_range(3, static_cast<unsigned>(st_w) - 1, 0);
+      close_range(static_cast<unsigned>(st_w) + 1, ~0U, 0);
+    }
     signal(SIGTTOU, SIG_DFL);  // the supervisor ignores them; the command gets the defaults
     signal(SIGTTIN, SIG_DFL);
     sigprocmask(SIG_SETMASK, &orig, nullptr);

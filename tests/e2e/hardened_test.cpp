@@ -861,6 +861,55 @@ TEST_F(HardenedTest, SourceRoutingIsRefused) {
   EXPECT_TRUE(HasViolation(r, "network.source_route", "network", "blocked", "IP_OPTIONS"));
 }
 
+// The step runs as root and owns what it makes: a setuid file left in the workspace would give
+// root to whoever runs it on the host later. Setting such a mode is refused.
+TEST_F(HardenedTest, SetuidFilesAreRefused) {
+  TracedRun r = RunHardened(BasePolicy(),
+                            {"/bin/sh", "-c", "cp /usr/bin/true t && chmod 4755 t; chmod g+s t"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_TRUE(HasViolation(r, "filesystem.setuid", "filesystem", "blocked"));
+  struct stat st{};
+  ASSERT_EQ(stat(work("t").c_str(), &st), 0) << strerror(errno);
+  EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u) << std::oct << st.st_mode;
+}
+
+// The step's init is out of its reach, though both run as root: not in its /proc, and with
+// credentials that do not all match (prlimit() on it is refused). The step has no controlling
+// terminal (no TIOCSTI into the caller's shell), and none of stepseal's caller's descriptors.
+TEST_F(HardenedTest, InitTerminalAndDescriptorsAreOutOfReach) {
+  // a descriptor stepseal inherits (no O_CLOEXEC): a directory fd would lead past every mount
+  Fd leak(open(dir().path().c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_GE(leak.fd, 0) << strerror(errno);
+  TracedRun r = RunHardened(
+      BasePolicy(),
+      {"/bin/sh", "-c",
+       "ls /proc | grep -qx 1 && echo init-visible; echo 1000 > /proc/1/oom_score_adj 2>/dev/null"
+       " && echo oom-written; prlimit --pid 1 --cpu=1:1 2>/dev/null && echo prlimit-ok;"
+       " cat /dev/tty < /dev/null 2>/dev/null; echo tty=$?; ls /proc/self/fd | tr '\n' ' '"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_EQ(r.run.out.find("init-visible"), std::string::npos) << r.run.out;
+  EXPECT_EQ(r.run.out.find("oom-written"), std::string::npos) << r.run.out;
+  EXPECT_EQ(r.run.out.find("prlimit-ok"), std::string::npos) << r.run.out;
+  EXPECT_NE(r.run.out.find("tty=1"), std::string::npos) << r.run.out;  // ENXIO: no terminal
+  // ls itself holds 0, 1, 2 and the directory it reads (3): nothing inherited beyond
+  const std::string fds = "\n0 1 2 3 ";
+  EXPECT_TRUE(r.run.out.size() >= fds.size() &&
+              r.run.out.compare(r.run.out.size() - fds.size(), fds.size(), fds) == 0)
+      << r.run.out << "(stepseal's caller had fd " << leak.fd << " open)";
+}
+
+// A journal where the step can write could be swapped for another before it is judged.
+TEST_F(HardenedTest, JournalInsideTheWorkspaceIsRefused) {
+  CommandResult c = RunCommand({STEPSEAL_BIN, "run", "--hardened", "--policy",
+                                WritePolicy(BasePolicy()), "--workspace", work(), "--trace",
+                                work("t.trace"), "--", "/bin/true"},
+                               {}, std::chrono::seconds(60));
+  EXPECT_EQ(c.exit_code, 125) << c.Describe();
+  EXPECT_NE(c.err.find("where the step can write"), std::string::npos) << c.Describe();
+  EXPECT_FALSE(Exists(work("t.trace")));
+}
+
 // Name resolution through glibc opens a netlink SOCK_RAW socket: that is no raw IP socket.
 TEST_F(HardenedTest, NetlinkSocketOfGetaddrinfoIsNoViolation) {
   TracedRun r = RunHardened(BasePolicy(), {"/usr/bin/getent", "ahosts", "localhost"});
