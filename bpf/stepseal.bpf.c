@@ -237,7 +237,9 @@ static __always_inline int refused_with(long nr, struct pt_regs *regs)
   case NR_clone: return (a0 & CLONE_NS_FLAGS) != 0;
   case NR_socket:
     return a0 == 17 /* AF_PACKET */ || (a1 & 0xf) == 10 /* SOCK_PACKET */ ||
-           ((a0 == 2 || a0 == 10) && (a1 & 0xf) == 3 /* inet SOCK_RAW */);
+           ((a0 == 2 || a0 == 10) && (a1 & 0xf) == 3 /* inet SOCK_RAW */) ||
+           a0 > 17 || (a0 >= 3 && a0 <= 15 && a0 != 10) /* families other than unix, inet,
+                                                           inet6, netlink */;
   case NR_setsockopt:
     return (a1 == 0 && a2 == 4) /* IP_OPTIONS */ || (a1 == 41 && (a2 == 57 || a2 == 5)) /* RTHDR */ ||
            (a1 == 17 && a2 == 103) /* UDP_SEGMENT */;

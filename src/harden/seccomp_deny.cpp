@@ -75,6 +75,16 @@ int install_deny_filter() {
   if (rc >= 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2,
                           SCMP_A1(SCMP_CMP_EQ, IPPROTO_UDP), SCMP_A2(SCMP_CMP_EQ, 103));
+  // socket families a build has no use for and the network guard does not see (vsock to the
+  // hypervisor, TIPC, RDS, CAN, bluetooth, PF_KEY, XDP ...): only unix, inet, inet6, netlink
+  // (and packet, refused above) pass
+  if (rc >= 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                          SCMP_A0(SCMP_CMP_GT, AF_PACKET));
+  for (int family = 3; family <= 15; family++)
+    if (family != AF_INET6 && rc >= 0)
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                            SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)));
   if (rc >= 0)  // the obsolete SOCK_PACKET type makes a packet socket in any family
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));

@@ -45,7 +45,7 @@ constexpr std::array<DeniedCall, 51> kDenied{{
     {"userfaultfd", 323, "stalling the kernel mid-copy (race amplifier)"},
     {"clone", 56, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)", true},
     {"clone3", 435, "ENOSYS, so libc falls back to clone, whose flags can be checked", true},
-    {"socket", 41, "only raw (SOCK_RAW) and packet (AF_PACKET) sockets", true},
+    {"socket", 41, "only raw IP and packet sockets, and families other than unix, inet, inet6 and netlink", true},
     {"mmap", 9, "not seccomp: the probes kill an executable mapping of a file an exec rule denies", true},
     {"setsockopt", 54, "only IP_OPTIONS, IPv6 routing headers (source routing) and UDP_SEGMENT", true},
     {"ioctl", 16, "only TIOCSTI, TIOCLINUX (pushing input into the terminal) and TCXONC", true},

@@ -136,6 +136,11 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
         return make(e, true, "exec.deny", "exec",
                     "mapped " + e.obj + " for execution (a loader running a denied executable); "
                     "killed before the mapping existed");
+      if (!e.compat() && e.nr == SYS_socket && e.args[0] != AF_PACKET &&
+          e.args[0] != AF_INET && e.args[0] != AF_INET6 && (e.args[1] & 0xf) != SOCK_PACKET)
+        return make(e, true, "socket.family", "socket",
+                    family_name(static_cast<int>(e.args[0])) +
+                        " socket (a family the network guard does not see): EPERM (seccomp)");
       if (!e.compat() && e.nr == SYS_socket)
         return e.args[0] == AF_PACKET || (e.args[1] & 0xf) == SOCK_PACKET
                    ? make(e, true, "socket.packet", "socket", "packet socket: EPERM (seccomp)")

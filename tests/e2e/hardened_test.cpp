@@ -910,6 +910,19 @@ TEST_F(HardenedTest, JournalInsideTheWorkspaceIsRefused) {
   EXPECT_FALSE(Exists(work("t.trace")));
 }
 
+// Families other than unix, inet, inet6 and netlink (vsock to the hypervisor, say) pass by the
+// network guard: they are refused at socket().
+TEST_F(HardenedTest, OtherSocketFamiliesAreRefused) {
+  TracedRun r = RunHardened(BasePolicy(), {Prog("odd_sockets")});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  for (const char* what : {"vsock", "tipc", "key"}) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(Result(r, what), "EPERM") << r.Describe();
+  }
+  EXPECT_TRUE(HasViolation(r, "socket.family", "socket", "blocked"));
+}
+
 // Name resolution through glibc opens a netlink SOCK_RAW socket: that is no raw IP socket.
 TEST_F(HardenedTest, NetlinkSocketOfGetaddrinfoIsNoViolation) {
   TracedRun r = RunHardened(BasePolicy(), {"/usr/bin/getent", "ahosts", "localhost"});
