@@ -247,7 +247,7 @@ static __always_inline int refused_with(long nr, struct pt_regs *regs)
   case NR_chmod: case NR_fchmod: case NR_creat: case NR_mknod: return (a1 & 06000) != 0;
   case NR_fchmodat: case NR_fchmodat2: case NR_open: case NR_mknodat: return (a2 & 06000) != 0;
   case NR_openat: return (a3 & 06000) != 0;
-  case NR_personality: return (a0 & 0x0400000) != 0;
+  case NR_personality: return (a0 & 0x80400000) == 0x0400000;
   }
   return 1;
 }

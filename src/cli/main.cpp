@@ -223,8 +223,11 @@ int cmd_run(const std::vector<std::string>& args) {
       o.trace_path = std::string(tdir) + "/" + tp.substr(tp.rfind('/') + 1);
     // Where the step can write it could rename the directory and put another journal in the
     // journal's place before it is judged: the journal lives elsewhere.
-    auto inside = [&](const std::string& dir) {
-      return !dir.empty() && (o.trace_path.starts_with(dir + "/"));
+    auto inside = [&](const std::string& given) {
+      if (given.empty()) return false;
+      char rd[PATH_MAX];  // compared as the kernel resolves it, as the journal's own path is
+      std::string dir = realpath(given.c_str(), rd) ? std::string(rd) : given;
+      return dir == "/" || o.trace_path == dir || o.trace_path.starts_with(dir + "/");
     };
     bool writable = inside(o.workspace);
     for (const auto& w : o.policy->filesystem.writable) {

@@ -70,7 +70,8 @@ int install_deny_filter() {
   // READ_IMPLIES_EXEC would make every readable mapping executable, past the mapping check
   if (rc >= 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
-                          SCMP_A0(SCMP_CMP_MASKED_EQ, 0x0400000, 0x0400000));
+                          SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80400000, 0x0400000));  // not the
+                                                                                 // 0xffffffff query
   // UDP GSO: several datagrams sent as one, of which the DNS guard reads the first
   if (rc >= 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2,

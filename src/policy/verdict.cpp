@@ -158,6 +158,9 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       if (domain == AF_PACKET || type == SOCK_PACKET)
         return make(e, e.failed(), "socket.packet", "socket", "packet socket: " + result(e));
       int proto = static_cast<int>(e.args[2]);
+      if ((domain == AF_INET || domain == AF_INET6) && proto == 0 && e.err() == EPERM &&
+          (type == SOCK_SEQPACKET || type == SOCK_DCCP))
+        proto = type == SOCK_SEQPACKET ? 132 : 33;  // the kernel's default for the type
       if ((domain == AF_INET || domain == AF_INET6) && (proto == 136 || proto == 132 || proto == 33))
         return make(e, e.failed(), "socket.protocol", "socket",
                     std::string(proto == 136 ? "UDP-Lite" : proto == 132 ? "SCTP" : "DCCP") +

@@ -147,7 +147,8 @@ namespace {
     if (sig < 0) continue;
     if (sig != SIGCHLD) {
       // a terminal's ^C (SI_KERNEL) reached the command directly: it is in our process group
-      if (si.si_code != SI_KERNEL) kill(cmd, sig);
+      // (hardened: the command leads its own session and process group; the group gets it)
+      if (si.si_code != SI_KERNEL) kill(sandbox ? -cmd : cmd, sig);
       continue;
     }
     int status = 0;

@@ -393,7 +393,9 @@ int run_step(const RunOptions& opts) {
         while (read(sfd.get(), &si, sizeof si) == sizeof si) {
           // A terminal's ^C or ^\ (si_code SI_KERNEL) already reached the command: it shares
           // our process group. Only signals sent to stepseal itself are passed on.
-          if (si.ssi_code == SI_KERNEL) continue;
+          // In hardened mode the command has no terminal of its own (setsid): a ^C reaches
+          // only stepseal, and is passed on like any other.
+          if (si.ssi_code == SI_KERNEL && !hardened) continue;
           spdlog::debug("forwarding signal {} to the step", si.ssi_signo);
           kill(spawner, static_cast<int>(si.ssi_signo));
         }
