@@ -274,13 +274,6 @@ class EscapeTest : public E2ETest {
     return copy;
   }
 
-  void TearDown() override {
-    for (int fd : fifos_) close(fd);
-    // Whatever this test started and is still alive (its command line names the test's unique
-    // temp dir: stepseal's --trace and --policy do) is killed, so a failure leaks nothing.
-    if (dir().ok())
-      for (pid_t pid : LiveProcessesMentioning(dir().path())) kill(pid, SIGKILL);
-  }
 
   // The starting point of every policy: only the workspace is writable, only PATH is passed
   // through, the network (default "deny"), exec, completeness ("fail") and privileges (every
@@ -329,22 +322,6 @@ class EscapeTest : public E2ETest {
     return RunAndShow(argv, command, o, {.cwd = work(), .extra_env = o.env});
   }
 
-  // Opens the fifo PATH for reading without blocking (so no writer is needed yet); poll() on the
-  // descriptor reports readable once a writer has written.
-  int OpenFifoReader(const std::string& path) {
-    if (mkfifo(path.c_str(), 0600) != 0) return -1;
-    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) fifos_.push_back(fd);
-    return fd;
-  }
-
-  // What a writer put into the fifo FD, waiting at most TIMEOUT for it.
-  static std::string AwaitFifo(int fd, std::chrono::milliseconds timeout) {
-    if (!WaitReadable(fd, Clock::now() + timeout)) return "";
-    char buf[64];
-    ssize_t n = read(fd, buf, sizeof buf);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-  }
 
  private:
   std::string Journal(const RunOptions& o) const { return dir() / (o.name + ".journal"); }
@@ -362,8 +339,6 @@ class EscapeTest : public E2ETest {
     if (r.parsed) r.summary = Summary(std::move(j));
     return r;
   }
-
-  std::vector<int> fifos_;
 };
 
 class HardenedTest : public EscapeTest {};

@@ -14,6 +14,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <signal.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -281,8 +284,35 @@ class E2ETest : public testing::Test {
     return e2e::Trace(dir_, command, opts);
   }
 
+  // Opens the fifo PATH for reading without blocking (so no writer is needed yet) and returns
+  // the descriptor; poll() on it reports readable once a writer has written. Closed at TearDown.
+  int OpenFifoReader(const std::string& path) {
+    if (mkfifo(path.c_str(), 0600) != 0) return -1;
+    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) fifos_.push_back(fd);
+    return fd;
+  }
+
+  // Reads what a writer put into the fifo FD, waiting at most TIMEOUT for it.
+  static std::string AwaitFifo(int fd, std::chrono::milliseconds timeout) {
+    if (!WaitReadable(fd, Clock::now() + timeout)) return "";
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+
+  void TearDown() override {
+    for (int fd : fifos_) close(fd);
+    // Anything this test started that is still alive (its command line names the test's unique
+    // temp dir: stepseal's --trace, say) is killed, so that a failure leaks nothing into the
+    // next test.
+    if (dir_.ok())
+      for (pid_t pid : LiveProcessesMentioning(dir_.path())) kill(pid, SIGKILL);
+  }
+
  private:
   TempDir dir_;
+  std::vector<int> fifos_;
 };
 
 }  // namespace e2e

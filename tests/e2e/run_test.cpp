@@ -11,35 +11,7 @@
 namespace e2e {
 namespace {
 
-class RunTest : public E2ETest {
- protected:
-  // Opens the fifo PATH for reading without blocking (so no writer is needed yet) and returns
-  // the descriptor; poll() on it reports readable once a writer has written.
-  int OpenFifoReader(const std::string& path) {
-    if (mkfifo(path.c_str(), 0600) != 0) return -1;
-    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) fifos_.push_back(fd);
-    return fd;
-  }
-
-  // Reads what a writer put into the fifo FD, waiting at most TIMEOUT for it.
-  static std::string AwaitFifo(int fd, std::chrono::milliseconds timeout) {
-    if (!WaitReadable(fd, Clock::now() + timeout)) return "";
-    char buf[64];
-    ssize_t n = read(fd, buf, sizeof buf);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-  }
-
-  void TearDown() override {
-    for (int fd : fifos_) close(fd);
-    // Anything this test started that is still alive (its command line names the test's unique
-    // temp dir) is killed, so that a failure does not leak a daemon into the next test.
-    if (dir().ok())
-      for (pid_t pid : LiveProcessesMentioning(dir().path())) kill(pid, SIGKILL);
-  }
-
-  std::vector<int> fifos_;
-};
+class RunTest : public E2ETest {};
 
 const json* Only(const std::vector<const json*>& v) { return v.size() == 1 ? v[0] : nullptr; }
 
