@@ -45,30 +45,6 @@ static __always_inline __u32 append_user(struct builder *b, __u64 uptr, __u64 le
   return len;
 }
 
-/* The connected peer of a socket, as a sockaddr (the kernel's copy: skc_daddr / skc_dport). */
-static __always_inline void put_peer(struct builder *b, struct sock *sk, __u16 family, __u16 port)
-{
-  __u32 off = b->off;
-  if (off > SS_DATA_MAX)
-    return;
-  if (family == AF_INET) {
-    struct { __u16 family; __u16 port; __u32 addr; __u8 zero[8]; } sa = {};
-    sa.family = AF_INET;
-    sa.port = port;
-    sa.addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
-    b->off = off + sizeof(sa);
-  } else {
-    struct { __u16 family; __u16 port; __u32 flow; __u8 addr[16]; __u32 scope; } sa = {};
-    sa.family = AF_INET6;
-    sa.port = port;
-    BPF_CORE_READ_INTO(&sa.addr, sk, __sk_common.skc_v6_daddr);
-    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
-    b->off = off + sizeof(sa);
-  }
-  blob_end(b, SS_B_EXTRA, off);
-}
-
 /* nr is the x86_64 number; a[] the raw arguments. Called only for followed processes. */
 static __always_inline void maybe_dns(struct task_struct *t, long nr, const __u64 a[6], __u32 tgid,
                                       __u32 tid)
@@ -135,7 +111,7 @@ static __always_inline void maybe_dns(struct task_struct *t, long nr, const __u6
     __u32 dl = dest_len > SS_SOCKADDR_MAX ? SS_SOCKADDR_MAX : (__u32)dest_len;
     put_user_bytes(&b, SS_B_EXTRA, (const void *)dest, dl);
   } else {
-    put_peer(&b, sk, family, port);
+    put_sock_addr(&b, SS_B_EXTRA, sk, family, port, 1); /* the connected peer */
   }
   builder_emit(&b);
 }

@@ -75,6 +75,40 @@ static __always_inline int on_addr_call(struct builder *b, struct task_struct *t
   return 1;
 }
 
+/* A socket's address as a sockaddr_in/sockaddr_in6 blob in `slot`, from the kernel's struct
+ * sock: its own (bound) address, or with `peer` the connected peer's. `port` in network order.
+ * Returns 0 if the family is neither inet nor inet6 (nothing written). */
+static __always_inline int put_sock_addr(struct builder *b, int slot, struct sock *sk,
+                                         __u16 family, __u16 port, int peer)
+{
+  __u32 off = b->off;
+  if (off > SS_DATA_MAX)
+    return 0;
+  if (family == AF_INET) {
+    struct { __u16 family; __u16 port; __u32 addr; __u8 zero[8]; } sa = {};
+    sa.family = AF_INET;
+    sa.port = port;
+    sa.addr = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
+                   : BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
+    b->off = off + sizeof(sa);
+  } else if (family == AF_INET6) {
+    struct { __u16 family; __u16 port; __u32 flow; __u8 addr[16]; __u32 scope; } sa = {};
+    sa.family = AF_INET6;
+    sa.port = port;
+    if (peer)
+      BPF_CORE_READ_INTO(&sa.addr, sk, __sk_common.skc_v6_daddr);
+    else
+      BPF_CORE_READ_INTO(&sa.addr, sk, __sk_common.skc_v6_rcv_saddr);
+    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
+    b->off = off + sizeof(sa);
+  } else {
+    return 0;
+  }
+  blob_end(b, slot, off);
+  return 1;
+}
+
 /* listen: the local address the kernel holds for the socket (inet/inet6). */
 static __always_inline void on_listen(struct builder *b, struct task_struct *t,
                                       const struct inflight_call *c)
@@ -87,27 +121,7 @@ static __always_inline void on_listen(struct builder *b, struct task_struct *t,
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
   port = (port >> 8) | (port << 8); /* to network order, as in a sockaddr */
-  __u32 off = b->off;
-  if (off > SS_DATA_MAX)
-    return;
-  if (family == AF_INET) {
-    struct { __u16 family; __u16 port; __u32 addr; __u8 zero[8]; } sa = {};
-    sa.family = AF_INET;
-    sa.port = port;
-    sa.addr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
-    b->off = off + sizeof(sa);
-  } else if (family == AF_INET6) {
-    struct { __u16 family; __u16 port; __u32 flow; __u8 addr[16]; __u32 scope; } sa = {};
-    sa.family = AF_INET6;
-    sa.port = port;
-    BPF_CORE_READ_INTO(&sa.addr, sk, __sk_common.skc_v6_rcv_saddr);
-    __builtin_memcpy(&b->s->data[off], &sa, sizeof(sa));
-    b->off = off + sizeof(sa);
-  } else {
-    return;
-  }
-  blob_end(b, SS_B_EXTRA, off);
+  put_sock_addr(b, SS_B_EXTRA, sk, family, port, 0);
 }
 
 #endif
