@@ -18,7 +18,6 @@
 #include "distill/summary.h"
 #include "policy/policy.h"
 #include "harden/net_guard.h"
-#include "stepseal/harden.h"
 #include "supervisor/supervisor.h"
 
 namespace stepseal {
@@ -227,18 +226,16 @@ int cmd_run(const std::vector<std::string>& args) {
       if (given.empty()) return false;
       char rd[PATH_MAX];  // compared as the kernel resolves it, as the journal's own path is
       std::string dir = realpath(given.c_str(), rd) ? std::string(rd) : given;
-      return dir == "/" || o.trace_path == dir || o.trace_path.starts_with(dir + "/");
+      return policy::path_within(o.trace_path, dir);
     };
     bool writable = inside(o.workspace);
     for (const auto& w : o.policy->filesystem.writable) {
       std::string d = policy::expand_path(w, o.workspace);
-      bool fresh = false;  // under the step's private tmpfs directories: not the host's
-      for (const char* p : SS_PRIVATE_DIRS)
-        fresh = fresh || d == p || d.starts_with(std::string(p) + "/");
-      if (!fresh) writable = writable || inside(d);
+      // (on the step's private tmpfs directories a writable path is not the host's)
+      if (!policy::on_private_dir(d)) writable = writable || inside(d);
     }
-    bool hidden_from_step = false;  // the step's /tmp, /run ... are fresh: it never sees these
-    for (const char* d : SS_PRIVATE_DIRS) hidden_from_step = hidden_from_step || inside(d);
+    // the step's /tmp, /run ... are fresh: it never sees the host's (the path is resolved)
+    bool hidden_from_step = policy::on_private_dir(o.trace_path);
     if (writable || (!o.policy->filesystem.readonly_default && !hidden_from_step))
       return usage_error("run: --trace " + o.trace_path +
                          " is where the step can write (the workspace or a writable path" +

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "harden/seccomp_deny.h"
+#include "policy/policy.h"
 #include "stepseal/harden.h"
 
 extern char** environ;
@@ -29,18 +30,6 @@ namespace {
 
 std::string fail(const std::string& what, const std::string& path = "") {
   return what + (path.empty() ? "" : " " + path) + ": " + strerror(errno);
-}
-
-bool under(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.starts_with(dir) &&
-                         (dir == "/" || path[dir.size()] == '/'));
-}
-
-// Under one of the step's fresh tmpfs directories (SS_PRIVATE_DIRS).
-bool private_dir(const std::string& path) {
-  for (const char* d : SS_PRIVATE_DIRS)
-    if (under(path, d)) return true;
-  return false;
 }
 
 int mkdirs(const std::string& path) {
@@ -120,7 +109,7 @@ std::string enter_sandbox(const SandboxPlan& plan) {
   std::vector<std::pair<std::string, int>> trees;
   std::vector<std::string> on_tmp;
   for (const auto& w : keep) {
-    if (private_dir(w) && !under(w, plan.workspace)) {
+    if (policy::on_private_dir(w) && !policy::path_within(w, plan.workspace)) {
       on_tmp.push_back(w);
       continue;
     }
@@ -148,7 +137,7 @@ std::string enter_sandbox(const SandboxPlan& plan) {
   for (const auto& w : on_tmp)
     if (mkdirs(w) < 0) return fail("mkdir", w);
   for (auto& [w, fd] : trees) {
-    if (private_dir(w) && mkdirs(w) < 0) return fail("mkdir", w);
+    if (policy::on_private_dir(w) && mkdirs(w) < 0) return fail("mkdir", w);
     if (syscall(SYS_move_mount, fd, "", AT_FDCWD, w.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
       return fail("move_mount", w);
     close(fd);

@@ -2,6 +2,8 @@
 // docs/policy.md. Nothing here enforces the policy.
 #include "policy/policy.h"
 
+#include "stepseal/harden.h"
+
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 
@@ -521,6 +523,17 @@ bool loopback_only(const Policy& p) {
 int capability_number(std::string_view name) {
   auto it = std::find(kCapabilities.begin(), kCapabilities.end(), name);
   return it == kCapabilities.end() ? -1 : static_cast<int>(it - kCapabilities.begin());
+}
+
+bool path_within(std::string_view path, std::string_view dir) {
+  if (dir.empty() || !path.starts_with(dir)) return false;
+  return path.size() == dir.size() || dir == "/" || path[dir.size()] == '/';
+}
+
+bool on_private_dir(std::string_view path) {
+  for (const char* d : SS_PRIVATE_DIRS)
+    if (path_within(path, d)) return true;
+  return false;
 }
 
 std::string expand_path(std::string_view rule, std::string_view workspace) {

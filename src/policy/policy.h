@@ -128,6 +128,12 @@ bool path_writable(const Policy& p, std::string_view path, std::string_view work
 bool loopback_only(const Policy& p);
 // The number of a capability name the parser accepted (its index in <linux/capability.h>), or -1.
 int capability_number(std::string_view name);
+// Whether `path` is `dir` or lies below it, by whole components: "/tmp" covers "/tmp/x" but not
+// "/tmpx", "/" covers every absolute path, and an empty `dir` covers nothing.
+bool path_within(std::string_view path, std::string_view dir);
+// Whether `path` is on one of the fresh tmpfs directories every hardened step gets
+// (SS_PRIVATE_DIRS in stepseal/harden.h), which hold nothing of the host's.
+bool on_private_dir(std::string_view path);
 // A policy path with ${WORKSPACE} replaced (empty if it needs a workspace and none is given).
 std::string expand_path(std::string_view rule, std::string_view workspace);
 

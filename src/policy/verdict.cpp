@@ -35,8 +35,8 @@ bool dns_names_enforced(const Policy& p) {
   return !(p.network.default_allow && p.network.dns.names.empty());
 }
 
-bool under(std::string_view path, std::string_view dir) {
-  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+bool below(std::string_view path, std::string_view dir) {  // within, and not `dir` itself
+  return path.size() > dir.size() && path_within(path, dir);
 }
 
 // Where a hardened step's unix sockets may be: its workspace, or its private tmpfs directories.
@@ -50,8 +50,8 @@ bool own_socket_path(std::string_view path, std::string_view ws) {
     i = j + 1;
   }
   for (const char* d : SS_PRIVATE_DIRS)
-    if (under(path, d)) return true;
-  return under(path, ws);
+    if (below(path, d)) return true;
+  return below(path, ws);
 }
 
 std::optional<Violation> judge_address(const Policy& p, std::string_view ws, const Event& e,
@@ -202,7 +202,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     bool noexec = own_socket_path(path, ws);  // the workspace or a private directory
     for (const auto& w : p.filesystem.writable) {
       std::string d = expand_path(w, ws);
-      noexec = noexec || (!d.empty() && (path == d || under(path, d)));
+      noexec = noexec || path_within(path, d);
     }
     if (!listed && noexec)
       return make(e, true, "exec.allow", "exec",

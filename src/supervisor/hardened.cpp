@@ -32,7 +32,7 @@ SandboxPlan sandbox_plan(const RunOptions& opts) {
   // resolved at all: the workspace's content could make it lead anywhere through a symlink.
   for (const auto& w : p.filesystem.writable)
     if (auto x = policy::expand_path(w, opts.workspace);
-        !x.empty() && x != opts.workspace && !x.starts_with(opts.workspace + "/"))
+        !x.empty() && !policy::path_within(x, opts.workspace))
       plan.writable.push_back(x);
   for (const auto& h : p.filesystem.hidden)
     if (auto x = policy::expand_path(h, opts.workspace); !x.empty()) plan.hidden.push_back(x);
