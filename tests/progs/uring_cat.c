@@ -2,7 +2,8 @@
  * Opens PATH with IORING_OP_OPENAT and reads it with IORING_OP_READ, then writes what it read to
  * stdout. Prints "io_uring_setup RESULT" first (RESULT: "ok" or the errno name); if the ring
  * cannot be set up nothing else happens. Exits 0 once the setup result is printed: the outcome
- * is the output, not the exit status. (uring_read does the same without printing the content.)
+ * is the output, not the exit status. The tracer cannot see inside io_uring: a traced run must
+ * report a gap {"kind": "io_uring", "detail": "io_uring_setup"} and "complete": false.
  */
 #define _GNU_SOURCE
 #include <liburing.h>
