@@ -17,15 +17,8 @@
 /* HOLD_FD is the write end of the command's pipe; it stays open until the daemon dies. */
 static void daemon_main(const char *dir, int linger, int hold_fd) {
   (void)hold_fd;
-  int devnull = open("/dev/null", O_RDWR);
-  if (devnull < 0) die("open /dev/null");
-  dup2(devnull, 0);
-  dup2(devnull, 1);
-  dup2(devnull, 2);
-
-  char path[4096], pid[32];
-  snprintf(pid, sizeof pid, "%d\n", getpid());
-  write_file(join(path, sizeof path, dir, "daemon.pid"), pid);
+  daemon_detach(dir);
+  char path[4096];
   write_file(join(path, sizeof path, dir, "daemon.out"), "written by the daemon\n");
   if (!linger) _exit(0);
 

@@ -27,14 +27,7 @@ int main(int argc, char **argv) {
     if (daemon < 0) die("fork");
     if (daemon == 0) {
       close(ready[0]);
-      int devnull = open("/dev/null", O_RDWR);
-      if (devnull < 0) die("open /dev/null");
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      char path[4096], pid[32];
-      snprintf(pid, sizeof pid, "%d\n", getpid());
-      write_file(join(path, sizeof path, dir, "daemon.pid"), pid);
+      daemon_detach(dir);
       if (write(ready[1], "r", 1) != 1) _exit(1);
       close(ready[1]);
       for (;;) pause();

@@ -78,4 +78,17 @@ static inline pid_t run_in_child(int (*fn)(void *), void *arg) {
   return pid;
 }
 
+/* For a daemon: stdio to /dev/null, and its pid (as getpid() gives it, in whatever pid namespace
+ * it runs) written to DIR/daemon.pid. */
+static inline void daemon_detach(const char *dir) {
+  int devnull = open("/dev/null", O_RDWR);
+  if (devnull < 0) die("open /dev/null");
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  char path[4096], pid[32];
+  snprintf(pid, sizeof pid, "%d\n", getpid());
+  write_file(join(path, sizeof path, dir, "daemon.pid"), pid);
+}
+
 #endif
