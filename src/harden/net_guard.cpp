@@ -96,7 +96,7 @@ NetGuard::NetGuard(const policy::Policy& p, const std::string& workspace, bool o
   const uint64_t b1 = 2 + r[0] % (SS_DNS_P1 - 3), b2 = 2 + r[1] % (SS_DNS_P2 - 3);
   skel_->rodata->dns_b1 = b1;
   skel_->rodata->dns_b2 = b2;
-  skel_->rodata->dns_enforce = !(p.network.default_allow && p.network.dns.names.empty());  // as verdict.cpp's dns_names_enforced
+  skel_->rodata->dns_enforce = policy::dns_names_enforced(p);
   memcpy(const_cast<char*>(skel_->rodata->workspace), workspace.data(), workspace.size());
   auto fail = [&](const char* what, int err) {
     harden_bpf__destroy(skel_);

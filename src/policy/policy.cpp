@@ -525,6 +525,17 @@ int capability_number(std::string_view name) {
   return it == kCapabilities.end() ? -1 : static_cast<int>(it - kCapabilities.begin());
 }
 
+bool exec_allowlist_enforced(const Policy& p) {
+  if (p.exec.allow.empty()) return false;
+  for (const auto& r : p.exec.allow)
+    if (r.path.empty()) return false;
+  return true;
+}
+
+bool dns_names_enforced(const Policy& p) {
+  return !(p.network.default_allow && p.network.dns.names.empty());
+}
+
 bool path_within(std::string_view path, std::string_view dir) {
   if (dir.empty() || !path.starts_with(dir)) return false;
   return path.size() == dir.size() || dir == "/" || path[dir.size()] == '/';

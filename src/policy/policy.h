@@ -128,6 +128,13 @@ bool path_writable(const Policy& p, std::string_view path, std::string_view work
 bool loopback_only(const Policy& p);
 // The number of a capability name the parser accepted (its index in <linux/capability.h>), or -1.
 int capability_number(std::string_view name);
+// Whether the kernel can enforce the exec allowlist: there is one, and every rule names a path
+// (a digest-only rule allows files known only after hashing). Hardened mode then kills any
+// other exec and makes what the step can write noexec.
+bool exec_allowlist_enforced(const Policy& p);
+// Whether DNS names are enforced (the DNS guard is on): always, but for "default": "allow" with
+// no names listed.
+bool dns_names_enforced(const Policy& p);
 // Whether `path` is `dir` or lies below it, by whole components: "/tmp" covers "/tmp/x" but not
 // "/tmpx", "/" covers every absolute path, and an empty `dir` covers nothing.
 bool path_within(std::string_view path, std::string_view dir);

@@ -21,20 +21,6 @@ Violation make(const Event& e, bool blocked, std::string rule, std::string categ
 
 std::string result(const Event& e) { return e.failed() ? errno_name(e.err()) : "ok"; }
 
-// The kernel enforces an exec allowlist (and mounts what the step writes noexec) only when
-// every allow rule names a path (supervisor/hardened.cpp exec_identities()).
-bool allowlist_enforced(const Policy& p) {
-  if (p.exec.allow.empty()) return false;
-  for (const auto& r : p.exec.allow)
-    if (r.path.empty()) return false;
-  return true;
-}
-
-// The DNS guard is on unless everything is allowed and no names are listed.
-bool dns_names_enforced(const Policy& p) {
-  return !(p.network.default_allow && p.network.dns.names.empty());
-}
-
 bool below(std::string_view path, std::string_view dir) {  // within, and not `dir` itself
   return path.size() > dir.size() && path_within(path, dir);
 }
@@ -194,7 +180,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
   }
   // Under an exec allowlist the places the step can write are noexec: running what it made
   // there fails with EACCES.
-  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && allowlist_enforced(p)) {
+  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && exec_allowlist_enforced(p)) {
     std::string path = e.path.empty() ? e.obj : e.path;
     bool listed = false;
     for (const auto& r : p.exec.allow)

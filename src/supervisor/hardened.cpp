@@ -84,15 +84,13 @@ bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
   for (const auto& r : ex.deny)
     if (!r.path.empty() && r.sha256.empty())
       if (auto k = key(r.path)) deny->push_back(*k);
-  if (ex.allow.empty()) return false;
-  for (const auto& r : ex.allow) {
-    if (r.path.empty()) {
-      allow->clear();
-      return false;  // a digest-only rule: which files it allows is known only after hashing
-    }
-    if (auto k = key(r.path)) allow->push_back(*k);
-  }
-  return true;
+  // every path rule is resolved (the judge matches by what it named), but the kernel only
+  // holds the allowlist when it can enforce it whole
+  const bool enforced = policy::exec_allowlist_enforced(*opts.policy);
+  for (const auto& r : ex.allow)
+    if (!r.path.empty())
+      if (auto k = key(r.path); k && enforced) allow->push_back(*k);
+  return enforced;
 }
 
 }  // namespace
