@@ -125,6 +125,22 @@ std::string BinaryContent(size_t size) {
 
 class DigestTest : public E2ETest {
  protected:
+  // Writes each file of ORIGINAL (name relative to work(), content) and waits until all are old
+  // enough that any later change must change their identity.
+  testing::AssertionResult WriteOldFiles(const std::map<std::string, std::string>& original) {
+    for (const auto& [name, content] : original) WriteFile(work(name), content);
+    for (const auto& [name, content] : original)
+      if (auto old = WaitUntilOld(work(name)); !old) return old;
+    return testing::AssertionSuccess();
+  }
+
+  // Traces `sh -c SCRIPT` with work() as its directory.
+  TracedRun ShInWork(const std::string& script) {
+    SpawnOptions in_work;
+    in_work.cwd = work();
+    return Trace({"/bin/sh", "-c", script}, in_work);
+  }
+
   // The entry for PATH, or a failure (with the files of the summary).
   static const json* FileEntry(const Summary& s, const std::string& path) {
     const json* f = s.File(path);
@@ -373,15 +389,10 @@ TEST_F(DigestTest, CreateAppendTruncateInPlace) {
       {"trunc.txt", "emptied and rewritten by the step\n"},
       {"inplace.txt", "0123456789 rewritten in place\n"},
   };
-  for (const auto& [name, content] : original) WriteFile(work(name), content);
-  for (const auto& [name, content] : original) ASSERT_TRUE(WaitUntilOld(work(name)));
+  ASSERT_TRUE(WriteOldFiles(original));
 
-  SpawnOptions in_work;
-  in_work.cwd = work();
-  TracedRun r = Trace({"/bin/sh", "-c",
-                       "printf ' more' >> append.txt && printf new > trunc.txt && "
-                       "printf created > created.txt && printf XY 1<> inplace.txt"},
-                      in_work);
+  TracedRun r = ShInWork("printf ' more' >> append.txt && printf new > trunc.txt && "
+                         "printf created > created.txt && printf XY 1<> inplace.txt");
   ASSERT_TRUE(CleanRun(r));
   const Summary& s = r.summary;
   const std::map<std::string, std::string> final_content = {
@@ -649,12 +660,8 @@ TEST_F(DigestTest, Stats) {
     EXPECT_GE(stats.value("bytes_hashed", 0L), static_cast<long>(content.size())) << stats.dump();
   }
 
-  SpawnOptions in_work;
-  in_work.cwd = work();
-  TracedRun r = Trace({"/bin/sh", "-c",
-                       "cat input.txt > copy1.txt && cat input.txt > copy2.txt && "
-                       "cat input.txt >> copy2.txt"},
-                      in_work);
+  TracedRun r = ShInWork("cat input.txt > copy1.txt && cat input.txt > copy2.txt && "
+                         "cat input.txt >> copy2.txt");
   ASSERT_TRUE(CleanRun(r));
   json stats = r.summary.raw().value("stats", json::object());
   SCOPED_TRACE(stats.dump());
@@ -684,14 +691,9 @@ TEST_F(DigestTest, PreImageThroughSymlinkedDirectoryAndDevFd) {
       {"real/in_place", "written in place through a symlinked directory\n"},
       {"by_fd", "written in place through /dev/fd/3\n"},
   };
-  for (const auto& [name, content] : original) WriteFile(work(name), content);
-  for (const auto& [name, content] : original) ASSERT_TRUE(WaitUntilOld(work(name)));
-  SpawnOptions in_work;
-  in_work.cwd = work();
-  TracedRun r = Trace({"/bin/sh", "-c",
-                       "printf new > link/truncated && printf XY 1<> link/in_place && "
-                       "exec 3< by_fd && printf ZZ 1<> /dev/fd/3"},
-                      in_work);
+  ASSERT_TRUE(WriteOldFiles(original));
+  TracedRun r = ShInWork("printf new > link/truncated && printf XY 1<> link/in_place && "
+                         "exec 3< by_fd && printf ZZ 1<> /dev/fd/3");
   ASSERT_TRUE(CleanRun(r));
   for (const auto& [name, content] : original) {
     SCOPED_TRACE(name);

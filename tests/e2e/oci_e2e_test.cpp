@@ -60,6 +60,21 @@ std::vector<oci::Attestation> TwoEnvelopes() {
           {kEnvelopeB, "https://in-toto.io/attestation/runtime-trace/v0.1"}};
 }
 
+// Attaches TwoEnvelopes() to SUBJECT of LAYOUT:TAG in the style OPTS names and checks the
+// layout afterwards: still one image, the same manifest, both envelopes read back in order.
+// *ATTACHED receives the layout as resolved after the attachment. (Fatal failures return:
+// callers check HasFatalFailure().)
+void AttachTwoAndReadBack(const std::string& layout, const std::string& tag,
+                          const oci::ImageRef& ref, const oci::ImageManifest& subject,
+                          const oci::AttachOptions& opts, oci::ImageRef* attached) {
+  oci::attach(ref, subject, TwoEnvelopes(), opts);
+  *attached = oci::resolve_image(layout + ":" + tag);
+  ASSERT_EQ(attached->manifests.size(), 1u);
+  EXPECT_EQ(attached->manifests[0].digest, subject.digest);
+  EXPECT_EQ(oci::attached_envelopes(*attached, subject),
+            std::vector<std::string>({kEnvelopeA, kEnvelopeB}));
+}
+
 // The layout's image after the local checks: umoci ls names TAG, skopeo inspect reports the
 // image, and (when UMOCI_STAT) umoci stat reads it.
 void CheckToolsReadTheLayout(const std::string& layout, const std::string& tag,
@@ -113,12 +128,10 @@ TEST_F(OciE2ETest, BuildKitStyleSurvivesARegistryRoundTrip) {
                                                           subject.digest.substr(7))));
   CheckToolsReadTheLayout(layout, "v1", subject.digest, /*umoci_stat=*/true);
 
-  oci::attach(ref, subject, TwoEnvelopes(), {.buildkit = true, .referrers = false});
-  oci::ImageRef attached = oci::resolve_image(layout + ":v1");
-  ASSERT_EQ(attached.manifests.size(), 1u);
-  EXPECT_EQ(attached.manifests[0].digest, subject.digest);
-  EXPECT_EQ(oci::attached_envelopes(attached, subject),
-            std::vector<std::string>({kEnvelopeA, kEnvelopeB}));
+  oci::ImageRef attached;
+  AttachTwoAndReadBack(layout, "v1", ref, subject, {.buildkit = true, .referrers = false},
+                       &attached);
+  if (HasFatalFailure()) return;
   CheckToolsReadTheLayout(layout, "v1", subject.digest, /*umoci_stat=*/false);
 
   RoundTrip(dir(), layout, back, "v1");
@@ -141,12 +154,10 @@ TEST_F(OciE2ETest, ReferrersStayInTheLayout) {
   oci::ImageRef ref = oci::resolve_image(layout + ":v1");
   ASSERT_EQ(ref.manifests.size(), 1u);
   const oci::ImageManifest subject = ref.manifests[0];
-  oci::attach(ref, subject, TwoEnvelopes(), {.buildkit = false, .referrers = true});
-  oci::ImageRef attached = oci::resolve_image(layout + ":v1");
-  ASSERT_EQ(attached.manifests.size(), 1u);
-  EXPECT_EQ(attached.manifests[0].digest, subject.digest);
-  EXPECT_EQ(oci::attached_envelopes(attached, subject),
-            std::vector<std::string>({kEnvelopeA, kEnvelopeB}));
+  oci::ImageRef attached;
+  AttachTwoAndReadBack(layout, "v1", ref, subject, {.buildkit = false, .referrers = true},
+                       &attached);
+  if (HasFatalFailure()) return;
   // the tag still names the manifest itself, so even umoci stat reads it
   CheckToolsReadTheLayout(layout, "v1", subject.digest, /*umoci_stat=*/true);
 
