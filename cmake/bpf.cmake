@@ -12,6 +12,10 @@ file(MAKE_DIRECTORY ${BPF_OUT})
 add_custom_command(OUTPUT ${BPF_OUT}/vmlinux.h
   COMMAND ${BPFTOOL} btf dump file ${STEPSEAL_VMLINUX_BTF} format c > ${BPF_OUT}/vmlinux.h
   COMMENT "Generating vmlinux.h from ${STEPSEAL_VMLINUX_BTF}" VERBATIM)
+# One target owns vmlinux.h. Without it, every skeleton target that lists the file as a
+# dependency would get its own copy of the rule, and a parallel build would run it twice at once,
+# both writing the same file.
+add_custom_target(stepseal_vmlinux_h DEPENDS ${BPF_OUT}/vmlinux.h)
 
 function(stepseal_bpf_skeleton target src)
   get_filename_component(name ${src} NAME_WE)
@@ -30,6 +34,7 @@ function(stepseal_bpf_skeleton target src)
     COMMAND ${BPFTOOL} gen skeleton ${lobj} name ${name}_bpf > ${skel}
     DEPENDS ${lobj} COMMENT "BPF skeleton ${name}.skel.h" VERBATIM)
   add_custom_target(${target}_gen DEPENDS ${skel})
+  add_dependencies(${target}_gen stepseal_vmlinux_h)
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_gen)
   target_include_directories(${target} INTERFACE ${BPF_OUT})

@@ -3,6 +3,8 @@
 // Error messages name the file and what is wrong with it, never the file's contents: nothing read
 // from a key file (and no OpenSSL error string, which could quote input) is put into a message.
 #include "attest/keys.h"
+#include "util/file_io.h"
+#include "util/hex.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -215,15 +217,8 @@ std::string sha256_hex(std::string_view data) {
 // --- writing key files ---------------------------------------------------------------------------
 
 void write_all(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw KeyError("cannot write " + path + ": " + errno_text(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
+  if (!util::write_all(fd, data.data(), data.size()))
+    throw KeyError("cannot write " + path + ": " + errno_text(errno));
 }
 
 // Creates `path` exclusively with exactly `mode` and writes `data`; on failure nothing is left.
@@ -286,8 +281,7 @@ int b64_value(unsigned char c) {
 
 std::string describe_char(unsigned char c) {
   if (c >= 0x21 && c <= 0x7e) return std::string("'") + static_cast<char>(c) + "'";
-  static const char* kHex = "0123456789abcdef";
-  return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 15];
+  return "byte 0x" + util::hex(&c, 1);
 }
 
 // Checks that `s` is well-formed UTF-8 (what Python's str and JSON text can hold).
@@ -668,15 +662,6 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
-std::string hex_encode(std::string_view bytes) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
+std::string hex_encode(std::string_view bytes) { return util::hex(bytes); }
 
 }  // namespace stepseal::attest

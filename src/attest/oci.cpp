@@ -36,6 +36,8 @@
 // Every write is atomic: blobs and index.json are written to a temporary file in the same
 // directory, flushed, and renamed into place.
 #include "attest/oci.h"
+#include "util/file_io.h"
+#include "util/hex.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -81,18 +83,11 @@ constexpr uintmax_t kMaxJsonBlob = 64u << 20;
 constexpr int kMaxIndexDepth = 4;
 
 std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) || n != 32)
-    throw OciError("sha256 failed (OpenSSL EVP_Digest)");
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (unsigned int i = 0; i < n; ++i) {
-    s.push_back(hex[md[i] >> 4]);
-    s.push_back(hex[md[i] & 15]);
+  try {
+    return util::sha256_hex(bytes);
+  } catch (const std::runtime_error& e) {
+    throw OciError(e.what());
   }
-  return s;
 }
 
 std::string sha256_digest(std::string_view bytes) { return "sha256:" + sha256_hex(bytes); }
@@ -121,11 +116,9 @@ std::string digest_hex(const std::string& digest, const std::string& where) {
 }
 
 std::string read_whole_file(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw OciError("cannot read " + path.string() + ": " + std::strerror(errno));
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw OciError("error reading " + path.string());
-  return s;
+  auto s = util::try_read_file(path.string());
+  if (!s) throw OciError("cannot read " + path.string() + ": " + std::strerror(errno));
+  return *s;
 }
 
 json parse_json(const std::string& text, const std::string& what) {

@@ -2,6 +2,7 @@
 //
 //   journal -> summary -> Statements (runtime-trace, SLSA) -> DSSE envelopes -> OCI layout
 #include <spdlog/spdlog.h>
+#include "util/file_io.h"
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,7 @@
 #include "attest/oci.h"
 #include "attest/statements.h"
 #include "cli/commands.h"
-#include "cli/exit_codes.h"
+#include "util/exit_codes.h"
 #include "policy/policy.h"
 #include "distill/summary.h"
 
@@ -27,11 +28,9 @@ using nlohmann::json;
 namespace {
 
 std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
+  auto s = util::try_read_file(path);
+  if (!s) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  return *s;
 }
 
 void spit(const fs::path& path, const std::string& data) {

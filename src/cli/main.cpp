@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/exit_codes.h"
+#include "cli/run_verdict.h"
+#include "util/exit_codes.h"
 #include "distill/summary.h"
 #include "policy/policy.h"
 #include "harden/net_guard.h"
@@ -243,7 +244,8 @@ int cmd_run(const std::vector<std::string>& args) {
                          "): put the journal elsewhere");
   }
   set_verbosity(verbosity);
-  return run_step(o);
+  const StepOutcome outcome = run_step(o);
+  return outcome.judge_policy ? hardened_exit_status(o, outcome.status) : outcome.status;
 }
 
 int cmd_show(const std::vector<std::string>& args) {

@@ -1,4 +1,5 @@
 #include "digest/file_hash.h"
+#include "util/hex.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -17,16 +18,7 @@ namespace stepseal {
 
 namespace {
 
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (size_t i = 0; i < n; i++) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
+using util::hex;
 
 HashOutcome unavailable(std::string why, std::optional<FileId> id = std::nullopt) {
   HashOutcome o;
@@ -63,12 +55,7 @@ const char* status_name(DigestStatus s) {
   }
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
-  return hex(md, n);
-}
+std::string sha256_hex(std::string_view bytes) { return util::sha256_hex(bytes); }
 
 HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
   struct stat before{};

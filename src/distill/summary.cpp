@@ -9,15 +9,6 @@
 
 namespace stepseal {
 
-std::string rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000);
-  struct tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(ns % 1000000000));
-  return buf;
-}
 
 namespace {
 
@@ -36,12 +27,6 @@ nlohmann::json access_list(uint32_t a) {
 
 }  // namespace
 
-uint64_t lost_events(const nlohmann::json& counters) {
-  uint64_t lost = 0;
-  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"})
-    for (const auto& v : counters.value(k, nlohmann::json::array())) lost += v.get<uint64_t>();
-  return lost + counters.value("lost_decode", uint64_t{0});
-}
 
 StepRecord load_step(const std::string& path) {
   StepRecord r;

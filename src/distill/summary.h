@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "journal/journal.h"
+#include "journal/counters.h"
 #include "model/model.h"
+#include "util/time.h"
 #include "policy/verdict.h"
 
 namespace stepseal {
@@ -36,11 +38,6 @@ StepRecord load_step(const std::string& journal_path);
 nlohmann::json summary_json(const StepRecord& r);
 std::string summary_text(const nlohmann::json& summary);
 
-// Events lost, from STEP_END's counters: the per-CPU kernel loss counters plus records the
-// supervisor could not decode. The one definition `run` (its log, the trailer) and `show` share.
-uint64_t lost_events(const nlohmann::json& counters);
-
-// RFC 3339 (UTC, nanoseconds) from nanoseconds since the epoch.
-std::string rfc3339(int64_t epoch_ns);
+using journal::lost_events;  // journal/counters.h
 
 }  // namespace stepseal

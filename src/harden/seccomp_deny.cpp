@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <seccomp.h>
 
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 
 namespace stepseal {
 
@@ -17,7 +17,7 @@ int install_deny_filter() {
   // The filter covers x86_64 only: a call through int 0x80 (i386) or the x32 ABI does not match
   // the native architecture and takes the "bad architecture" action, a plain EPERM.
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
-  for (const auto& d : policy::denied_calls())
+  for (const auto& d : syscalls::denied_calls())
     if (rc >= 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), d.nr, 0);
   constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;

@@ -1,4 +1,5 @@
 #include "journal/journal.h"
+#include "util/hex.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -13,15 +14,7 @@
 
 namespace stepseal::journal {
 
-std::string to_hex(const Sha256& h) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : h) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
-}
+std::string to_hex(const Sha256& h) { return util::hex(h); }
 
 namespace {
 

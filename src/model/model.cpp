@@ -1,7 +1,7 @@
 #include "model/model.h"
 
 #include "model/dns.h"
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -397,7 +397,7 @@ void Model::apply_net(const Event& e) {
 }
 
 void Model::apply_syscall(const Event& e) {
-  apply_syscall_named(e, policy::syscall_name(e.nr, e.compat()), e.flags & SS_F_DENIED);
+  apply_syscall_named(e, syscalls::syscall_name(e.nr, e.compat()), e.flags & SS_F_DENIED);
   // a raw or packet socket refused by hardened mode's seccomp filter is a network attempt too
   if (!e.compat() && e.nr == SYS_socket) {
     Event s = e;

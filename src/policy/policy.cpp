@@ -1,6 +1,8 @@
 // policy.cpp - the hardened-mode policy: strict parser, canonical form, queries. See policy.h and
 // docs/policy.md. Nothing here enforces the policy.
 #include "policy/policy.h"
+#include "util/file_io.h"
+#include "util/hex.h"
 
 #include "stepseal/harden.h"
 
@@ -358,11 +360,15 @@ Policy parse_policy(const nlohmann::json& j, const std::string& source) {
   return Parser(source).parse(j);
 }
 
+// A policy is a small JSON file: anything larger is a mistake (a device, a build log).
+constexpr size_t kMaxPolicyBytes = size_t{1} << 20;
+
 Policy load_policy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw PolicyError(path + ": cannot open policy file: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
+  const auto content = util::try_read_file(path, kMaxPolicyBytes);
+  if (!content)
+    throw PolicyError(path + ": cannot open policy file: " +
+                      (errno == EFBIG ? "larger than 1 MiB" : std::strerror(errno)));
+  std::stringstream text(*content);
   std::vector<std::set<std::string>> seen;  // the keys of each open object, to reject duplicates
   std::string dup;
   json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
@@ -424,15 +430,7 @@ nlohmann::json to_json(const Policy& p) {
 }
 
 std::string policy_sha256(const Policy& p) {
-  const std::string s = to_json(p).dump();  // compact; nlohmann keeps object keys sorted
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1)
-    throw PolicyError("policy_sha256: EVP_Digest failed");
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i)
-    out += {"0123456789abcdef"[md[i] >> 4], "0123456789abcdef"[md[i] & 15]};
-  return out;
+  return util::sha256_hex(to_json(p).dump());  // compact; nlohmann keeps object keys sorted
 }
 
 std::optional<IpAddr> parse_ip(std::string_view text) {

@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 
 #include "model/dns.h"
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 #include "stepseal/harden.h"
 
 namespace stepseal::policy {
@@ -100,7 +100,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
     }
     case Kind::SYSCALL: {
       if (!(e.flags & SS_F_DENIED)) return std::nullopt;
-      std::string name = syscall_name(e.nr, e.compat());
+      std::string name = syscalls::syscall_name(e.nr, e.compat());
       if (!e.compat() && e.nr == SYS_setsockopt && e.args[1] == IPPROTO_UDP)
         return make(e, true, "seccomp.deny:setsockopt", "syscall",
                     "UDP_SEGMENT (several datagrams in one send): EPERM");

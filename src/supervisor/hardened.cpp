@@ -16,9 +16,8 @@
 #include <optional>
 #include <stdexcept>
 
-#include "cli/exit_codes.h"
-#include "distill/summary.h"
-#include "policy/denylist.h"
+#include "util/exit_codes.h"
+#include "syscalls/denylist.h"
 
 namespace stepseal {
 
@@ -95,39 +94,8 @@ bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
 
 }  // namespace
 
-// Hardened mode's verdict, from the finished journal: the same judgement `show` makes.
-int HardenedStep::status(const RunOptions& opts, int command_status) {
-  nlohmann::json sum;
-  try {
-    sum = summary_json(load_step(opts.trace_path));
-  } catch (const std::exception& e) {
-    spdlog::error("cannot read back the journal to judge the step: {}", e.what());
-    return exit_code::kInternal;
-  }
-  const auto& v = sum["violations"];
-  if (!v.empty()) {
-    std::map<std::string, int> rules;
-    for (const auto& x : v) rules[x["rule"].get<std::string>()]++;
-    std::string list;
-    for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
-    spdlog::error("the policy was violated {} time(s): {} (the command itself exited {})",
-                  v.size(), list, command_status);
-    return exit_code::kPolicyViolated;
-  }
-  if (!sum.value("complete", false)) {
-    if (opts.policy->completeness == policy::Completeness::kFail) {
-      spdlog::error("the record is incomplete (lost events or gaps) and the policy requires a "
-                    "complete one");
-      return exit_code::kIncomplete;
-    }
-    spdlog::warn("the record is incomplete; the policy's completeness is \"warn\"");
-  }
-  return command_status;
-}
-
-
 HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
-  for (const auto& d : policy::denied_calls()) denied_.push_back(d.nr);
+  for (const auto& d : syscalls::denied_calls()) denied_.push_back(d.nr);
   // clone only with namespace flags, socket only for raw and packet sockets, setsockopt only for
   // source routing: an EPERM without a sys_enter is a refusal (clone's flags are checked again)
   denied_.insert(denied_.end(),

@@ -5,7 +5,9 @@
 //                        sandbox plan the spawner and the command apply to themselves
 //   adopt(spawner)       the spawner into the cgroup; the step's pid namespace to the probes
 //   start_fields()       what STEP_START records: the policy, its digest, the workspace, ...
-//   status()             the exit status, judged from the finished journal (exit_codes.h)
+//
+// The verdict (118, 119) is judged from the finished journal by the CLI (cli/run_verdict.h),
+// with the same code `show` uses.
 //
 // The kernel-facing parts live in src/harden; this is only their assembly for one step.
 #pragma once
@@ -38,10 +40,6 @@ class HardenedStep {
   const SandboxPlan& plan() const { return plan_; }
   StepCgroup& cgroup() { return *cgroup_; }
   nlohmann::json start_fields() const;
-
-  // 118 if the journal lists violations, 119 if it is incomplete and the policy says "fail",
-  // else `command_status`.
-  static int status(const RunOptions& opts, int command_status);
 
  private:
   const RunOptions& opts_;

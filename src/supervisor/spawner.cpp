@@ -1,4 +1,5 @@
 #include "supervisor/spawner.h"
+#include "util/file_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,7 @@
 
 #include <cstring>
 
-#include "cli/exit_codes.h"
+#include "util/exit_codes.h"
 #include "digest/preimage.h"
 #include "harden/sandbox.h"
 
@@ -54,15 +55,7 @@ int recv_fd(int sock) {
   return fd;
 }
 
-void write_all(int fd, const void* p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p = static_cast<const char*>(p) + w;
-    n -= static_cast<size_t>(w);
-  }
-}
+void write_all(int fd, const void* p, size_t n) { (void)util::write_all(fd, p, n); }
 
 // pid 1 of the step's pid namespace. Forks the command once the supervisor has registered it
 // with the probes, forwards signals to it, reaps orphans, and reports the command's status.

@@ -1,4 +1,8 @@
 #include "supervisor/supervisor.h"
+#include "util/fd.h"
+#include "util/file_io.h"
+#include "util/time.h"
+#include "journal/counters.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -27,8 +31,7 @@
 
 #include "capture/bpf_tracer.h"
 #include "capture/decoder.h"
-#include "cli/exit_codes.h"
-#include "distill/summary.h"
+#include "util/exit_codes.h"
 #include "digest/digest_plan.h"
 #include "digest/digest_service.h"
 #include "digest/file_hash.h"
@@ -57,15 +60,10 @@ std::string hostname() {
   return h;
 }
 
-std::string read_file(const char* path) {
-  std::string s;
-  if (FILE* f = fopen(path, "re")) {
-    char buf[256];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    s.assign(buf, n);
-    fclose(f);
-  }
-  while (!s.empty() && s.back() == '\n') s.pop_back();
+// A small kernel file's first line ("" if unreadable).
+std::string read_line(const char* path) {
+  std::string s = util::try_read_file(path, 4096).value_or("");
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
   return s;
 }
 
@@ -87,25 +85,11 @@ size_t observe_timestamps(const std::string& dir, size_t limit) {
   return seen;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
+using Fd = util::UniqueFd;
 
 }  // namespace
 
-int run_step(const RunOptions& opts) {
+StepOutcome run_step(const RunOptions& opts) {
   std::unique_ptr<journal::Writer> jw;
   try {
     jw = std::make_unique<journal::Writer>(opts.trace_path);
@@ -308,7 +292,7 @@ int run_step(const RunOptions& opts) {
                      {"digests", opts.digests},
                      {"host", hostname()},
                      {"kernel", std::string(un.release) + " " + un.version},
-                     {"boot_id", read_file("/proc/sys/kernel/random/boot_id")},
+                     {"boot_id", read_line("/proc/sys/kernel/random/boot_id")},
                      {"realtime_minus_monotonic_ns", t0_real - t0_mono},
                      {"ring_bytes", opts.ring_bytes}});
     nlohmann::json start = {{"argv", opts.argv},
@@ -504,7 +488,7 @@ int run_step(const RunOptions& opts) {
       {"seccomp_notifications", notifications},
       {"ring_bytes", opts.ring_bytes},
   };
-  uint64_t lost = lost_events(counters);
+  uint64_t lost = journal::lost_events(counters);
   journal::Sha256 head;
   std::lock_guard final_lk(jmu);
   try {
@@ -525,8 +509,7 @@ int run_step(const RunOptions& opts) {
   spdlog::info("{} events, {} lost; journal {} (sha256 {})", jw->events(), lost, opts.trace_path,
                journal::to_hex(head));
   if (lost) spdlog::warn("{} events were lost: the record is incomplete", lost);
-  if (hs && !filter_failed) return HardenedStep::status(opts, rc);
-  return rc;
+  return {rc, hs && !filter_failed};
 }
 
 }  // namespace stepseal

@@ -30,7 +30,16 @@ struct RunOptions {
   bool fail_fast = false;  // kill the step at the first violation
 };
 
-// Returns the exit status for `stepseal run` (see cli/exit_codes.h).
-int run_step(const RunOptions& opts);
+// What run_step gives back. `status` is stepseal run's exit status (util/exit_codes.h): the
+// command's own, or one of stepseal's. In hardened mode the policy's verdict is still to be
+// judged from the finished journal, by the same code `show` uses (a later stage: the CLI does
+// it); `judge_policy` says so.
+struct StepOutcome {
+  StepOutcome(int s, bool judge = false) : status(s), judge_policy(judge) {}  // NOLINT: from a status
+  int status = 0;
+  bool judge_policy = false;
+};
+
+StepOutcome run_step(const RunOptions& opts);
 
 }  // namespace stepseal

@@ -7,10 +7,12 @@
 #include <set>
 #include <string>
 
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 
 namespace stepseal::policy {
 namespace {
+using syscalls::denied_calls;
+using syscalls::syscall_name;
 
 #if !defined(__x86_64__)
 #error "the deny-list holds x86_64 numbers; these tests compare them with <sys/syscall.h>"

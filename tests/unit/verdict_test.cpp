@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "capture/event.h"
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 #include "policy/policy.h"
 #include "policy/verdict.h"
 
@@ -25,6 +25,7 @@ namespace stepseal::policy {
 namespace {
 
 using nlohmann::json;
+using syscalls::denied_calls;
 
 Policy parse(const std::string& text) { return parse_policy(json::parse(text), "test"); }
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-namespace stepseal::policy {
+namespace stepseal::syscalls {
 
 struct DeniedCall {
   const char* name;  // x86_64 name, as in the summary's "seccomp.deny:<name>" rule
@@ -27,4 +27,4 @@ std::span<const DeniedCall> denied_calls();
 // "syscall:<nr>" when unknown.
 std::string syscall_name(uint32_t nr, bool compat);
 
-}  // namespace stepseal::policy
+}  // namespace stepseal::syscalls

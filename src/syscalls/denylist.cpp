@@ -1,9 +1,9 @@
-#include "policy/denylist.h"
+#include "syscalls/denylist.h"
 
 #include <array>
 #include <vector>
 
-namespace stepseal::policy {
+namespace stepseal::syscalls {
 
 namespace {
 
@@ -83,4 +83,4 @@ std::string syscall_name(uint32_t nr, bool compat) {
   return "syscall:" + std::to_string(nr);
 }
 
-}  // namespace stepseal::policy
+}  // namespace stepseal::syscalls
