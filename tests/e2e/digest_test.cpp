@@ -197,7 +197,10 @@ class DigestTest : public E2ETest {
     for (const auto& c : r.read_contents)
       EXPECT_EQ(c.find("POISON"), std::string::npos) << "the program read a poison version";
     const json* f = FileEntry(r.run.summary, file);
-    if (!f) return nullptr;
+    if (!f) {
+      ADD_FAILURE() << "no file entry for " << file << "\n" << r.run.Describe();
+      return nullptr;
+    }
     std::vector<std::string> never_read;
     for (const auto& d : ExactReadDigests(*f))
       if (!r.read_digests.count(d)) never_read.push_back(d);
@@ -621,21 +624,25 @@ TEST_F(DigestTest, RewriteRaceWhileCoarseClockLags) {
   RewriteRun r = Rewrite("lagging", 10);
   const json* f = ExpectOnlyReadContentIsExact(r);
   ASSERT_NE(f, nullptr);
-  if (r.counters["SYNCED"] > 0 && r.counters["LAGGING"] > 0) {
-    EXPECT_EQ(Str(f, "digest_status"), "raced") << f->dump();
-  }
+  // The race this test is about must have happened, or it checked nothing.
+  ASSERT_GE(r.counters["LAGGING"], 1) << "no iteration found the coarse clock lagging\n"
+                                      << r.run.Describe();
+  ASSERT_GE(r.counters["SYNCED"], 1) << "the hasher never ran after a poison write\n"
+                                     << r.run.Describe();
+  EXPECT_EQ(Str(f, "digest_status"), "raced") << f->dump();
 }
 
 // A write through a shared mapping to a page that is already dirty does not stamp the file at
 // all: identity (size, mtime, ctime) cannot tell the poison version from the one read.
 TEST_F(DigestTest, RewriteRaceThroughSharedMapping) {
-  RewriteRun r = Rewrite("mmap", 1);
+  RewriteRun r = Rewrite("mmap", 3);
   const json* f = ExpectOnlyReadContentIsExact(r);
   ASSERT_NE(f, nullptr);
   EXPECT_TRUE(r.run.summary.HasAccess(work("rewritten"), "mmap_write"));
-  if (r.counters["SYNCED"] > 0) {
-    EXPECT_EQ(Str(f, "digest_status"), "raced") << f->dump();
-  }
+  // The race this test is about must have happened, or it checked nothing.
+  ASSERT_GE(r.counters["SYNCED"], 1) << "the hasher never ran after a poison write\n"
+                                     << r.run.Describe();
+  EXPECT_EQ(Str(f, "digest_status"), "raced") << f->dump();
 }
 
 // The step opens the file, stepseal hashes it, the step rewrites it through another descriptor

@@ -103,11 +103,22 @@ class Summary {
                                        << "\": " << f->dump();
   }
 
+  // PATH has an entry, and KIND is not among its accesses. A missing entry is a failure: the
+  // claim is about which access was recorded for a file that was recorded (use HasNoEntry where
+  // the claim is that nothing touched the file).
   testing::AssertionResult LacksAccess(const std::string& path, const std::string& kind) const {
     const json* f = File(path);
-    if (f && Contains(f->value("access", json::array()), kind))
+    if (!f) return NoFile(path);
+    if (Contains(f->value("access", json::array()), kind))
       return testing::AssertionFailure() << "file " << path << " has access \"" << kind
                                          << "\": " << f->dump();
+    return testing::AssertionSuccess();
+  }
+
+  // Nothing about PATH is recorded: no files entry.
+  testing::AssertionResult HasNoEntry(const std::string& path) const {
+    if (const json* f = File(path))
+      return testing::AssertionFailure() << "file " << path << " has an entry: " << f->dump();
     return testing::AssertionSuccess();
   }
 
