@@ -1,14 +1,28 @@
-// commands.h - the subcommands main() dispatches to.
+// commands.h - the subcommands, one file each (cmd_*.cpp), all parsed by CLI11 with the same
+// option syntax (--opt VALUE and --opt=VALUE). Each add_*() registers its subcommand on the app;
+// when the subcommand is given, its callback runs the command and stores the exit status in RC.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
-namespace stepseal {
+namespace stepseal::cli {
 
+CLI::App* add_run(CLI::App& app, int& rc, const std::vector<std::string>& after_dashes,
+                  bool had_dashes);
+CLI::App* add_show(CLI::App& app, int& rc);
+CLI::App* add_keygen(CLI::App& app, int& rc);
+CLI::App* add_attest(CLI::App& app, int& rc);
+CLI::App* add_verify(CLI::App& app, int& rc);
+
+// Prints "stepseal: MSG" and the usage hint on stderr; returns the usage exit status (125).
 int usage_error(const std::string& msg);
-int cmd_keygen(const std::vector<std::string>& args);
-int cmd_attest(const std::vector<std::string>& args);
-int cmd_verify(const std::vector<std::string>& args);
 
-}  // namespace stepseal
+// The log format and level for every subcommand: -q (-1), default (0), -v (1), -vv (2).
+void set_verbosity(int level);
+
+// The text `stepseal --help` prints: every command, its options and the exit statuses.
+extern const char* const kUsage;
+
+}  // namespace stepseal::cli

@@ -1,38 +1,21 @@
 // stepseal - trace a build step from the kernel and seal what it saw.
 //
-// main() reads as the pipeline: `run` = capture -> journal; `show` = journal -> model -> distill.
+// main() parses the command line with CLI11 and hands over to one subcommand (cmd_*.cpp):
+// `run` = capture -> journal; `show` = journal -> model -> distill; keygen, attest, verify.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <limits.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/run_verdict.h"
 #include "util/exit_codes.h"
-#include "distill/summary.h"
-#include "policy/policy.h"
-#include "harden/net_guard.h"
-#include "supervisor/supervisor.h"
 
-namespace stepseal {
-int usage_error(const std::string& msg) {
-  std::cerr << "stepseal: " << msg << "\nRun 'stepseal --help' for usage.\n";
-  return exit_code::kUsage;
-}
-}  // namespace stepseal
+namespace stepseal::cli {
 
-namespace {
-
-using namespace stepseal;
-
-const char* kUsage = R"(stepseal - trace a build step from the kernel and seal what it saw
+const char* const kUsage = R"(stepseal - trace a build step from the kernel and seal what it saw
 
 Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
@@ -120,7 +103,14 @@ Exit status:
          125  bad arguments
 )";
 
+
+int usage_error(const std::string& msg) {
+  std::cerr << "stepseal: " << msg << "\nRun 'stepseal --help' for usage.\n";
+  return exit_code::kUsage;
+}
+
 void set_verbosity(int v) {
+  if (spdlog::get("stepseal")) return;  // set once per process
   auto logger = spdlog::stderr_color_mt("stepseal");  // digest workers log too
   logger->set_pattern("stepseal: %^%l%$: %v");
   spdlog::set_default_logger(logger);
@@ -128,200 +118,98 @@ void set_verbosity(int v) {
                           : v == 1 ? spdlog::level::debug : spdlog::level::trace);
 }
 
-int cmd_run(const std::vector<std::string>& args) {
-  RunOptions o;
-  int verbosity = 0;
-  bool hardened = false;
-  std::string policy_path;
-  size_t i = 0;
-  for (; i < args.size(); i++) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      i++;
-      break;
-    } else if (a == "--trace" && i + 1 < args.size()) {
-      o.trace_path = args[++i];
-    } else if (a.rfind("--trace=", 0) == 0) {
-      o.trace_path = a.substr(8);
-    } else if (a == "--ring-mb" && i + 1 < args.size()) {
-      const std::string& v = args[++i];
-      char* end = nullptr;
-      unsigned long mb = strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end || mb == 0 || mb > 1024 || (mb & (mb - 1)))
-        return usage_error("--ring-mb wants a power of two from 1 to 1024, not '" + v + "'");
-      o.ring_bytes = mb << 20;
-    } else if ((a == "--digests" && i + 1 < args.size()) || a.rfind("--digests=", 0) == 0) {
-      std::string v = a == "--digests" ? args[++i] : a.substr(10);
-      if (v != "on" && v != "off") return usage_error("--digests wants on or off, not '" + v + "'");
-      o.digests = v == "on";
-    } else if (a == "--hardened") {
-      hardened = true;
-    } else if (a == "--fail-fast") {
-      o.fail_fast = true;
-    } else if (a == "--policy" && i + 1 < args.size()) {
-      policy_path = args[++i];
-    } else if (a.rfind("--policy=", 0) == 0) {
-      policy_path = a.substr(9);
-    } else if (a == "--workspace" && i + 1 < args.size()) {
-      o.workspace = args[++i];
-    } else if (a.rfind("--workspace=", 0) == 0) {
-      o.workspace = a.substr(12);
-    } else if (a == "-v") {
-      verbosity++;
-    } else if (a == "-q") {
-      verbosity = -1;
-    } else if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      return usage_error("run: unknown option '" + a + "'");
-    } else {
-      break;  // the command starts here (no "--")
-    }
-  }
-  o.argv.assign(args.begin() + static_cast<long>(i), args.end());
-  if (o.trace_path.empty()) return usage_error("run: --trace FILE is required");
-  if (o.argv.empty()) return usage_error("run: no command given (stepseal run --trace F -- CMD)");
-  if (hardened && policy_path.empty())
-    return usage_error("run: --hardened needs --policy FILE (see docs/policy.md)");
-  if (!hardened && !policy_path.empty())
-    return usage_error("run: --policy is only enforced with --hardened; add it");
-  if (!hardened && (o.fail_fast || !o.workspace.empty()))
-    return usage_error("run: --fail-fast and --workspace belong to --hardened");
-  if (hardened) {
-    try {
-      o.policy = policy::load_policy(policy_path);
-      kernel_net_rules(*o.policy);  // what the kernel table can hold is part of validity
-      for (const auto& w : o.policy->filesystem.writable)
-        for (const char* k : {"/sys", "/proc"})
-          if (w == k || w.starts_with(std::string(k) + "/"))
-            throw policy::PolicyError(policy_path + ": /filesystem/writable: " + w +
-                                      " cannot be writable in hardened mode (the step could "
-                                      "leave its cgroup or change the kernel)");
-    } catch (const policy::PolicyError& e) {
-      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
-      return exit_code::kUsage;
-    }
-    char preal[PATH_MAX] = {};
-    o.policy_path = realpath(policy_path.c_str(), preal) ? preal : policy_path;
-    char cwd[PATH_MAX] = {};
-    if (o.workspace.empty()) o.workspace = getcwd(cwd, sizeof cwd) ? cwd : "";
-    char real[PATH_MAX] = {};
-    if (!realpath(o.workspace.c_str(), real))
-      return usage_error("run: the workspace " + o.workspace + " is not a directory: " +
-                         strerror(errno));
-    struct stat st{};
-    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-      return usage_error("run: the workspace " + o.workspace + " is not a directory");
-    o.workspace = real;
-    if (o.workspace == "/") return usage_error("run: the workspace cannot be /");
-    // the journal must be outside the step's reach; it is hidden from the step either way
-    char tdir[PATH_MAX] = {};
-    std::string tp = o.trace_path.find('/') == std::string::npos ? "./" + o.trace_path : o.trace_path;
-    std::string parent = tp.substr(0, tp.rfind('/'));
-    if (realpath(parent.empty() ? "/" : parent.c_str(), tdir))
-      o.trace_path = std::string(tdir) + "/" + tp.substr(tp.rfind('/') + 1);
-    // Where the step can write it could rename the directory and put another journal in the
-    // journal's place before it is judged: the journal lives elsewhere.
-    auto inside = [&](const std::string& given) {
-      if (given.empty()) return false;
-      char rd[PATH_MAX];  // compared as the kernel resolves it, as the journal's own path is
-      std::string dir = realpath(given.c_str(), rd) ? std::string(rd) : given;
-      return policy::path_within(o.trace_path, dir);
-    };
-    bool writable = inside(o.workspace);
-    for (const auto& w : o.policy->filesystem.writable) {
-      std::string d = policy::expand_path(w, o.workspace);
-      // (on the step's private tmpfs directories a writable path is not the host's)
-      if (!policy::on_private_dir(d)) writable = writable || inside(d);
-    }
-    // the step's /tmp, /run ... are fresh: it never sees the host's (the path is resolved)
-    bool hidden_from_step = policy::on_private_dir(o.trace_path);
-    if (writable || (!o.policy->filesystem.readonly_default && !hidden_from_step))
-      return usage_error("run: --trace " + o.trace_path +
-                         " is where the step can write (the workspace or a writable path" +
-                         std::string(o.policy->filesystem.readonly_default ? "" : "; readonly_default is false") +
-                         "): put the journal elsewhere");
-  }
-  set_verbosity(verbosity);
-  const StepOutcome outcome = run_step(o);
-  return outcome.judge_policy ? hardened_exit_status(o, outcome.status) : outcome.status;
-}
+namespace {
 
-int cmd_show(const std::vector<std::string>& args) {
-  std::string file, format = "text";
-  for (size_t i = 0; i < args.size(); i++) {
-    const std::string& a = args[i];
-    if (a == "--format" && i + 1 < args.size()) {
-      format = args[++i];
-    } else if (a.rfind("--format=", 0) == 0) {
-      format = a.substr(9);
-    } else if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      return usage_error("show: unknown option '" + a + "'");
-    } else if (file.empty()) {
-      file = a;
-    } else {
-      return usage_error("show: more than one journal given");
+// CLI11's parse errors in stepseal's words: what is wrong, with which option.
+std::string describe(const CLI::ParseError& e) {
+  const std::string what = e.what();
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
+    // "--trace: 1 required TEXT missing" -> "--trace needs a value"
+    if (auto colon = what.find(':'); colon != std::string::npos && what.find("missing") != std::string::npos)
+      return what.substr(0, colon) + " needs a value";
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    // "The following arguments were not expected: --x" -> unknown option / unexpected argument
+    const std::string prefix = "The following argument was not expected: ";
+    const std::string prefix2 = "The following arguments were not expected: ";
+    for (const auto& p : {prefix, prefix2})
+      if (what.rfind(p, 0) == 0) {
+        std::string rest = what.substr(p.size());
+        return (rest.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") +
+               rest.substr(0, rest.find(' ')) + "'";
+      }
+  }
+  if (dynamic_cast<const CLI::ConversionError*>(&e)) {
+    // "Could not convert: --ring-mb = abc"
+    if (auto p = what.find(": "); p != std::string::npos) {
+      std::string rest = what.substr(p + 2);
+      if (auto eq = rest.find(" = "); eq != std::string::npos)
+        return rest.substr(0, eq) + " does not take '" + rest.substr(eq + 3) + "'";
     }
   }
-  if (file.empty()) return usage_error("show: no journal given");
-  if (format != "text" && format != "json")
-    return usage_error("show: --format must be text or json, not '" + format + "'");
-  set_verbosity(0);
-  StepRecord rec;
-  try {
-    rec = load_step(file);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return exit_code::kInputUnreadable;
-  }
-  nlohmann::json s = summary_json(rec);
-  if (format == "json")
-    // Paths and argv are bytes; JSON wants UTF-8. Invalid sequences become U+FFFD here, and
-    // the journal keeps the exact bytes.
-    std::cout << s.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  else
-    std::cout << summary_text(s);
-  if (!rec.read.intact) {
-    spdlog::error("journal {} is damaged: {}{}; {} of {} bytes readable, {} records recovered",
-                  file, rec.read.problem,
-                  rec.read.bad_offset ? " at offset " + std::to_string(*rec.read.bad_offset) : "",
-                  rec.read.valid_bytes, rec.read.file_bytes, rec.read.records);
-    return exit_code::kJournalDamaged;
-  }
-  return exit_code::kOk;
+  return what;
 }
 
 }  // namespace
 
+}  // namespace stepseal::cli
+
 int main(int argc, char** argv) {
+  using namespace stepseal;
+  using namespace stepseal::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command given");
-  std::string cmd = args[0];
-  args.erase(args.begin());
-  if (cmd == "run") return cmd_run(args);
-  if (cmd == "show") return cmd_show(args);
-  if (cmd == "keygen" || cmd == "attest" || cmd == "verify") {
-    for (const auto& a : args)
-      if (a == "-h" || a == "--help") {
-        std::cout << kUsage;
-        return 0;
-      }
-    set_verbosity(0);
-    if (cmd == "keygen") return cmd_keygen(args);
-    if (cmd == "attest") return cmd_attest(args);
-    return cmd_verify(args);
-  }
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+
+  // `run`'s command follows "--": it is set apart before parsing, so that nothing in it is ever
+  // taken for one of stepseal's options.
+  std::vector<std::string> command;
+  bool had_dashes = false;
+  if (args[0] == "run")
+    if (auto it = std::find(args.begin(), args.end(), "--"); it != args.end()) {
+      command.assign(it + 1, args.end());
+      args.erase(it, args.end());
+      had_dashes = true;
+    }
+
+  CLI::App app{"stepseal - trace a build step from the kernel and seal what it saw", "stepseal"};
+  app.set_help_flag();  // --help prints kUsage (below); each subcommand has its own -h/--help
+  app.require_subcommand(1);
+  int rc = exit_code::kOk;
+  bool help = false, version = false;
+  app.add_flag("-h,--help", help, "print the full usage and exit statuses");
+  app.add_flag("--version", version, "print the version");
+  add_run(app, rc, command, had_dashes);
+  add_show(app, rc);
+  add_keygen(app, rc);
+  add_attest(app, rc);
+  add_verify(app, rc);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    sub->set_help_flag("-h,--help", "this subcommand's options (stepseal --help: everything)");
+  app.add_subcommand("help", "print the full usage and exit statuses")->callback([&] { help = true; });
+  app.add_subcommand("version", "print the version")->callback([&] { version = true; });
+
+  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::cout << kUsage;
-    return 0;
+    return exit_code::kOk;
   }
-  if (cmd == "version" || cmd == "--version") {
+  if (args[0] == "--version" || args[0] == "version") {
     std::cout << "stepseal " << STEPSEAL_VERSION << "\n";
-    return 0;
+    return exit_code::kOk;
   }
-  return usage_error("unknown command '" + cmd + "'");
+  const std::string first = args[0];
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first, and consumes them
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    // a subcommand's -h/--help: its own options, then a pointer to the whole story
+    for (const CLI::App* sub : app.get_subcommands())
+      std::cout << sub->help();
+    return exit_code::kOk;
+  } catch (const CLI::ParseError& e) {
+    const auto subs = app.get_subcommands();
+    const std::string where = subs.empty() ? "" : subs.front()->get_name() + ": ";
+    if (subs.empty()) return usage_error("unknown command '" + first + "'");
+    return usage_error(where + describe(e));
+  }
+  return rc;
 }

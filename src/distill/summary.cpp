@@ -28,80 +28,6 @@ nlohmann::json access_list(uint32_t a) {
 }  // namespace
 
 
-StepRecord load_step(const std::string& path) {
-  StepRecord r;
-  r.read = journal::read(path, [&](const journal::Record& rec) {
-    switch (rec.type) {
-      case journal::RecordType::HEADER:
-        if (rec.json.is_object()) r.header = rec.json;
-        break;
-      case journal::RecordType::STEP_START:
-        if (!rec.json.is_object()) break;
-        r.start = rec.json;
-        r.model.set_spawner(rec.json.value("spawner_pid", 0u));
-        if (rec.json.value("mode", "") == "hardened" && rec.json.contains("policy")) {
-          try {
-            r.policy = policy::parse_policy(rec.json["policy"], "the journal's policy");
-          } catch (const policy::PolicyError& e) {
-            throw std::runtime_error(path + ": the recorded policy is invalid: " + e.what());
-          }
-          r.workspace = rec.json.value("workspace", "");
-          if (rec.json.contains("exec_paths") && rec.json["exec_paths"].is_object())
-            for (const auto& [k, v] : rec.json["exec_paths"].items())
-              if (v.is_string()) r.exec_paths[k] = v.get<std::string>();
-        }
-        break;
-      case journal::RecordType::STEP_END:
-        if (rec.json.is_object()) r.end = rec.json;
-        break;
-      case journal::RecordType::EVENT:
-        r.model.apply(*rec.event);
-        if (r.policy)
-          if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event, &r.judge))
-            r.violations.push_back(std::move(*v));
-        break;
-      case journal::RecordType::DIGEST: {
-        const auto& j = rec.json;
-        if (!j.is_object()) break;
-        DigestRecord d;
-        d.role = j.value("role", "");
-        d.path = j.value("path", "");
-        d.pid = j.value("pid", 0u);
-        d.ts_ns = j.value("ts", uint64_t{0});
-        d.status = j.value("status", "unavailable");
-        d.sha256 = j.value("sha256", "");
-        d.reason = j.value("reason", "");
-        d.trigger = j.value("trigger", "");
-        d.fileless = j.value("fileless", false);
-        d.alias = j.value("alias", "");
-        if (j.contains("id") && j["id"].is_object()) {
-          const auto& i = j["id"];
-          Inode n;
-          n.dev = i.value("dev", uint64_t{0});
-          n.ino = i.value("ino", uint64_t{0});
-          n.size = i.value("size", int64_t{0});
-          n.mtime_ns = i.value("mtime_ns", int64_t{0});
-          n.ctime_ns = i.value("ctime_ns", int64_t{0});
-          d.id = n;
-        }
-        r.model.apply_digest(std::move(d));
-        break;
-      }
-      default: break;
-    }
-  });
-  r.model.finish();
-  // After --fail-fast, stepseal itself killed the whole tree: no process "outlived" the step.
-  const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();
-  if (r.policy)
-    for (const auto& p : r.model.processes())
-      for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths))
-        if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
-  std::stable_sort(r.violations.begin(), r.violations.end(),
-                   [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
-  return r;
-}
-
 nlohmann::json summary_json(const StepRecord& r) {
   using nlohmann::json;
   const Model& m = r.model;
@@ -133,6 +59,7 @@ nlohmann::json summary_json(const StepRecord& r) {
   j["violations"] = violations;
 
   json counters = r.end.value("counters", json::object());
+  if (!counters.is_object()) counters = json::object();  // input of the wrong shape: nothing
   uint64_t lost = lost_events(counters);
 
   auto gaps = json::array();
@@ -245,7 +172,9 @@ nlohmann::json summary_json(const StepRecord& r) {
   for (const char* k : {"digest_requests", "digest_cache_hits", "unique_files_hashed",
                         "bytes_hashed", "seccomp_notifications"})
     if (counters.contains(k)) stats[k] = counters[k];
-  if (counters.contains("digest_requests") && counters["digest_requests"].get<uint64_t>() > 0)
+  if (counters.contains("digest_requests") && counters["digest_requests"].is_number() &&
+      counters.contains("digest_cache_hits") && counters["digest_cache_hits"].is_number() &&
+      counters["digest_requests"].get<double>() > 0)
     stats["cache_hit_rate"] = counters["digest_cache_hits"].get<double>() /
                               counters["digest_requests"].get<double>();
   for (const char* k : {"duration_s", "ring_bytes", "lost_ringbuf", "lost_nested", "lost_inflight",

@@ -2,11 +2,26 @@
 
 namespace stepseal::journal {
 
+namespace {
+// A counter's value: a non-negative integer, or nothing.
+uint64_t count(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+  return 0;
+}
+}  // namespace
+
 uint64_t lost_events(const nlohmann::json& counters) {
+  // A journal is input: counters of the wrong shape count as nothing, never as a crash.
+  if (!counters.is_object()) return 0;
   uint64_t lost = 0;
-  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"})
-    for (const auto& v : counters.value(k, nlohmann::json::array())) lost += v.get<uint64_t>();
-  return lost + counters.value("lost_decode", uint64_t{0});
+  for (const char* k : {"lost_ringbuf", "lost_nested", "lost_inflight", "lost_track", "lost_args"}) {
+    auto it = counters.find(k);
+    if (it == counters.end() || !it->is_array()) continue;
+    for (const auto& v : *it) lost += count(v);
+  }
+  auto d = counters.find("lost_decode");
+  return lost + (d != counters.end() ? count(*d) : 0);
 }
 
 }  // namespace stepseal::journal

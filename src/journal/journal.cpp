@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace stepseal::journal {
@@ -248,75 +250,155 @@ Sha256 Writer::finish(const nlohmann::json& counters) {
 
 // ---- reader ---------------------------------------------------------------------------------
 
-ReadResult read(const std::string& path, const std::function<void(const Record&)>& on_record) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open journal " + path + ": " + std::strerror(errno));
-  std::string data;
-  {
-    struct stat st{};
-    fstat(fd, &st);
-    data.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < data.size()) {
-      ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    data.resize(got);
-    ::close(fd);
-  }
-  ReadResult r;
-  r.file_bytes = data.size();
-  if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, 9) != 0)
-    throw std::runtime_error(path + " is not a stepseal journal (bad magic)");
-  if (data[9] != kMagic[9])
-    throw std::runtime_error(path + ": unsupported journal version " + std::to_string(data[9]));
-  // the chain starts from the magic as written by the writer: every header byte is pinned
-  if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
-    throw std::runtime_error(path + ": reserved bytes of the journal header are not zero");
+namespace {
 
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  r.head = initial_head();
+// A window over the file, read in chunks: the reader holds at most one frame (and one chunk) in
+// memory, however long the journal. Frames are at most kMaxPayload, so memory is bounded too.
+class FileWindow {
+ public:
+  explicit FileWindow(int fd) : fd_(fd) {}
+  ~FileWindow() { ::close(fd_); }
+  FileWindow(const FileWindow&) = delete;
+  FileWindow& operator=(const FileWindow&) = delete;
+
+  // Makes N bytes from the current position available if the file has them; returns how many
+  // are (fewer than N only at the end of the file).
+  size_t ensure(size_t n) {
+    while (end_ - begin_ < n && !eof_) {
+      if (begin_ > 0 && (begin_ >= buf_.size() / 2 || buf_.size() - end_ < kChunk)) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      const size_t want = std::max(n - (end_ - begin_), kChunk);
+      if (buf_.size() - end_ < want) buf_.resize(end_ + want);
+      ssize_t got = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += static_cast<size_t>(got);
+      total_ += static_cast<uint64_t>(got);
+    }
+    return end_ - begin_;
+  }
+  const uint8_t* data() const { return buf_.data() + begin_; }
+  void consume(size_t n) { begin_ += n; }
+  uint64_t bytes_read() const { return total_; }
+
+ private:
+  static constexpr size_t kChunk = 1u << 20;
+  int fd_;
+  std::vector<uint8_t> buf_;
+  size_t begin_ = 0, end_ = 0;
+  uint64_t total_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace
+
+struct Reader::State {
+  std::string path;
+  struct stat st{};
+  std::unique_ptr<FileWindow> in;
+  EVP_MD_CTX* md = nullptr;
   std::vector<std::string> strings;
-  const auto* base = reinterpret_cast<const uint8_t*>(data.data());
-  uint64_t off = sizeof kMagic;
+  uint64_t off = 0;
   nlohmann::json trailer;
   Sha256 head_before_last{};
-  auto stop = [&](const std::string& why) {
+  bool done = false;
+  ReadResult r;
+
+  ~State() {
+    if (md) EVP_MD_CTX_free(md);
+  }
+  void stop(const std::string& why) {
     r.bad_offset = off;
     r.problem = why;
-  };
-  while (off < data.size()) {
-    if (data.size() - off < kFrameHeader) {
-      stop("torn frame header (" + std::to_string(data.size() - off) + " bytes)");
+  }
+  // Fills in what is known once the reading has ended.
+  void finish() {
+    done = true;
+    // what the file holds: all of it if the reader got to its end, else at least its size at open
+    r.file_bytes = std::max<uint64_t>(in->bytes_read(), static_cast<uint64_t>(st.st_size));
+    r.valid_bytes = off;
+    r.unreadable_bytes = r.file_bytes - off;
+    if (!r.bad_offset && !r.has_trailer)
+      r.problem = "no trailer: the recording did not finish (supervisor killed?)";
+    if (r.has_trailer && !r.bad_offset) {
+      bool consistent = trailer.value("chain_head_before", "") == to_hex(head_before_last) &&
+                        trailer.value("records", uint64_t{0}) == r.records;
+      if (!consistent) r.problem = "trailer does not match the records before it";
+      r.intact = consistent;
+    }
+  }
+};
+
+Reader::Reader(const std::string& path) : s_(std::make_unique<State>()) {
+  s_->path = path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open journal " + path + ": " + std::strerror(errno));
+  fstat(fd, &s_->st);
+  s_->in = std::make_unique<FileWindow>(fd);
+  FileWindow& in = *s_->in;
+  if (in.ensure(sizeof kMagic) < sizeof kMagic || std::memcmp(in.data(), kMagic, 9) != 0)
+    throw std::runtime_error(path + " is not a stepseal journal (bad magic)");
+  if (static_cast<char>(in.data()[9]) != kMagic[9])
+    throw std::runtime_error(path + ": unsupported journal version " +
+                             std::to_string(static_cast<char>(in.data()[9])));
+  // the chain starts from the magic as written by the writer: every header byte is pinned
+  if (std::memcmp(in.data(), kMagic, sizeof kMagic) != 0)
+    throw std::runtime_error(path + ": reserved bytes of the journal header are not zero");
+  in.consume(sizeof kMagic);
+  s_->off = sizeof kMagic;
+  s_->md = EVP_MD_CTX_new();
+  s_->r.head = initial_head();
+}
+
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+
+const ReadResult& Reader::result() const { return s_->r; }
+
+std::optional<Record> Reader::next() {
+  State& s = *s_;
+  FileWindow& in = *s.in;
+  ReadResult& r = s.r;
+  while (!s.done) {
+    const size_t have = in.ensure(kFrameHeader);
+    if (have == 0) break;  // the end of the file, at a frame boundary
+    if (have < kFrameHeader) {
+      s.stop("torn frame header (" + std::to_string(have) + " bytes)");
       break;
     }
-    const uint8_t* h = base + off;
-    uint32_t len = get<uint32_t>(h);
-    auto type = static_cast<RecordType>(get<uint16_t>(h + 4));
-    if (len > kMaxPayload || len > data.size() - off - kFrameHeader) {
-      stop(len > kMaxPayload ? "implausible frame length " + std::to_string(len)
-                             : "torn frame: " + std::to_string(len) + " byte payload, " +
-                                   std::to_string(data.size() - off - kFrameHeader) +
-                                   " bytes left");
+    uint32_t len = get<uint32_t>(in.data());
+    auto type = static_cast<RecordType>(get<uint16_t>(in.data() + 4));
+    if (len > kMaxPayload) {
+      s.stop("implausible frame length " + std::to_string(len));
       break;
     }
+    if (const size_t avail = in.ensure(kFrameHeader + len); avail < kFrameHeader + len) {
+      s.stop("torn frame: " + std::to_string(len) + " byte payload, " +
+             std::to_string(avail - kFrameHeader) + " bytes left");
+      break;
+    }
+    const uint8_t* h = in.data();
     const uint8_t* payload = h + kFrameHeader;
     if (frame_checksum(h, payload, len) != get<uint64_t>(h + 8)) {
-      stop("checksum mismatch");
+      s.stop("checksum mismatch");
       break;
     }
-    Record rec{type, off, {}, std::nullopt};
+    Record rec{type, s.off, {}, std::nullopt};
     std::string_view body(reinterpret_cast<const char*>(payload), len);
     bool ok = true;
     switch (type) {
       case RecordType::STRING:
-        strings.emplace_back(body);
+        s.strings.emplace_back(body);
         break;
       case RecordType::EVENT: {
         Event e;
-        ok = decode_event(body, strings, &e);
+        ok = decode_event(body, s.strings, &e);
         if (ok) rec.event = std::move(e);
         break;
       }
@@ -332,36 +414,35 @@ ReadResult read(const std::string& path, const std::function<void(const Record&)
         ok = false;
     }
     if (!ok) {
-      stop("undecodable record of type " + std::to_string(static_cast<int>(type)));
+      s.stop("undecodable record of type " + std::to_string(static_cast<int>(type)));
       break;
     }
-    head_before_last = r.head;
-    chain(md, &r.head, h, kFrameHeader, payload, len);
-    off += kFrameHeader + len;
+    s.head_before_last = r.head;
+    chain(s.md, &r.head, h, kFrameHeader, payload, len);
+    in.consume(kFrameHeader + len);
+    s.off += kFrameHeader + len;
     r.records++;
     if (rec.event) r.events++;
     if (type == RecordType::TRAILER) {
       r.has_trailer = true;
-      trailer = rec.json;
+      s.trailer = rec.json;
+      if (in.ensure(1) > 0) {
+        // the trailer itself is valid and counted; what follows it is not trusted
+        s.stop("data after the trailer");
+        s.finish();
+        return rec;
+      }
     }
-    if (type != RecordType::STRING) on_record(rec);
-    if (type == RecordType::TRAILER && off < data.size()) {
-      stop("data after the trailer");
-      break;
-    }
+    if (type != RecordType::STRING) return rec;
   }
-  EVP_MD_CTX_free(md);
-  r.valid_bytes = off;
-  r.unreadable_bytes = data.size() - off;
-  if (!r.bad_offset && !r.has_trailer)
-    r.problem = "no trailer: the recording did not finish (supervisor killed?)";
-  if (r.has_trailer && !r.bad_offset) {
-    bool consistent = trailer.value("chain_head_before", "") == to_hex(head_before_last) &&
-                      trailer.value("records", uint64_t{0}) == r.records;
-    if (!consistent) r.problem = "trailer does not match the records before it";
-    r.intact = consistent;
-  }
-  return r;
+  if (!s.done) s.finish();
+  return std::nullopt;
+}
+
+ReadResult read(const std::string& path, const std::function<void(const Record&)>& on_record) {
+  Reader reader(path);
+  while (auto rec = reader.next()) on_record(*rec);
+  return reader.result();
 }
 
 }  // namespace stepseal::journal

@@ -108,9 +108,30 @@ struct ReadResult {
   Sha256 head{};                // chain head over the valid prefix
 };
 
-// Reads a journal, calling `on_record` for every valid record in order. Never throws on bad
-// content (that is reported in the result); throws std::runtime_error if the file cannot be
-// opened or is not a stepseal journal at all.
+// Reads a journal record by record, streaming: memory holds one frame and one read chunk at a
+// time (plus the interned strings), however long the journal. STRING records are consumed
+// internally (events come back with their strings resolved). The constructor throws
+// std::runtime_error if the file cannot be opened or is not a stepseal journal at all; bad
+// content never throws: next() stops at the first bad frame, and result() says why.
+class Reader {
+ public:
+  explicit Reader(const std::string& path);
+  ~Reader();
+  Reader(Reader&&) noexcept;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // The next valid record, in file order, or nullopt at the end (or at the first bad frame).
+  std::optional<Record> next();
+  // How the reading went. Final once next() has returned nullopt.
+  const ReadResult& result() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Reads a whole journal, calling `on_record` for every valid record in order (a Reader loop).
 ReadResult read(const std::string& path, const std::function<void(const Record&)>& on_record);
 
 // Binary event encoding (exposed for tests).

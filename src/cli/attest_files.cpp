@@ -1,0 +1,33 @@
+#include "cli/attest_files.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "util/file_io.h"
+
+namespace stepseal::cli {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  auto s = util::try_read_file(path);
+  if (!s) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  return *s;
+}
+
+void spit(const fs::path& path, const std::string& data) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << data;
+    if (!f) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+std::string step_name(const std::string& trace) { return fs::path(trace).stem().string(); }
+
+}  // namespace stepseal::cli

@@ -1,0 +1,171 @@
+// stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q]
+//              [--hardened --policy POLICY [--workspace DIR] [--fail-fast]] -- COMMAND [ARG...]
+#include <limits.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/run_verdict.h"
+#include "harden/net_guard.h"
+#include "policy/policy.h"
+#include "supervisor/supervisor.h"
+#include "util/exit_codes.h"
+
+namespace stepseal::cli {
+
+namespace {
+
+struct RunArgs {
+  RunOptions o;
+  std::string digests = "on";
+  unsigned long ring_mb = 16;
+  int verbose = 0;
+  bool quiet = false, hardened = false;
+  std::string policy_path;
+};
+
+int run(RunArgs& a, std::vector<std::string> command) {
+  RunOptions& o = a.o;
+  const bool hardened = a.hardened;
+  const std::string& policy_path = a.policy_path;
+  const int verbosity = a.quiet ? -1 : a.verbose;
+  if (a.ring_mb == 0 || a.ring_mb > 1024 || (a.ring_mb & (a.ring_mb - 1)))
+    return usage_error("--ring-mb wants a power of two from 1 to 1024, not '" +
+                       std::to_string(a.ring_mb) + "'");
+  o.ring_bytes = a.ring_mb << 20;
+  if (a.digests != "on" && a.digests != "off")
+    return usage_error("--digests wants on or off, not '" + a.digests + "'");
+  o.digests = a.digests == "on";
+  o.argv = std::move(command);
+  if (o.trace_path.empty()) return usage_error("run: --trace FILE is required");
+  if (o.argv.empty()) return usage_error("run: no command given (stepseal run --trace F -- CMD)");
+  if (hardened && policy_path.empty())
+    return usage_error("run: --hardened needs --policy FILE (see docs/policy.md)");
+  if (!hardened && !policy_path.empty())
+    return usage_error("run: --policy is only enforced with --hardened; add it");
+  if (!hardened && (o.fail_fast || !o.workspace.empty()))
+    return usage_error("run: --fail-fast and --workspace belong to --hardened");
+  if (hardened) {
+    try {
+      o.policy = policy::load_policy(policy_path);
+      kernel_net_rules(*o.policy);  // what the kernel table can hold is part of validity
+      for (const auto& w : o.policy->filesystem.writable)
+        for (const char* k : {"/sys", "/proc"})
+          if (w == k || w.starts_with(std::string(k) + "/"))
+            throw policy::PolicyError(policy_path + ": /filesystem/writable: " + w +
+                                      " cannot be writable in hardened mode (the step could "
+                                      "leave its cgroup or change the kernel)");
+    } catch (const policy::PolicyError& e) {
+      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
+      return exit_code::kUsage;
+    }
+    char preal[PATH_MAX] = {};
+    o.policy_path = realpath(policy_path.c_str(), preal) ? preal : policy_path;
+    char cwd[PATH_MAX] = {};
+    if (o.workspace.empty()) o.workspace = getcwd(cwd, sizeof cwd) ? cwd : "";
+    char real[PATH_MAX] = {};
+    if (!realpath(o.workspace.c_str(), real))
+      return usage_error("run: the workspace " + o.workspace + " is not a directory: " +
+                         strerror(errno));
+    struct stat st{};
+    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+      return usage_error("run: the workspace " + o.workspace + " is not a directory");
+    o.workspace = real;
+    if (o.workspace == "/") return usage_error("run: the workspace cannot be /");
+    // the journal must be outside the step's reach; it is hidden from the step either way
+    char tdir[PATH_MAX] = {};
+    std::string tp = o.trace_path.find('/') == std::string::npos ? "./" + o.trace_path : o.trace_path;
+    std::string parent = tp.substr(0, tp.rfind('/'));
+    if (realpath(parent.empty() ? "/" : parent.c_str(), tdir))
+      o.trace_path = std::string(tdir) + "/" + tp.substr(tp.rfind('/') + 1);
+    // Where the step can write it could rename the directory and put another journal in the
+    // journal's place before it is judged: the journal lives elsewhere.
+    auto inside = [&](const std::string& given) {
+      if (given.empty()) return false;
+      char rd[PATH_MAX];  // compared as the kernel resolves it, as the journal's own path is
+      std::string dir = realpath(given.c_str(), rd) ? std::string(rd) : given;
+      return policy::path_within(o.trace_path, dir);
+    };
+    bool writable = inside(o.workspace);
+    for (const auto& w : o.policy->filesystem.writable) {
+      std::string d = policy::expand_path(w, o.workspace);
+      // (on the step's private tmpfs directories a writable path is not the host's)
+      if (!policy::on_private_dir(d)) writable = writable || inside(d);
+    }
+    // the step's /tmp, /run ... are fresh: it never sees the host's (the path is resolved)
+    bool hidden_from_step = policy::on_private_dir(o.trace_path);
+    if (writable || (!o.policy->filesystem.readonly_default && !hidden_from_step))
+      return usage_error("run: --trace " + o.trace_path +
+                         " is where the step can write (the workspace or a writable path" +
+                         std::string(o.policy->filesystem.readonly_default ? "" : "; readonly_default is false") +
+                         "): put the journal elsewhere");
+  }
+  set_verbosity(verbosity);
+  const StepOutcome outcome = run_step(o);
+  return outcome.judge_policy ? hardened_exit_status(o, outcome.status) : outcome.status;
+}
+
+}  // namespace
+
+CLI::App* add_run(CLI::App& app, int& rc, const std::vector<std::string>& after_dashes,
+                  bool had_dashes) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "run", "Run COMMAND under the probes and write what it did to a journal");
+  sub->add_option("--trace", a->o.trace_path, "FILE: the journal to write (replaced if it exists)")
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--ring-mb", a->ring_mb,
+                  "kernel ring buffer size in MiB, a power of two up to 1024 (default 16)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--digests", a->digests,
+                  "on (default): SHA-256 of everything executed, read and changed, with "
+                  "pre-images; off: the trace only")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_flag("-v", a->verbose, "more logging on stderr (-vv: more still)");
+  sub->add_flag("-q", a->quiet, "warnings and errors only");
+  sub->add_flag("--hardened", a->hardened, "enforce the policy (docs/policy.md; needs --policy)");
+  sub->add_option("--policy", a->policy_path, "FILE: the policy (JSON; unknown keys are errors)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--workspace", a->o.workspace,
+                  "DIR: the step's writable tree and cwd (default: the current directory)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_flag("--fail-fast", a->o.fail_fast, "kill the step at the first violation");
+  // The command is everything after "--", or from the first argument that is not an option:
+  // CLI11 stops there and leaves the rest (prefix command).
+  sub->prefix_command();
+  sub->footer(
+      "The command runs as the first process of a fresh pid namespace; if stepseal dies, the\n"
+      "step dies with it. Exit status: the command's own (128+N if killed by signal N), or\n"
+      "118/119 (--hardened: violated / incomplete), 120 (tracing could not be attached), 121\n"
+      "(the journal could not be written), 122 (stepseal failed), 125 (bad arguments or an\n"
+      "invalid policy), 126/127 (the command could not be executed / was not found).\n"
+      "'stepseal --help' explains everything.");
+  sub->callback([a, sub, &rc, after_dashes, had_dashes] {
+    std::vector<std::string> command = sub->remaining();
+    if (!command.empty() && !command[0].empty() && command[0][0] == '-') {
+      rc = usage_error("run: unknown option '" + command[0] + "'");
+      return;
+    }
+    // "run --trace T make -- -x": the "--" after the command's name is the command's own
+    if (had_dashes) {
+      if (!command.empty()) command.push_back("--");
+      command.insert(command.end(), after_dashes.begin(), after_dashes.end());
+    }
+    if (command.empty()) {
+      rc = usage_error("run: no command given (stepseal run --trace F -- CMD)");
+      return;
+    }
+    rc = run(*a, std::move(command));
+  });
+  return sub;
+}
+
+}  // namespace stepseal::cli

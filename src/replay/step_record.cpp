@@ -1,0 +1,90 @@
+#include "replay/step_record.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace stepseal {
+
+StepRecord replay_step(RecordSource& source) {
+  StepRecord r;
+  auto apply = [&](const journal::Record& rec) {
+    switch (rec.type) {
+      case journal::RecordType::HEADER:
+        if (rec.json.is_object()) r.header = rec.json;
+        break;
+      case journal::RecordType::STEP_START:
+        if (!rec.json.is_object()) break;
+        r.start = rec.json;
+        r.model.set_spawner(rec.json.value("spawner_pid", 0u));
+        if (rec.json.value("mode", "") == "hardened" && rec.json.contains("policy")) {
+          try {
+            r.policy = policy::parse_policy(rec.json["policy"], "the journal's policy");
+          } catch (const policy::PolicyError& e) {
+            throw std::runtime_error(source.origin() + ": the recorded policy is invalid: " +
+                                     e.what());
+          }
+          r.workspace = rec.json.value("workspace", "");
+          if (rec.json.contains("exec_paths") && rec.json["exec_paths"].is_object())
+            for (const auto& [k, v] : rec.json["exec_paths"].items())
+              if (v.is_string()) r.exec_paths[k] = v.get<std::string>();
+        }
+        break;
+      case journal::RecordType::STEP_END:
+        if (rec.json.is_object()) r.end = rec.json;
+        break;
+      case journal::RecordType::EVENT:
+        r.model.apply(*rec.event);
+        if (r.policy)
+          if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event, &r.judge))
+            r.violations.push_back(std::move(*v));
+        break;
+      case journal::RecordType::DIGEST: {
+        const auto& j = rec.json;
+        if (!j.is_object()) break;
+        DigestRecord d;
+        d.role = j.value("role", "");
+        d.path = j.value("path", "");
+        d.pid = j.value("pid", 0u);
+        d.ts_ns = j.value("ts", uint64_t{0});
+        d.status = j.value("status", "unavailable");
+        d.sha256 = j.value("sha256", "");
+        d.reason = j.value("reason", "");
+        d.trigger = j.value("trigger", "");
+        d.fileless = j.value("fileless", false);
+        d.alias = j.value("alias", "");
+        if (j.contains("id") && j["id"].is_object()) {
+          const auto& i = j["id"];
+          Inode n;
+          n.dev = i.value("dev", uint64_t{0});
+          n.ino = i.value("ino", uint64_t{0});
+          n.size = i.value("size", int64_t{0});
+          n.mtime_ns = i.value("mtime_ns", int64_t{0});
+          n.ctime_ns = i.value("ctime_ns", int64_t{0});
+          d.id = n;
+        }
+        r.model.apply_digest(std::move(d));
+        break;
+      }
+      default: break;
+    }
+  };
+  while (auto rec = source.next()) apply(*rec);
+  r.read = source.status();
+  r.model.finish();
+  // After --fail-fast, stepseal itself killed the whole tree: no process "outlived" the step.
+  const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();
+  if (r.policy)
+    for (const auto& p : r.model.processes())
+      for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths))
+        if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
+  std::stable_sort(r.violations.begin(), r.violations.end(),
+                   [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
+  return r;
+}
+
+StepRecord load_step(const std::string& path) {
+  JournalSource source(path);
+  return replay_step(source);
+}
+
+}  // namespace stepseal
