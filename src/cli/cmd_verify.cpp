@@ -10,6 +10,7 @@
 #include "attest/keys.h"
 #include "attest/oci.h"
 #include "attest/statements.h"
+#include "attest/verify.h"
 #include "cli/attest_files.h"
 #include "cli/commands.h"
 #include "distill/summary.h"
@@ -81,74 +82,27 @@ int verify(const VerifyArgs& a) {
                               std::move(text));
       if (n == 0) throw std::runtime_error("no attestations are attached to " + image_spec);
     }
+    attest::VerifyRequirements req;
+    for (const auto& m : image.manifests) req.manifest_digests.push_back(m.digest);
+    req.image = image_spec;
+    req.policy_sha256 = policy_sha;
+    req.require_complete = require_complete;
+    req.journal_heads = heads;
     for (const auto& [path, text] : inputs) {
-      json v = {{"envelope", path}};
-      std::vector<std::string> failures;
-      json env = json::parse(text, nullptr, false);
-      try {
-      if (env.is_discarded()) {
-        failures.push_back("not JSON (truncated or corrupt envelope)");
+      attest::EnvelopeVerdict ev = attest::verify_statement_envelope(text, key, req);
+      if (ev.unreadable) {
         spdlog::error("{}: not a DSSE envelope: the file is not JSON (truncated or corrupt)", path);
         unreadable = true;
-      } else {
-        attest::EnvelopeCheck c = attest::verify_envelope(env, attest::kInTotoPayloadType, key);
-        if (!c.ok) {
-          failures.push_back(c.error);
-        } else {
-          json st = json::parse(c.payload, nullptr, false);
-          if (!st.is_object() || st.value("_type", "") != attest::kStatementType) {
-            failures.push_back("payload is not an in-toto Statement v1");
-          } else {
-            std::string type = st.value("predicateType", "");
-            v["predicateType"] = type;
-            if (!attest::known_predicate(type)) failures.push_back("unknown predicate type " + type);
-            bool bound = false;
-            for (const auto& s : st.value("subject", json::array()))
-              for (const auto& m : image.manifests)
-                if ("sha256:" + s.value("digest", json::object()).value("sha256", "") == m.digest)
-                  bound = true;
-            if (!bound)
-              failures.push_back("subject digest matches no image manifest of " + image_spec);
-            const attest::AttestedStep as = attest::attested_step(st);
-            const std::string& step = as.step;
-            const std::string& head = as.journal_head;
-            v["step"] = step;
-            if (!policy_sha.empty()) {
-              const json& e = as.enforcement;
-              std::string mode = e.is_object() ? e.value("mode", "") : "";
-              std::string got = e.is_object() ? e.value("policy", json::object())
-                                                    .value("digest", json::object())
-                                                    .value("sha256", "")
-                                              : "";
-              if (mode != "hardened")
-                failures.push_back("the step was not run hardened (mode: " +
-                                   (mode.empty() ? std::string("not stated") : mode) + ")");
-              else if (got != policy_sha)
-                failures.push_back("the step ran under policy sha256 " + got.substr(0, 16) +
-                                   "..., not the required " + policy_sha.substr(0, 16) + "...");
-              else if (e.value("verdict", "") != "held")
-                failures.push_back("the policy was violated " +
-                                   std::to_string(e.value("violations", json::array()).size()) +
-                                   " time(s) during the step");
-            }
-            if (require_complete && as.complete != true)
-              failures.push_back("the record is not complete (events lost or gaps)");
-            if (auto it = heads.find(step); it != heads.end()) {
-              attested[step] = true;
-              if (head != it->second)
-                failures.push_back("the journal given for step " + step + " has chain head " +
-                                   it->second.substr(0, 16) + "..., not the attested " +
-                                   head.substr(0, 16) + "...");
-            }
-          }
-        }
       }
-      } catch (const std::exception& e) {  // a signed payload of an unexpected shape
-        failures.push_back(std::string("malformed statement: ") + e.what());
+      if (heads.count(ev.step)) attested[ev.step] = true;
+      json v = {{"envelope", path}};
+      if (ev.statement) {
+        v["predicateType"] = ev.predicate_type;
+        v["step"] = ev.step;
       }
-      v["ok"] = failures.empty();
-      v["failures"] = failures;
-      all_ok = all_ok && failures.empty();
+      v["ok"] = ev.ok();
+      v["failures"] = ev.failures;
+      all_ok = all_ok && ev.ok();
       verdicts.push_back(v);
     }
   } catch (const std::exception& e) {
