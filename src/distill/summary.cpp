@@ -74,6 +74,17 @@ nlohmann::json summary_json(const StepRecord& r) {
                                    " bytes unreadable"},
                     {"count", 1}});
   }
+  if (r.read.skipped_records > 0) {
+    // a newer stepseal wrote records this reader cannot interpret: it cannot vouch for them
+    std::string what;
+    for (const auto& w : r.read.skipped_what) what += (what.empty() ? "" : ", ") + w;
+    gaps.push_back({{"kind", "journal_skipped"},
+                    {"pid", 0},
+                    {"detail", std::to_string(r.read.skipped_records) +
+                                   " record(s) this stepseal does not know were skipped (" +
+                                   what + "): a newer stepseal wrote them"},
+                    {"count", r.read.skipped_records}});
+  }
   if (r.end.empty())
     gaps.push_back({{"kind", "unfinished"}, {"pid", 0},
                     {"detail", "the recording has no step end: the supervisor did not finish"},
@@ -84,7 +95,13 @@ nlohmann::json summary_json(const StepRecord& r) {
 
   json jr = {{"sha256_head", journal::to_hex(r.read.head)},
              {"records", r.read.records},
-             {"intact", r.read.intact}};
+             {"intact", r.read.intact},
+             {"format_version", r.read.format_version}};
+  if (r.read.skipped_records > 0) {
+    jr["skipped_records"] = r.read.skipped_records;
+    jr["skipped"] = r.read.skipped_what;
+  }
+  if (r.read.skipped_trailing_bytes > 0) jr["skipped_trailing_bytes"] = r.read.skipped_trailing_bytes;
   if (!r.read.intact) {
     jr["problem"] = r.read.problem;
     jr["valid_bytes"] = r.read.valid_bytes;

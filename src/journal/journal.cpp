@@ -7,6 +7,7 @@
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
+#include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -38,6 +39,14 @@ uint64_t frame_checksum(const uint8_t* header8, const void* payload, size_t len)
   return XXH3_64bits_digest(&st);
 }
 
+uint64_t block_checksum(const uint8_t* header12, const void* data, size_t len) {
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, header12, 12);
+  XXH3_64bits_update(&st, data, len);
+  return XXH3_64bits_digest(&st);
+}
+
 void chain(EVP_MD_CTX* md, Sha256* head, const void* a, size_t alen, const void* b, size_t blen) {
   unsigned int n = 0;
   if (!EVP_DigestInit_ex(md, EVP_sha256(), nullptr) || !EVP_DigestUpdate(md, head->data(), 32) ||
@@ -46,12 +55,18 @@ void chain(EVP_MD_CTX* md, Sha256* head, const void* a, size_t alen, const void*
     throw std::runtime_error("SHA-256 failed in OpenSSL");
 }
 
-Sha256 initial_head() {
+Sha256 initial_head(const char* magic) {
   Sha256 h{};
   unsigned int n = 0;
-  EVP_Digest(kMagic, sizeof kMagic, h.data(), &n, EVP_sha256(), nullptr);
+  EVP_Digest(magic, 16, h.data(), &n, EVP_sha256(), nullptr);
   return h;
 }
+
+const char* magic_of(int version) { return version == 1 ? kMagic : kMagicV2; }
+
+constexpr uint8_t kCodecNone = 0, kCodecZstd = 1;
+constexpr size_t kBlockTarget = 64u << 10;
+constexpr int kZstdLevel = 3;
 
 void put_varint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -86,8 +101,9 @@ int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cas
 // nlink] blob_flags[6] then string ids: obj cwd path raw path2 raw2 sockaddr, argc, argv ids.
 // All varints; string id 0 is the empty string.
 
-void encode_event(const Event& e, const std::function<uint32_t(const std::string&)>& intern,
-                  std::string* out) {
+void encode_event_payload(const Event& e,
+                          const std::function<uint32_t(const std::string&)>& intern,
+                          std::string* out) {
   out->clear();
   put_varint(out, static_cast<uint64_t>(e.kind));
   put_varint(out, e.flags);
@@ -114,7 +130,11 @@ void encode_event(const Event& e, const std::function<uint32_t(const std::string
   for (const auto& a : e.argv) put_varint(out, intern(a));
 }
 
-bool decode_event(std::string_view in, const std::vector<std::string>& strings, Event* e) {
+Decoded decode_event_payload(std::string_view in, const std::vector<std::string>& strings,
+                             Event* e, size_t* trailing) {
+  *trailing = 0;
+  bool unknown_kind = false;
+  const bool ok = [&]() -> bool {
   uint64_t v = 0;
   auto num = [&](auto* dst) {
     if (!get_varint(&in, &v)) return false;
@@ -127,7 +147,11 @@ bool decode_event(std::string_view in, const std::vector<std::string>& strings, 
     return true;
   };
   uint16_t kind = 0;
-  if (!num(&kind) || kind == 0 || kind >= static_cast<uint16_t>(Kind::Count)) return false;
+  if (!num(&kind) || kind == 0) return false;
+  if (kind >= static_cast<uint16_t>(Kind::Count)) {
+    unknown_kind = true;  // a newer writer's kind: its layout after the kind is not ours to read
+    return false;
+  }
   e->kind = static_cast<Kind>(kind);
   if (!num(&e->flags) || !num(&e->nr) || !num(&e->ts_ns) || !num(&e->pid) || !num(&e->tid))
     return false;
@@ -155,21 +179,29 @@ bool decode_event(std::string_view in, const std::vector<std::string>& strings, 
   e->argv.resize(argc);
   for (auto& a : e->argv)
     if (!str(&a)) return false;
-  return in.empty();
+  *trailing = in.size();  // fields a newer writer appended: skipped (Compatibility rule)
+  return true;
+  }();
+  if (unknown_kind) return Decoded::kUnknownKind;
+  return ok ? Decoded::kOk : Decoded::kMalformed;
 }
 
 // ---- writer ---------------------------------------------------------------------------------
 
-Writer::Writer(const std::string& path) : path_(path) {
+Writer::Writer(const std::string& path, int version) : version_(version), path_(path) {
+  if (version != 1 && version != 2)
+    throw std::runtime_error("journal format version " + std::to_string(version) +
+                             " cannot be written (1 or 2)");
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw std::runtime_error("cannot create journal " + path + ": " + std::strerror(errno));
   md_ = EVP_MD_CTX_new();
   if (!md_) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
-  head_ = initial_head();
+  const char* magic = magic_of(version);
+  head_ = initial_head(magic);
   buf_.reserve(1 << 20);
-  buf_.insert(buf_.end(), kMagic, kMagic + sizeof kMagic);
-  bytes_ = sizeof kMagic;
+  write_out(magic, 16);  // the magic is never in a block
+  bytes_ = 16;
 }
 
 Writer::~Writer() {
@@ -183,12 +215,12 @@ Writer::~Writer() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(md_));
 }
 
-void Writer::append_frame(RecordType type, const void* payload, size_t len) {
+void Writer::append_frame(RecordType type, const void* payload, size_t len, uint16_t rver) {
   if (len > kMaxPayload) throw std::runtime_error("journal record too large");
   uint8_t h[kFrameHeader];
   put_u32(h, static_cast<uint32_t>(len));
   put_u16(h + 4, static_cast<uint16_t>(type));
-  put_u16(h + 6, 0);
+  put_u16(h + 6, rver);
   put_u64(h + 8, frame_checksum(h, payload, len));
   chain(static_cast<EVP_MD_CTX*>(md_), &head_, h, sizeof h, payload, len);
   buf_.insert(buf_.end(), h, h + sizeof h);
@@ -196,7 +228,13 @@ void Writer::append_frame(RecordType type, const void* payload, size_t len) {
   buf_.insert(buf_.end(), p, p + len);
   records_++;
   bytes_ += sizeof h + len;
-  if (buf_.size() >= (1 << 20)) flush();
+  // v2: a block holds at most ~64 KiB of frames, so a damaged block costs a bounded number of
+  // records (a few hundred events), at little cost to the compression
+  if (buf_.size() >= (version_ == 1 ? size_t{1} << 20 : kBlockTarget)) flush();
+}
+
+void Writer::append_raw(uint16_t type, uint16_t rver, const void* payload, size_t len) {
+  append_frame(static_cast<RecordType>(type), payload, len, rver);
 }
 
 uint32_t Writer::intern(const std::string& s) {
@@ -216,20 +254,49 @@ void Writer::append_json(RecordType type, const nlohmann::json& j) {
 }
 
 void Writer::append_event(const Event& e) {
-  encode_event(e, [this](const std::string& s) { return intern(s); }, &scratch_);
+  encode_event_payload(e, [this](const std::string& s) { return intern(s); }, &scratch_);
   append_frame(RecordType::EVENT, scratch_.data(), scratch_.size());
   events_++;
 }
 
-void Writer::flush() {
+void Writer::write_out(const void* p, size_t n) {
+  const auto* c = static_cast<const uint8_t*>(p);
   size_t done = 0;
-  while (done < buf_.size()) {
-    ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
+  while (done < n) {
+    ssize_t w = ::write(fd_, c + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
       throw std::runtime_error("cannot write journal " + path_ + ": " + std::strerror(errno));
-    done += static_cast<size_t>(n);
+    done += static_cast<size_t>(w);
   }
+  file_bytes_ += n;
+}
+
+// v1: the frames as they are. v2: one block of them, zstd-compressed (stored as is if that is
+// not smaller), in one write.
+void Writer::flush() {
+  if (buf_.empty()) return;
+  if (version_ == 1) {
+    write_out(buf_.data(), buf_.size());
+    buf_.clear();
+    return;
+  }
+  packed_.resize(kBlockHeader + ZSTD_compressBound(buf_.size()));
+  size_t z = ZSTD_compress(packed_.data() + kBlockHeader, packed_.size() - kBlockHeader,
+                           buf_.data(), buf_.size(), kZstdLevel);
+  uint8_t codec = kCodecZstd;
+  if (ZSTD_isError(z) || z >= buf_.size()) {
+    codec = kCodecNone;
+    z = buf_.size();
+    std::memcpy(packed_.data() + kBlockHeader, buf_.data(), z);
+  }
+  uint8_t* h = packed_.data();
+  put_u32(h, static_cast<uint32_t>(z));
+  put_u32(h + 4, static_cast<uint32_t>(buf_.size()));
+  h[8] = codec;
+  h[9] = h[10] = h[11] = 0;
+  put_u64(h + 12, block_checksum(h, h + kBlockHeader, z));
+  write_out(packed_.data(), kBlockHeader + z);
   buf_.clear();
 }
 
@@ -302,9 +369,14 @@ struct Reader::State {
   std::string path;
   struct stat st{};
   std::unique_ptr<FileWindow> in;
+  int version = 0;
   EVP_MD_CTX* md = nullptr;
   std::vector<std::string> strings;
-  uint64_t off = 0;
+  uint64_t off = 0;  // v1: the next frame's offset; v2: the end of the last whole block read
+  // v2: the current block's frames, decompressed, and where the next frame starts in it
+  std::vector<uint8_t> block;
+  size_t block_pos = 0;
+  uint64_t block_off = 0;  // the current block's offset in the file
   nlohmann::json trailer;
   Sha256 head_before_last{};
   bool done = false;
@@ -313,10 +385,119 @@ struct Reader::State {
   ~State() {
     if (md) EVP_MD_CTX_free(md);
   }
+  // Where the bad frame or block starts: v2 reports the block (its frames before the damage
+  // were delivered, but the block as a whole is not valid).
   void stop(const std::string& why) {
-    r.bad_offset = off;
+    r.bad_offset = version == 1 ? off : block_off;
     r.problem = why;
   }
+  void skipped(const std::string& what) {
+    r.skipped_records++;
+    if (r.skipped_what.size() < 16 &&
+        std::find(r.skipped_what.begin(), r.skipped_what.end(), what) == r.skipped_what.end())
+      r.skipped_what.push_back(what);
+  }
+  bool block_done() const { return block_pos >= block.size(); }
+
+  // v2: reads, checks and decompresses the next block. False at the end of the file (no stop)
+  // or on a bad block (stop() called).
+  bool load_block() {
+    block.clear();
+    block_pos = 0;
+    block_off = off;
+    const size_t have = in->ensure(kBlockHeader);
+    if (have == 0) return false;
+    if (have < kBlockHeader) {
+      stop("torn block header (" + std::to_string(have) + " bytes)");
+      return false;
+    }
+    const uint8_t* h = in->data();
+    const uint32_t stored = get<uint32_t>(h), raw = get<uint32_t>(h + 4);
+    const uint8_t codec = h[8];
+    if (h[9] || h[10] || h[11] || (codec != kCodecNone && codec != kCodecZstd)) {
+      stop("unknown block encoding");
+      return false;
+    }
+    if (raw > kMaxBlockRaw || stored > kMaxBlockRaw || (codec == kCodecNone && stored != raw)) {
+      stop("implausible block length " + std::to_string(stored) + "/" + std::to_string(raw));
+      return false;
+    }
+    if (const size_t avail = in->ensure(kBlockHeader + stored); avail < kBlockHeader + stored) {
+      stop("torn block: " + std::to_string(stored) + " bytes, " +
+           std::to_string(avail - kBlockHeader) + " bytes left");
+      return false;
+    }
+    h = in->data();
+    if (block_checksum(h, h + kBlockHeader, stored) != get<uint64_t>(h + 12)) {
+      stop("block checksum mismatch");
+      return false;
+    }
+    block.resize(raw);
+    if (codec == kCodecNone) {
+      std::memcpy(block.data(), h + kBlockHeader, raw);
+    } else {
+      const size_t n = ZSTD_decompress(block.data(), raw, h + kBlockHeader, stored);
+      if (ZSTD_isError(n) || n != raw) {
+        stop("undecodable block");
+        return false;
+      }
+    }
+    in->consume(kBlockHeader + stored);
+    if (raw == 0) off = block_off + kBlockHeader + stored;
+    next_block_end = block_off + kBlockHeader + stored;
+    return true;
+  }
+  uint64_t next_block_end = 0;
+
+  // The next frame's header and payload: in the file (v1) or in the current block (v2). False
+  // at the end (no stop) or on a bad frame or block (stop() called).
+  bool next_frame(const uint8_t** frame, uint32_t* len) {
+    if (version == 1) {
+      const size_t have = in->ensure(kFrameHeader);
+      if (have == 0) return false;  // the end of the file, at a frame boundary
+      if (have < kFrameHeader) {
+        stop("torn frame header (" + std::to_string(have) + " bytes)");
+        return false;
+      }
+      *len = get<uint32_t>(in->data());
+      if (*len > kMaxPayload) {
+        stop("implausible frame length " + std::to_string(*len));
+        return false;
+      }
+      if (const size_t avail = in->ensure(kFrameHeader + *len); avail < kFrameHeader + *len) {
+        stop("torn frame: " + std::to_string(*len) + " byte payload, " +
+             std::to_string(avail - kFrameHeader) + " bytes left");
+        return false;
+      }
+      *frame = in->data();
+      return true;
+    }
+    while (block_done())
+      if (!load_block()) return false;
+    const size_t left = block.size() - block_pos;
+    if (left < kFrameHeader) {
+      stop("torn frame header inside a block");
+      return false;
+    }
+    *len = get<uint32_t>(block.data() + block_pos);
+    if (*len > kMaxPayload || *len > left - kFrameHeader) {
+      stop("frame length " + std::to_string(*len) + " overruns its block");
+      return false;
+    }
+    *frame = block.data() + block_pos;
+    return true;
+  }
+  void consume_frame(uint32_t len) {
+    if (version == 1) {
+      in->consume(kFrameHeader + len);
+      off += kFrameHeader + len;
+    } else {
+      block_pos += kFrameHeader + len;
+      if (block_done()) off = next_block_end;
+    }
+  }
+  bool more_after() { return version == 2 ? !block_done() || in->ensure(1) > 0 : in->ensure(1) > 0; }
+
   // Fills in what is known once the reading has ended.
   void finish() {
     done = true;
@@ -344,16 +525,19 @@ Reader::Reader(const std::string& path) : s_(std::make_unique<State>()) {
   FileWindow& in = *s_->in;
   if (in.ensure(sizeof kMagic) < sizeof kMagic || std::memcmp(in.data(), kMagic, 9) != 0)
     throw std::runtime_error(path + " is not a stepseal journal (bad magic)");
-  if (static_cast<char>(in.data()[9]) != kMagic[9])
-    throw std::runtime_error(path + ": unsupported journal version " +
-                             std::to_string(static_cast<char>(in.data()[9])));
+  const int version = static_cast<char>(in.data()[9]);
+  if (version != 1 && version != 2)
+    throw std::runtime_error(path + ": unsupported journal version " + std::to_string(version) +
+                             " (this stepseal reads versions 1 and 2: a newer stepseal wrote it)");
   // the chain starts from the magic as written by the writer: every header byte is pinned
-  if (std::memcmp(in.data(), kMagic, sizeof kMagic) != 0)
+  if (std::memcmp(in.data(), magic_of(version), sizeof kMagic) != 0)
     throw std::runtime_error(path + ": reserved bytes of the journal header are not zero");
   in.consume(sizeof kMagic);
+  s_->version = version;
+  s_->r.format_version = version;
   s_->off = sizeof kMagic;
   s_->md = EVP_MD_CTX_new();
-  s_->r.head = initial_head();
+  s_->r.head = initial_head(magic_of(version));
 }
 
 Reader::~Reader() = default;
@@ -363,55 +547,62 @@ const ReadResult& Reader::result() const { return s_->r; }
 
 std::optional<Record> Reader::next() {
   State& s = *s_;
-  FileWindow& in = *s.in;
   ReadResult& r = s.r;
   while (!s.done) {
-    const size_t have = in.ensure(kFrameHeader);
-    if (have == 0) break;  // the end of the file, at a frame boundary
-    if (have < kFrameHeader) {
-      s.stop("torn frame header (" + std::to_string(have) + " bytes)");
-      break;
-    }
-    uint32_t len = get<uint32_t>(in.data());
-    auto type = static_cast<RecordType>(get<uint16_t>(in.data() + 4));
-    if (len > kMaxPayload) {
-      s.stop("implausible frame length " + std::to_string(len));
-      break;
-    }
-    if (const size_t avail = in.ensure(kFrameHeader + len); avail < kFrameHeader + len) {
-      s.stop("torn frame: " + std::to_string(len) + " byte payload, " +
-             std::to_string(avail - kFrameHeader) + " bytes left");
-      break;
-    }
-    const uint8_t* h = in.data();
+    const uint8_t* h = nullptr;
+    uint32_t len = 0;
+    if (!s.next_frame(&h, &len)) break;
+    const uint16_t raw_type = get<uint16_t>(h + 4), rver = get<uint16_t>(h + 6);
+    const auto type = static_cast<RecordType>(raw_type);
     const uint8_t* payload = h + kFrameHeader;
     if (frame_checksum(h, payload, len) != get<uint64_t>(h + 8)) {
       s.stop("checksum mismatch");
       break;
     }
-    Record rec{type, s.off, {}, std::nullopt};
+    Record rec{type, s.version == 1 ? s.off : s.block_off, {}, std::nullopt};
     std::string_view body(reinterpret_cast<const char*>(payload), len);
-    bool ok = true;
-    switch (type) {
-      case RecordType::STRING:
-        s.strings.emplace_back(body);
-        break;
-      case RecordType::EVENT: {
-        Event e;
-        ok = decode_event(body, s.strings, &e);
-        if (ok) rec.event = std::move(e);
-        break;
+    bool ok = true, deliver = true;
+    const bool known_type = raw_type >= static_cast<uint16_t>(RecordType::HEADER) &&
+                            raw_type <= static_cast<uint16_t>(RecordType::DIGEST);
+    if (!known_type) {
+      s.skipped("record type " + std::to_string(raw_type));
+      deliver = false;
+    } else if (rver != 0) {
+      s.skipped("record type " + std::to_string(raw_type) + " version " + std::to_string(rver));
+      deliver = false;
+      // a STRING of another version still takes an id, or every later id would be off by one
+      if (type == RecordType::STRING) s.strings.emplace_back();
+    } else {
+      switch (type) {
+        case RecordType::STRING:
+          s.strings.emplace_back(body);
+          deliver = false;
+          break;
+        case RecordType::EVENT: {
+          Event e;
+          size_t trailing = 0;
+          switch (decode_event_payload(body, s.strings, &e, &trailing)) {
+            case Decoded::kOk:
+              rec.event = std::move(e);
+              r.skipped_trailing_bytes += trailing;
+              break;
+            case Decoded::kUnknownKind: {
+              std::string_view k = body;
+              uint64_t kind = 0;
+              get_varint(&k, &kind);
+              s.skipped("event kind " + std::to_string(kind));
+              deliver = false;
+              break;
+            }
+            case Decoded::kMalformed: ok = false; break;
+          }
+          break;
+        }
+        default:  // HEADER, STEP_START, STEP_END, TRAILER, DIGEST
+          rec.json = nlohmann::json::parse(body, nullptr, false);
+          ok = !rec.json.is_discarded();
+          break;
       }
-      case RecordType::HEADER:
-      case RecordType::STEP_START:
-      case RecordType::STEP_END:
-      case RecordType::DIGEST:
-      case RecordType::TRAILER:
-        rec.json = nlohmann::json::parse(body, nullptr, false);
-        ok = !rec.json.is_discarded();
-        break;
-      default:
-        ok = false;
     }
     if (!ok) {
       s.stop("undecodable record of type " + std::to_string(static_cast<int>(type)));
@@ -419,21 +610,21 @@ std::optional<Record> Reader::next() {
     }
     s.head_before_last = r.head;
     chain(s.md, &r.head, h, kFrameHeader, payload, len);
-    in.consume(kFrameHeader + len);
-    s.off += kFrameHeader + len;
+    s.consume_frame(len);
     r.records++;
     if (rec.event) r.events++;
-    if (type == RecordType::TRAILER) {
+    if (type == RecordType::TRAILER && deliver) {
       r.has_trailer = true;
       s.trailer = rec.json;
-      if (in.ensure(1) > 0) {
+      if (s.more_after()) {
         // the trailer itself is valid and counted; what follows it is not trusted
         s.stop("data after the trailer");
+        if (s.version == 2) r.bad_offset = s.off;
         s.finish();
         return rec;
       }
     }
-    if (type != RecordType::STRING) return rec;
+    if (deliver) return rec;
   }
   if (!s.done) s.finish();
   return std::nullopt;

@@ -52,15 +52,16 @@ std::string FirstDifference(const json& want, const json& got, const std::string
 }
 
 struct Case {
+  const char* dir;  // the format version's directory: v1, v2
   const char* name;
   bool intact;
 };
 
-class GoldenV1 : public testing::TestWithParam<Case> {};
+class GoldenJournal : public testing::TestWithParam<Case> {};
 
-TEST_P(GoldenV1, SummaryIsUnchanged) {
+TEST_P(GoldenJournal, SummaryIsUnchanged) {
   const Case c = GetParam();
-  const std::string base = Golden(std::string("v1/") + c.name);
+  const std::string base = Golden(std::string(c.dir) + "/" + c.name);
   ASSERT_TRUE(std::filesystem::exists(base + ".journal")) << base;
   const json want = json::parse(Slurp(base + ".summary.json"));
   ASSERT_TRUE(want.is_object());
@@ -68,21 +69,36 @@ TEST_P(GoldenV1, SummaryIsUnchanged) {
   StepRecord r = load_step(base + ".journal");
   EXPECT_EQ(r.read.intact, c.intact) << r.read.problem;
   const json got = summary_json(r);
-  EXPECT_EQ(FirstDifference(want, got), "") << "the v1 journal " << c.name
+  EXPECT_EQ(FirstDifference(want, got), "") << "the " << c.dir << " journal " << c.name
                                              << " reads differently now";
   // the text form is derived from the same summary, and is pinned as well
   EXPECT_EQ(summary_text(got), Slurp(base + ".summary.txt"));
 }
 
-TEST_P(GoldenV1, ReadingTwiceGivesTheSameSummary) {
-  const std::string journal = Golden(std::string("v1/") + GetParam().name + ".journal");
+TEST_P(GoldenJournal, ReadingTwiceGivesTheSameSummary) {
+  const std::string journal =
+      Golden(std::string(GetParam().dir) + "/" + GetParam().name + ".journal");
   EXPECT_EQ(summary_json(load_step(journal)), summary_json(load_step(journal)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Journals, GoldenV1,
-                         testing::Values(Case{"observe", true}, Case{"hardened", true},
-                                         Case{"torn", false}, Case{"flipped", false}),
-                         [](const testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Journals, GoldenJournal,
+    testing::Values(Case{"v1", "observe", true}, Case{"v1", "hardened", true},
+                    Case{"v1", "torn", false}, Case{"v1", "flipped", false},
+                    Case{"v2", "observe", true}, Case{"v2", "hardened", true},
+                    Case{"v2", "torn", false}, Case{"v2", "flipped", false}),
+    [](const testing::TestParamInfo<Case>& i) {
+      return std::string(i.param.dir) + "_" + i.param.name;
+    });
+
+// The v2 golden journals are version 2 and the v1 ones version 1: each directory holds what
+// its name says, so both readers' paths stay covered.
+TEST(GoldenJournalVersions, EachDirectoryHoldsItsVersion) {
+  for (const auto& [dir, version] : {std::pair{"v1", 1}, std::pair{"v2", 2}})
+    EXPECT_EQ(load_step(Golden(std::string(dir) + "/observe.journal")).read.format_version,
+              version)
+        << dir;
+}
 
 // The comparison itself: it must notice a changed or missing field, and allow a new one.
 TEST(GoldenCompare, ChangedAndMissingFieldsAreDifferencesNewOnesAreNot) {

@@ -32,13 +32,17 @@ Event sample_event(int i) {
   return e;
 }
 
-std::vector<Event> write_journal(const std::string& path, int n) {
-  journal::Writer w(path);
+// A journal of N events, in format VERSION. FLUSH_EVERY > 0: a flush (in v2, a block) after
+// every that many events, as the supervisor flushes every drain cycle.
+std::vector<Event> write_journal(const std::string& path, int n, int version = 1,
+                                 int flush_every = 0) {
+  journal::Writer w(path, version);
   w.append_json(journal::RecordType::HEADER, {{"format", "stepseal-journal"}});
   std::vector<Event> evs;
   for (int i = 0; i < n; i++) {
     evs.push_back(sample_event(i));
     w.append_event(evs.back());
+    if (flush_every > 0 && (i + 1) % flush_every == 0) w.flush();
   }
   w.append_json(journal::RecordType::STEP_END, {{"exit_code", 0}});
   w.finish({});
@@ -108,6 +112,7 @@ TEST(Journal, ChainHeadDependsOnEveryByte) {
 }
 
 // A crash can cut the file anywhere: every cut must yield the longest valid prefix, exactly.
+// Version 1: frames straight in the file.
 TEST(Journal, RecoversEveryRecordBeforeACutAtAnyByte) {
   auto path = temp_path("cut");
   write_journal(path, 40);
@@ -149,7 +154,7 @@ TEST(Journal, RecoversEveryRecordBeforeACutAtAnyByte) {
 
 // Fuzz-style: flip one random bit anywhere after the magic; the reader must stop exactly at the
 // frame containing it and report that frame's offset. Never a crash, never a silent pass.
-TEST(Journal, DetectsAFlippedBitAndReportsItsFrame) {
+TEST(Journal, DetectsAFlippedBitAndReportsItsFrame) {  // version 1
   auto path = temp_path("flip");
   write_journal(path, 60);
   std::string full = slurp(path);
