@@ -74,16 +74,22 @@ nlohmann::json summary_json(const StepRecord& r) {
                                    " bytes unreadable"},
                     {"count", 1}});
   }
-  if (r.read.skipped_records > 0) {
-    // a newer stepseal wrote records this reader cannot interpret: it cannot vouch for them
+  if (r.read.skipped_records > 0 || r.read.skipped_trailing_bytes > 0) {
+    // a newer stepseal wrote records (or fields) this reader cannot interpret: it cannot vouch
+    // for what they say
     std::string what;
     for (const auto& w : r.read.skipped_what) what += (what.empty() ? "" : ", ") + w;
+    std::string detail;
+    if (r.read.skipped_records > 0)
+      detail = std::to_string(r.read.skipped_records) +
+               " record(s) this stepseal does not know were skipped (" + what + ")";
+    if (r.read.skipped_trailing_bytes > 0)
+      detail += (detail.empty() ? "" : "; ") + std::to_string(r.read.skipped_trailing_bytes) +
+                " bytes of event fields this stepseal does not know were skipped";
     gaps.push_back({{"kind", "journal_skipped"},
                     {"pid", 0},
-                    {"detail", std::to_string(r.read.skipped_records) +
-                                   " record(s) this stepseal does not know were skipped (" +
-                                   what + "): a newer stepseal wrote them"},
-                    {"count", r.read.skipped_records}});
+                    {"detail", detail + ": a newer stepseal wrote them"},
+                    {"count", std::max<uint64_t>(r.read.skipped_records, 1)}});
   }
   if (r.end.empty())
     gaps.push_back({{"kind", "unfinished"}, {"pid", 0},

@@ -131,9 +131,9 @@ void encode_event_payload(const Event& e,
 }
 
 Decoded decode_event_payload(std::string_view in, const std::vector<std::string>& strings,
-                             Event* e, size_t* trailing) {
+                             Event* e, size_t* trailing, const std::vector<bool>& unknown_ids) {
   *trailing = 0;
-  bool unknown_kind = false;
+  bool unknown_kind = false, refers_unknown = false;
   const bool ok = [&]() -> bool {
   uint64_t v = 0;
   auto num = [&](auto* dst) {
@@ -141,14 +141,27 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
     *dst = static_cast<std::remove_pointer_t<decltype(dst)>>(v);
     return true;
   };
+  size_t resolved = 0;  // bytes of strings this event refers to: bounded, or a crafted event of
+                        // a few bytes could make the reader copy one huge string many times
   auto str = [&](std::string* dst) {
     if (!get_varint(&in, &v) || v > strings.size()) return false;
-    *dst = v == 0 ? std::string() : strings[v - 1];
+    if (v == 0) {
+      dst->clear();
+      return true;
+    }
+    const std::string& src = strings[v - 1];
+    if (src.empty() && v - 1 < unknown_ids.size() && unknown_ids[v - 1]) {
+      refers_unknown = true;  // a STRING of a record version this reader does not know
+      return false;
+    }
+    resolved += src.size();
+    if (resolved > kMaxEventStrings) return false;
+    *dst = src;
     return true;
   };
-  uint16_t kind = 0;
-  if (!num(&kind) || kind == 0) return false;
-  if (kind >= static_cast<uint16_t>(Kind::Count)) {
+  uint64_t kind = 0;
+  if (!get_varint(&in, &kind) || kind == 0) return false;
+  if (kind >= static_cast<uint64_t>(Kind::Count)) {
     unknown_kind = true;  // a newer writer's kind: its layout after the kind is not ours to read
     return false;
   }
@@ -175,7 +188,7 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
   for (std::string* s : {&e->obj, &e->cwd, &e->path, &e->raw, &e->path2, &e->raw2, &e->sockaddr})
     if (!str(s)) return false;
   uint64_t argc = 0;
-  if (!get_varint(&in, &argc) || argc > in.size()) return false;
+  if (!get_varint(&in, &argc) || argc > in.size() || argc > kMaxArgc) return false;
   e->argv.resize(argc);
   for (auto& a : e->argv)
     if (!str(&a)) return false;
@@ -183,6 +196,7 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
   return true;
   }();
   if (unknown_kind) return Decoded::kUnknownKind;
+  if (refers_unknown) return Decoded::kUnknownString;
   return ok ? Decoded::kOk : Decoded::kMalformed;
 }
 
@@ -365,6 +379,21 @@ class FileWindow {
 
 }  // namespace
 
+using json = nlohmann::json;
+
+// A JSON record, parsed with its nesting bounded (a deeply nested record would exhaust the
+// stack of whoever copies or destroys it). Discarded if too deep or not JSON.
+json parse_json_record(std::string_view body) {
+  bool too_deep = false;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  };
+  json j = json::parse(body, cb, false);
+  if (too_deep) return json(json::value_t::discarded);
+  return j;
+}
+
 struct Reader::State {
   std::string path;
   struct stat st{};
@@ -372,6 +401,8 @@ struct Reader::State {
   int version = 0;
   EVP_MD_CTX* md = nullptr;
   std::vector<std::string> strings;
+  std::vector<bool> unknown_ids;  // string ids (minus 1) of STRINGs of an unknown record version
+  size_t string_bytes = 0;
   uint64_t off = 0;  // v1: the next frame's offset; v2: the end of the last whole block read
   // v2: the current block's frames, decompressed, and where the next frame starts in it
   std::vector<uint8_t> block;
@@ -432,10 +463,22 @@ struct Reader::State {
       stop("block checksum mismatch");
       return false;
     }
+    if (raw == 0) {  // a writer never makes one; it would be framing outside the chain
+      stop("empty block");
+      return false;
+    }
     block.resize(raw);
     if (codec == kCodecNone) {
       std::memcpy(block.data(), h + kBlockHeader, raw);
     } else {
+      // exactly one zstd frame, of exactly `raw` bytes, filling `stored`: nothing else may hide
+      // in a block (no skippable frames, no second frame)
+      const unsigned long long content = ZSTD_getFrameContentSize(h + kBlockHeader, stored);
+      const size_t frame_size = ZSTD_findFrameCompressedSize(h + kBlockHeader, stored);
+      if (content != raw || ZSTD_isError(frame_size) || frame_size != stored) {
+        stop("undecodable block");
+        return false;
+      }
       const size_t n = ZSTD_decompress(block.data(), raw, h + kBlockHeader, stored);
       if (ZSTD_isError(n) || n != raw) {
         stop("undecodable block");
@@ -443,7 +486,6 @@ struct Reader::State {
       }
     }
     in->consume(kBlockHeader + stored);
-    if (raw == 0) off = block_off + kBlockHeader + stored;
     next_block_end = block_off + kBlockHeader + stored;
     return true;
   }
@@ -570,18 +612,29 @@ std::optional<Record> Reader::next() {
     } else if (rver != 0) {
       s.skipped("record type " + std::to_string(raw_type) + " version " + std::to_string(rver));
       deliver = false;
-      // a STRING of another version still takes an id, or every later id would be off by one
-      if (type == RecordType::STRING) s.strings.emplace_back();
+      // a STRING of another version still takes an id, or every later id would be off by one;
+      // an event that refers to it is skipped too (it cannot be read faithfully)
+      if (type == RecordType::STRING) {
+        s.strings.emplace_back();
+        s.unknown_ids.resize(s.strings.size());
+        s.unknown_ids.back() = true;
+      }
     } else {
       switch (type) {
         case RecordType::STRING:
+          s.string_bytes += body.size();
+          if (s.string_bytes > kMaxStringTable) {
+            s.stop("string table over " + std::to_string(kMaxStringTable >> 20) + " MiB");
+            ok = false;
+            break;
+          }
           s.strings.emplace_back(body);
           deliver = false;
           break;
         case RecordType::EVENT: {
           Event e;
           size_t trailing = 0;
-          switch (decode_event_payload(body, s.strings, &e, &trailing)) {
+          switch (decode_event_payload(body, s.strings, &e, &trailing, s.unknown_ids)) {
             case Decoded::kOk:
               rec.event = std::move(e);
               r.skipped_trailing_bytes += trailing;
@@ -594,18 +647,27 @@ std::optional<Record> Reader::next() {
               deliver = false;
               break;
             }
+            case Decoded::kUnknownString:
+              s.skipped("event referring to a string of an unknown record version");
+              deliver = false;
+              break;
             case Decoded::kMalformed: ok = false; break;
           }
           break;
         }
         default:  // HEADER, STEP_START, STEP_END, TRAILER, DIGEST
-          rec.json = nlohmann::json::parse(body, nullptr, false);
+          rec.json = parse_json_record(body);
           ok = !rec.json.is_discarded();
+          // a TRAILER is read for its fields: of the wrong shape, it is not a trailer
+          if (ok && type == RecordType::TRAILER)
+            ok = rec.json.is_object() && rec.json.value("chain_head_before", json()).is_string() &&
+                 rec.json.value("records", json()).is_number_unsigned();
           break;
       }
     }
     if (!ok) {
-      s.stop("undecodable record of type " + std::to_string(static_cast<int>(type)));
+      if (!r.bad_offset)
+        s.stop("undecodable record of type " + std::to_string(static_cast<int>(type)));
       break;
     }
     s.head_before_last = r.head;
@@ -617,9 +679,11 @@ std::optional<Record> Reader::next() {
       r.has_trailer = true;
       s.trailer = rec.json;
       if (s.more_after()) {
-        // the trailer itself is valid and counted; what follows it is not trusted
+        // the trailer itself is valid and counted; what follows it is not trusted. In v2, when
+        // the trailer ends its block, the bad data starts at the next block; when more frames
+        // follow it in its own block, the block itself is bad.
         s.stop("data after the trailer");
-        if (s.version == 2) r.bad_offset = s.off;
+        if (s.version == 2 && s.block_done()) r.bad_offset = s.off;
         s.finish();
         return rec;
       }

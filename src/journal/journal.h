@@ -12,7 +12,7 @@
 //                       xxh3 = XXH3_64bits(the first 12 block header bytes || data)
 //                       data = zstd(frame*) (codec 1), or frame* as is (codec 0); raw = its
 //                       length once decompressed. One block per writer flush (every drain cycle
-//                       of `run`, or 1 MiB of frames).
+//                       of `run`, or 64 KiB of frames).
 //
 //   Hash chain (both versions): head_0 = SHA-256(magic); head_i = SHA-256(head_{i-1} || frame_i),
 //   over the whole frame bytes, uncompressed. The TRAILER frame carries head_{n-1} (the head
@@ -35,7 +35,7 @@
 //     version it does not know;
 //   - changing framing, blocks, checksums or the chain bumps the file version (byte 9 of the
 //     magic). A reader refuses a file version it does not know, saying so, never "damaged".
-//   Skipped records make the summary incomplete (a "journal_skipped" gap): the reader could not
+//   Skipped records and fields make the summary incomplete (a "journal_skipped" gap): the reader could not
 //   judge part of the record.
 //
 // Crash behaviour: the writer only appends whole frames (v1) or whole blocks (v2), one write per
@@ -186,8 +186,17 @@ void encode_event_payload(const Event& e,
 // kOk; kUnknownKind: a kind this reader does not know (a newer writer's: skip it);
 // kMalformed: the payload does not decode. TRAILING receives the number of bytes after the
 // fields this reader knows (a newer writer's fields).
-enum class Decoded { kOk, kUnknownKind, kMalformed };
+// kUnknownString: it refers to a STRING of a record version this reader does not know (its
+// entry in UNKNOWN_IDS is set): skipped, as the event cannot be read faithfully.
+enum class Decoded { kOk, kUnknownKind, kUnknownString, kMalformed };
 Decoded decode_event_payload(std::string_view in, const std::vector<std::string>& strings,
-                             Event* e, size_t* trailing);
+                             Event* e, size_t* trailing,
+                             const std::vector<bool>& unknown_ids = {});
+
+// Limits on what one journal may make a reader hold: beyond them, the record is malformed.
+inline constexpr uint64_t kMaxArgc = 1u << 16;              // argv entries of one event
+inline constexpr size_t kMaxEventStrings = 64u << 20;       // bytes of strings one event refers to
+inline constexpr size_t kMaxStringTable = 512u << 20;       // bytes of all STRING records
+inline constexpr int kMaxJsonDepth = 64;                    // nesting of a JSON record
 
 }  // namespace stepseal::journal

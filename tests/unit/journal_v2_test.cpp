@@ -258,3 +258,135 @@ INSTANTIATE_TEST_SUITE_P(Versions, NewerWriter, testing::Values(1, 2),
 
 }  // namespace
 }  // namespace stepseal
+
+namespace stepseal {
+namespace {
+
+// Hostile journals (a review's findings): each is small, and each must be refused or skipped
+// with bounded memory, never crash the reader or the summary.
+class HostileJournal : public testing::Test {
+ protected:
+  std::string path_ = temp_path("hostile");
+  void TearDown() override { unlink(path_.c_str()); }
+  journal::ReadResult ReadAll() {
+    journal::ReadResult r;
+    read_events(path_, &r);
+    return r;
+  }
+};
+
+TEST_F(HostileJournal, OneHugeStringReferencedManyTimesIsMalformed) {
+  {
+    journal::Writer w(path_, 2);
+    const std::string big(1 << 20, 'x');
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::STRING), 0, big.data(), big.size());
+    Event e;
+    e.kind = Kind::EXEC;
+    e.pid = e.tid = 1;
+    e.argv.assign(3000, big);  // 3000 ids of the one string: 3 GB if copied
+    std::string payload;
+    journal::encode_event_payload(e, [](const std::string&) { return 1u; }, &payload);
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
+                 payload.size());
+    w.finish({});
+  }
+  const journal::ReadResult r = ReadAll();
+  EXPECT_FALSE(r.intact);
+  EXPECT_NE(r.problem.find("undecodable record of type 3"), std::string::npos) << r.problem;
+}
+
+TEST_F(HostileJournal, AnArgcBombIsMalformed) {
+  {
+    journal::Writer w(path_, 2);
+    Event e;
+    e.kind = Kind::EXEC;
+    e.pid = e.tid = 1;
+    std::string payload;
+    journal::encode_event_payload(e, [](const std::string&) { return 0u; }, &payload);
+    payload.pop_back();  // argc 0 -> a huge argc, with enough zero ids to look plausible
+    payload += std::string("\x80\x80\x80\x20", 4);
+    payload += std::string(1 << 17, '\0');
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
+                 payload.size());
+    w.finish({});
+  }
+  EXPECT_FALSE(ReadAll().intact);
+}
+
+TEST_F(HostileJournal, DeeplyNestedJsonIsUndecodableNotACrash) {
+  {
+    journal::Writer w(path_, 2);
+    std::string deep = "{\"x\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::HEADER), 0, deep.data(), deep.size());
+    w.finish({});
+  }
+  const journal::ReadResult r = ReadAll();
+  EXPECT_FALSE(r.intact);
+  EXPECT_NE(r.problem.find("undecodable record of type 1"), std::string::npos) << r.problem;
+  EXPECT_NO_THROW(summary_json(load_step(path_)));
+}
+
+TEST_F(HostileJournal, ATrailerOfTheWrongShapeIsDamageNotAThrow) {
+  {
+    journal::Writer w(path_, 2);
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::TRAILER), 0, "[1]", 3);
+  }
+  journal::ReadResult r;
+  EXPECT_NO_THROW(r = ReadAll());
+  EXPECT_FALSE(r.intact);
+}
+
+TEST_F(HostileJournal, KindsBeyondSixteenBitsAreSkippedNotTruncated) {
+  for (uint64_t kind : {65536u, 65538u}) {
+    {
+      journal::Writer w(path_, 2);
+      std::string payload;
+      for (uint64_t v = kind; ; v >>= 7) {  // the kind as a varint, then junk
+        payload.push_back(static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+        if (v < 0x80) break;
+      }
+      payload += "\x01\x02";
+      w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
+                   payload.size());
+      w.finish({});
+    }
+    const journal::ReadResult r = ReadAll();
+    EXPECT_TRUE(r.intact) << kind << ": " << r.problem;
+    EXPECT_EQ(r.events, 0u) << kind << " was read as a known kind";
+    EXPECT_EQ(r.skipped_records, 1u) << kind;
+  }
+}
+
+TEST_F(HostileJournal, AnEventReferringToAStringOfAnUnknownVersionIsSkipped) {
+  {
+    journal::Writer w(path_, 2);
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::STRING), 1, "/etc/shadow", 11);
+    Event e;
+    e.kind = Kind::OPEN;
+    e.pid = e.tid = 1;
+    e.obj = "x";
+    std::string payload;
+    journal::encode_event_payload(e, [](const std::string&) { return 1u; }, &payload);
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
+                 payload.size());
+    w.finish({});
+  }
+  const journal::ReadResult r = ReadAll();
+  EXPECT_TRUE(r.intact) << r.problem;
+  EXPECT_EQ(r.events, 0u) << "an open of an empty path was delivered";
+  EXPECT_EQ(r.skipped_records, 2u);
+}
+
+TEST_F(HostileJournal, EmptyBlocksAndSecondZstdFramesAreRefused) {
+  write_journal(path_, 5, 2, 100);
+  std::string data = slurp(path_);
+  // an empty block right after the magic: framing no chain covers
+  std::string empty(journal::kBlockHeader, '\0');
+  spit(path_, data.substr(0, 16) + empty + data.substr(16));
+  journal::ReadResult r = ReadAll();
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.bad_offset.value_or(0), 16u) << r.problem;
+}
+
+}  // namespace
+}  // namespace stepseal
