@@ -104,14 +104,18 @@ int attest_traces(const AttestArgs& a) {
 CLI::App* add_attest(CLI::App& app, int& rc) {
   auto a = std::make_shared<AttestArgs>();
   CLI::App* sub = app.add_subcommand(
-      "attest", "Sign each journal as in-toto attestations bound to an OCI image");
-  sub->add_option("--key", a->key, "the private signing key (PEM)")->required();
+      "attest", "Sign each journal as in-toto attestations bound to an OCI image.\nstepseal attest --key KEY --image DIR[:TAG] --out DIR [OPTIONS] TRACE...");
+  sub->add_option("--key", a->key, "the private signing key (PEM)")->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--image", a->image, "the OCI layout DIR, with :TAG to pick one image")
-      ->required();
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--out", a->out, "directory for the envelopes (created if missing)")
-      ->required();
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--attach", a->attach,
-                  "how to attach them to the layout: both (default), buildkit, referrers, none");
+                  "how to attach them to the layout: both (default), buildkit, referrers, none")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("--in-toto-link", a->link, "also write STEP.KEYID8.link for in-toto-verify");
   sub->add_option("traces", a->traces, "journals to attest, one step each (named after the file)")
       ->required();

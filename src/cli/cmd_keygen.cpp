@@ -37,10 +37,12 @@ int keygen(const KeygenArgs& a) {
 
 CLI::App* add_keygen(CLI::App& app, int& rc) {
   auto a = std::make_shared<KeygenArgs>();
-  CLI::App* sub = app.add_subcommand("keygen", "Write a new signing key pair");
+  CLI::App* sub = app.add_subcommand("keygen", "Write a new signing key pair.\nstepseal keygen --out PREFIX [--type ecdsa|ed25519]");
   sub->add_option("--out", a->out, "PREFIX: writes PREFIX.key (private, PEM, 0600) and PREFIX.pub")
-      ->required();
-  sub->add_option("--type", a->type, "ecdsa (P-256, the default) or ed25519");
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--type", a->type, "ecdsa (P-256, the default) or ed25519")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->footer("Exit status: 0 written; 3 the key could not be written; 125 bad arguments.");
   sub->callback([a, &rc] {
     set_verbosity(0);

@@ -25,7 +25,7 @@ namespace {
 struct RunArgs {
   RunOptions o;
   std::string digests = "on";
-  unsigned long ring_mb = 16;
+  std::string ring_mb = "16";
   int verbose = 0;
   bool quiet = false, hardened = false;
   std::string policy_path;
@@ -36,12 +36,19 @@ int run(RunArgs& a, std::vector<std::string> command) {
   const bool hardened = a.hardened;
   const std::string& policy_path = a.policy_path;
   const int verbosity = a.quiet ? -1 : a.verbose;
-  if (a.ring_mb == 0 || a.ring_mb > 1024 || (a.ring_mb & (a.ring_mb - 1)))
-    return usage_error("--ring-mb wants a power of two from 1 to 1024, not '" +
-                       std::to_string(a.ring_mb) + "'");
-  o.ring_bytes = a.ring_mb << 20;
+  // decimal only (CLI11 would also take 0x10 and 010, and wrap -1)
+  const std::string& v = a.ring_mb;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long mb = v.empty() || !isdigit(static_cast<unsigned char>(v[0]))
+                               ? 0
+                               : strtoul(v.c_str(), &end, 10);
+  if (mb == 0 || errno || (end && *end) || mb > 1024 || (mb & (mb - 1)) ||
+      (v.size() > 1 && v[0] == '0'))
+    return usage_error("run: --ring-mb wants a power of two from 1 to 1024, not '" + v + "'");
+  o.ring_bytes = mb << 20;
   if (a.digests != "on" && a.digests != "off")
-    return usage_error("--digests wants on or off, not '" + a.digests + "'");
+    return usage_error("run: --digests wants on or off, not '" + a.digests + "'");
   o.digests = a.digests == "on";
   o.argv = std::move(command);
   if (o.trace_path.empty()) return usage_error("run: --trace FILE is required");
@@ -118,7 +125,9 @@ CLI::App* add_run(CLI::App& app, int& rc, const std::vector<std::string>& after_
                   bool had_dashes) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* sub = app.add_subcommand(
-      "run", "Run COMMAND under the probes and write what it did to a journal");
+      "run",
+      "Run COMMAND under the probes and write what it did to a journal.\n"
+      "stepseal run --trace FILE [OPTIONS] [--] COMMAND [ARG...]");
   sub->add_option("--trace", a->o.trace_path, "FILE: the journal to write (replaced if it exists)")
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

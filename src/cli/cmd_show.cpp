@@ -46,7 +46,7 @@ int show(const std::string& file, const std::string& format) {
 CLI::App* add_show(CLI::App& app, int& rc) {
   auto file = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("text");
-  CLI::App* sub = app.add_subcommand("show", "Print the step summary a journal holds");
+  CLI::App* sub = app.add_subcommand("show", "Print the step summary a journal holds.\nstepseal show FILE [--format text|json]");
   sub->add_option("journal", *file, "FILE: the journal")->required();
   sub->add_option("--format", *format,
                   "text (default): readable; json: the summary as JSON (docs/summary.md)")

@@ -133,18 +133,22 @@ int verify(const VerifyArgs& a) {
 CLI::App* add_verify(CLI::App& app, int& rc) {
   auto a = std::make_shared<VerifyArgs>();
   CLI::App* sub = app.add_subcommand(
-      "verify", "Check attestations: signature, subject, and optionally journals and policy");
-  sub->add_option("--pub", a->pub, "the public key (PEM)")->required();
+      "verify", "Check attestations: signature, subject, and optionally journals and policy.\nstepseal verify --pub PUB --image DIR[:TAG] [OPTIONS] [ENVELOPE...]");
+  sub->add_option("--pub", a->pub, "the public key (PEM)")->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--image", a->image, "the OCI layout DIR, with :TAG to pick one image")
-      ->required();
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   // one value per --trace: what follows it is an envelope, not another journal
   sub->add_option("--trace", a->traces,
                   "a journal whose chain head its step's envelopes must attest (repeatable)")
       ->allow_extra_args(false);
-  sub->add_option("--format", a->format, "text (default) or json");
+  sub->add_option("--format", a->format, "text (default) or json")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("--attached", a->attached, "also check every envelope attached in the layout");
   sub->add_option("--require-policy", a->require_policy,
-                  "POLICY: the step ran --hardened under exactly this policy, and it held");
+                  "POLICY: the step ran --hardened under exactly this policy, and it held")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("--require-complete", a->require_complete, "the record must be complete");
   sub->add_option("envelopes", a->envelopes, "DSSE envelope files");
   sub->footer("Exit status: 0 every envelope passed; 5 some check failed (each failure is\n"

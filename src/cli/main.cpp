@@ -196,6 +196,28 @@ int main(int argc, char** argv) {
     std::cout << "stepseal " << STEPSEAL_VERSION << "\n";
     return exit_code::kOk;
   }
+  // "--opt=" with nothing after "=": CLI11 would take the next argument as the value (a
+  // script's "--trace=$UNSET" would then overwrite whatever came next). Refused, for every
+  // option the command knows, up to where run's command starts.
+  CLI::App* named = nullptr;
+  for (CLI::App* sub : app.get_subcommands([&](CLI::App* a) { return a->get_name() == args[0]; }))
+    named = sub;
+  if (CLI::App* sub = named) {
+    for (size_t i = 1; i < args.size(); i++) {
+      const std::string& a = args[i];
+      if (a.rfind("--", 0) == 0 && a.size() > 3 && a.back() == '=' &&
+          a.find('=') == a.size() - 1 && sub->get_option_no_throw(a.substr(0, a.size() - 1)))
+        return usage_error(args[0] + ": " + a.substr(0, a.size() - 1) + " needs a value");
+      if (a.empty() || a[0] != '-') {
+        if (args[0] == "run") break;  // the command starts here: its arguments are its own
+        continue;
+      }
+      // an option that takes a value in the next argument: skip that value
+      if (a.find('=') == std::string::npos)
+        if (const CLI::Option* o = sub->get_option_no_throw(a); o && o->get_expected_min() > 0)
+          i++;
+    }
+  }
   const std::string first = args[0];
   std::reverse(args.begin(), args.end());  // CLI11 takes them last-first, and consumes them
   try {

@@ -24,7 +24,7 @@ expect 125 "verify: --pub needs a value" verify --image x --pub
 expect 125 "run: unknown option '--no-such-option'" run --no-such-option --trace "$tmp/j" -- /bin/true
 expect 125 "run: no command given" run --trace "$tmp/j" --
 expect 125 "run: --trace is required" run -- /bin/true
-expect 125 "run: --ring-mb does not take 'abc'" run --ring-mb abc --trace "$tmp/j" -- /bin/true
+expect 125 "run: --ring-mb wants a power of two from 1 to 1024, not 'abc'" run --ring-mb abc --trace "$tmp/j" -- /bin/true
 expect 125 "--ring-mb wants a power of two" run --ring-mb=3 --trace="$tmp/j" -- /bin/true
 expect 125 "--digests wants on or off" run --digests=maybe --trace "$tmp/j" -- /bin/true
 expect 125 "--hardened needs --policy" run --hardened --trace "$tmp/j" -- /bin/true
@@ -46,5 +46,19 @@ expect 3 "" show "$tmp/no-such-journal"
 # nothing to check (125); with one after --trace, it goes on to read the layout (3).
 expect 125 "envelopes (or --attached)" verify --pub="$tmp/k.pub" --image="$tmp/no-layout" --trace "$tmp/t1"
 expect 3 "no-layout" verify --pub="$tmp/k.pub" --image="$tmp/no-layout" --trace "$tmp/t1" "$tmp/env1"
+# "--opt=" with an empty value never takes the next argument as its value (it would have made
+# run write its journal over the next file named)
+cp /bin/true "$tmp/victim"
+expect 125 "run: --trace needs a value" run --trace= "$tmp/victim" /bin/true
+cmp -s /bin/true "$tmp/victim" || { echo "FAIL: run --trace= overwrote the next argument"; fails=$((fails + 1)); }
+expect 125 "keygen: --out needs a value" keygen --out= --type ecdsa
+expect 0 "" run -q --trace "$tmp/j" /bin/echo --trace=   # the command's own "--trace=" is its own
+# --ring-mb is decimal: no octal, hex or wrapped negatives
+expect 125 "--ring-mb wants a power of two from 1 to 1024, not '010'" run --ring-mb 010 --trace "$tmp/j" -- /bin/true
+expect 125 "not '0x10'" run --ring-mb 0x10 --trace "$tmp/j" -- /bin/true
+expect 125 "not '-1'" run --ring-mb=-1 --trace "$tmp/j" -- /bin/true
+# a repeated single-value option takes its last value, as documented
+expect 0 "" keygen --out "$tmp/first" --out "$tmp/second"
+[[ -s $tmp/second.key && ! -e $tmp/first.key ]] || { echo "FAIL: keygen --out twice did not take the last"; fails=$((fails + 1)); }
 ((fails == 0)) || { echo "cli_test: $fails failure(s)"; exit 1; }
 echo "cli_test: all passed"

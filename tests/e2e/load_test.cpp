@@ -59,13 +59,23 @@ class LoadTest : public E2ETest {
       const int ready_fd = open(ready.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
       const bool step_ready = AwaitFifo(ready_fd, 60s) == "ready\n";
       if (ready_fd >= 0) close(ready_fd);
-      EXPECT_TRUE(step_ready) << "the step never said ready";
+      if (!step_ready) {
+        ADD_FAILURE() << "the step never said ready\n" << run.Wait(60s).Describe();
+        return {};
+      }
       EXPECT_EQ(kill(run.pid(), SIGSTOP), 0) << strerror(errno);
-      // the step is opening it for reading (or soon will): this open waits for that, no more
-      const int go_fd = open(go.c_str(), O_WRONLY | O_CLOEXEC);
+      // From here the supervisor is stopped: whatever happens, it is continued before this
+      // returns (a stopped supervisor left behind would hold the step forever).
+      struct Continue {
+        pid_t pid;
+        ~Continue() { kill(pid, SIGCONT); }
+      } cont{run.pid()};
+      // O_RDWR never blocks on a fifo (Linux): "go" waits in the pipe for the step's read, and
+      // the descriptor stays open until the flood is over, so the pipe (and "go") lives on
+      const int go_fd = open(go.c_str(), O_RDWR | O_CLOEXEC);
       EXPECT_EQ(write(go_fd, "go\n", 3), 3) << strerror(errno);
-      if (go_fd >= 0) close(go_fd);
       const bool flooded = AwaitFifo(done_fd, 600s) == "done\n";
+      if (go_fd >= 0) close(go_fd);
       EXPECT_TRUE(flooded) << "the flood never finished";
       EXPECT_EQ(kill(run.pid(), SIGCONT), 0) << strerror(errno);
     }

@@ -29,6 +29,9 @@ lua5.4 5.4.4-2 ok
 gone 2.0-1 404
 gone 1.0-1 404
 stuck 1.0-1 down
+flaky 2.0-1 down
+flaky 1.0-1 ok
+broken 1.0-1 truncated
 IDX
 
 cat >"$tmp/bin/apt-cache" <<'SH'
@@ -67,12 +70,15 @@ case $how in
   flaky:*) n=${how#flaky:}; c="$FAKE_STATE/$pkg-$ver.tries"
            t=$(($(cat "$c" 2>/dev/null || echo 0) + 1)); echo "$t" >"$c"
            if ((t <= n)); then echo "E: Failed to fetch $url  Connection timed out" >&2; exit 100; fi ;;
-  ok) ;;
+  ok|truncated) ;;
   *) echo "E: Unable to find a source package for $spec" >&2; exit 100 ;;
 esac
 up=${ver#*:}; upstream=${up%-*}
 mkdir -p "src/$pkg-$upstream"; echo "$pkg $ver" >"src/$pkg-$upstream/VERSION"
 tar -czf "${pkg}_${upstream}.orig.tar.gz" -C src "$pkg-$upstream"; rm -rf src
+if [[ $how == truncated ]]; then  # a download that arrived short: the tarball is cut
+  head -c 20 "${pkg}_${upstream}.orig.tar.gz" >t && mv t "${pkg}_${upstream}.orig.tar.gz"
+fi
 printf 'Format: 3.0 (quilt)\nSource: %s\nVersion: %s\nFiles:\n 0123 1 %s\n' \
   "$pkg" "$ver" "${pkg}_${upstream}.orig.tar.gz" >"${pkg}_${up}.dsc"
 SH
@@ -132,6 +138,20 @@ run stuck stuck
 check "stuck: exit 1" test "$(cat "$tmp/stuck.rc")" = 1
 check "stuck: exactly STEPSEAL_FETCH_ATTEMPTS tries" test "$(wc -l <"$tmp/state/calls")" = 3
 check "stuck: the error names the package" grep -q 'could not fetch the sources of: stuck' "$tmp/stuck.err"
+
+# 4b. A transient failure on the newest version never falls back to an older one.
+: >"$tmp/state/calls"
+run flaky flaky
+check "flaky: exit 1" test "$(cat "$tmp/flaky.rc")" = 1
+check "flaky: the older version was not tried" bash -c "! grep -q 'flaky=1.0-1' '$tmp/state/calls'"
+check "flaky: says it does not fall back" grep -q 'not falling back to an older one' "$tmp/flaky.err"
+check "flaky: no tree" test ! -e "$tmp/cache/flaky"
+
+# 4c. A tarball that does not unpack leaves no tree and no stamp.
+run broken broken
+check "broken: exit 1" test "$(cat "$tmp/broken.rc")" = 1
+check "broken: says it cannot unpack" grep -q 'broken: cannot unpack' "$tmp/broken.err"
+check "broken: no tree, no stamp" bash -c "test ! -e '$tmp/cache/broken' && test ! -e '$tmp/cache/.broken.stamp'"
 
 # 5. A package apt does not know at all.
 run unknown no-such-package
