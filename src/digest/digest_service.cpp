@@ -193,7 +193,12 @@ nlohmann::json DigestService::record(const DigestRequest& r, const HashOutcome& 
   nlohmann::json j = {{"role", role_name(r.role)}, {"path", r.path}, {"pid", r.pid},
                       {"ts", r.ts_ns}, {"status", status_name(o.status)}};
   if (!o.sha256.empty()) j["sha256"] = o.sha256;
-  if (!o.reason.empty()) j["reason"] = o.reason;
+  if (!o.reason.empty()) {
+    j["reason"] = o.reason;
+    // the reason for programs: the model branches on it, never on the text
+    j["reason_code"] = reason_code_name(o.code == DigestReasonCode::kNone ? DigestReasonCode::kOther
+                                                                          : o.code);
+  }
   if (!r.trigger.empty()) j["trigger"] = r.trigger;
   auto id_json = [](const FileId& f) {
     return nlohmann::json{{"dev", f.dev}, {"ino", f.ino}, {"size", f.size},

@@ -20,12 +20,17 @@ namespace {
 
 using util::hex;
 
-HashOutcome unavailable(std::string why, std::optional<FileId> id = std::nullopt) {
+HashOutcome unavailable(DigestReasonCode code, std::string why,
+                        std::optional<FileId> id = std::nullopt) {
   HashOutcome o;
   o.status = DigestStatus::kUnavailable;
   o.reason = std::move(why);
+  o.code = code;
   o.id = id;
   return o;
+}
+HashOutcome unavailable(std::string why, std::optional<FileId> id = std::nullopt) {
+  return unavailable(DigestReasonCode::kOther, std::move(why), id);
 }
 
 std::string describe(const FileId& f) {
@@ -61,7 +66,7 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
   struct stat before{};
   if (fstat(fd, &before) < 0) return unavailable(std::string("fstat: ") + strerror(errno));
   FileId id = file_id_of(before);
-  if (!S_ISREG(before.st_mode)) return unavailable("not a regular file", id);
+  if (!S_ISREG(before.st_mode)) return unavailable(DigestReasonCode::kNotRegular, "not a regular file", id);
   // A step can make a sparse file of exabytes in no time: no hash may take unbounded time.
   if (static_cast<uint64_t>(before.st_size) > kMaxHashBytes)
     return unavailable("larger than the hashing limit (" + std::to_string(kMaxHashBytes >> 30) +
@@ -125,14 +130,15 @@ HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
     p = openat(dirfd, path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
   }
   if (p < 0) {
-    if (errno == ENOENT) return unavailable("no longer exists");
-    if (errno == ELOOP && !follow) return unavailable("a symbolic link");
+    if (errno == ENOENT) return unavailable(DigestReasonCode::kGone, "no longer exists");
+    if (errno == ELOOP && !follow) return unavailable(DigestReasonCode::kSymlink, "a symbolic link");
     return unavailable(std::string("cannot open: ") + strerror(errno));
   }
   struct stat st{};
   if (fstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
     close(p);
-    return unavailable(S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+    return S_ISLNK(st.st_mode) ? unavailable(DigestReasonCode::kSymlink, "a symbolic link")
+                               : unavailable(DigestReasonCode::kNotRegular, "not a regular file");
   }
   int fd = open(("/proc/self/fd/" + std::to_string(p)).c_str(),
                 O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);

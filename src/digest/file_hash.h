@@ -6,6 +6,8 @@
 // as exact is the one outcome this code exists to rule out.
 #pragma once
 
+#include "capture/digest_codes.h"
+
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -36,6 +38,7 @@ struct HashOutcome {
   DigestStatus status = DigestStatus::kUnavailable;
   std::string sha256;  // lowercase hex; empty unless status is kExact
   std::string reason;  // why not exact
+  DigestReasonCode code = DigestReasonCode::kNone;  // the same, for programs (kOther if unsure)
   std::optional<FileId> id;  // identity of what was hashed (or found)
   uint64_t bytes = 0;
 };

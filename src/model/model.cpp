@@ -520,7 +520,9 @@ void Model::finish() {
     const DigestRecord* before = nullptr;
     for (const auto& d : f.digests) {
       // a device, FIFO or symlink: no content to hash, and not a failure
-      if (d.reason == "not a regular file" || d.reason == "a symbolic link") continue;
+      if (d.reason_code == DigestReasonCode::kNotRegular ||
+          d.reason_code == DigestReasonCode::kSymlink)
+        continue;
       if (d.role == "content" || d.role == "exec") {
         DigestRecord checked = d;
         if (checked.status == "exact" && (f.access & kMmapWrite)) {
@@ -542,10 +544,10 @@ void Model::finish() {
         // Only the state before the step's first change is a pre-image of the step; later ones
         // are the step's own intermediate versions. A file that did not exist has none.
         if (!before && f.first_change_ns && d.ts_ns <= f.first_change_ns &&
-            d.reason != "no longer exists")
+            d.reason_code != DigestReasonCode::kGone)
           before = &d;
       } else if (d.role == "after") {
-        bool gone = d.reason == "no longer exists" && (f.access & (kDelete | kRenameFrom));
+        bool gone = d.reason_code == DigestReasonCode::kGone && (f.access & (kDelete | kRenameFrom));
         if (!gone) fold(&s, d, "after");
         if (d.status == "exact") s.after = d.sha256;
       }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capture/digest_codes.h"
 #include "capture/event.h"
 
 namespace stepseal {
@@ -45,6 +46,7 @@ struct DigestRecord {
   std::string status;  // "exact", "raced", "unavailable"
   std::string sha256;
   std::string reason;
+  DigestReasonCode reason_code = DigestReasonCode::kNone;  // what the model branches on
   std::string trigger;  // before: the call about to change the file
   bool fileless = false;
   std::optional<Inode> id;  // the version the digest is of (dev, ino, size, mtime, ctime)

@@ -49,6 +49,10 @@ StepRecord replay_step(RecordSource& source) {
         d.status = j.value("status", "unavailable");
         d.sha256 = j.value("sha256", "");
         d.reason = j.value("reason", "");
+        // journals written before reason codes carry the text only (digest_codes.h)
+        d.reason_code = j.contains("reason_code") && j["reason_code"].is_string()
+                            ? reason_code_from_name(j["reason_code"].get<std::string>())
+                            : legacy_reason_code(d.reason);
         d.trigger = j.value("trigger", "");
         d.fileless = j.value("fileless", false);
         d.alias = j.value("alias", "");

@@ -52,6 +52,9 @@ TEST(FileHash, NonRegularAndMissingFilesAreUnavailable) {
   HashOutcome gone = hash_path(AT_FDCWD, "/nonexistent/stepseal", true, std::nullopt);
   EXPECT_EQ(gone.status, DigestStatus::kUnavailable);
   EXPECT_EQ(gone.reason, "no longer exists");
+  EXPECT_EQ(gone.code, DigestReasonCode::kGone);
+  EXPECT_EQ(hash_path(AT_FDCWD, "/dev/null", true, std::nullopt).code,
+            DigestReasonCode::kNotRegular);
 }
 
 TEST(DigestService, AReadIsProvableOnlyIfLaterChangesMustShow) {
@@ -90,6 +93,7 @@ DigestRecord rec(std::string role, std::string path, uint64_t ts, std::string sh
   d.status = sha.empty() ? "unavailable" : "exact";
   d.sha256 = std::move(sha);
   d.reason = d.sha256.empty() ? "no longer exists" : "";
+  d.reason_code = d.sha256.empty() ? DigestReasonCode::kGone : DigestReasonCode::kNone;
   d.trigger = std::move(trigger);
   return d;
 }
@@ -187,6 +191,29 @@ TEST(ModelDigests, ExeDigestMatchesTheVersionThatRan) {
   m.apply_digest(right);
   m.finish();
   EXPECT_EQ(m.processes()[0].exe_sha256, "this-version");
+}
+
+// The reason code is what the model branches on; records of older journals, which carry the
+// text only, get the code their text stood for, and an unknown code reads as "other".
+TEST(DigestReasonCodes, RecordsCarryThemAndOldTextsMapToThem) {
+  HashOutcome o;
+  o.reason = "no longer exists";
+  o.code = DigestReasonCode::kGone;
+  DigestRequest r;
+  r.path = "/w/x";
+  EXPECT_EQ(DigestService::record(r, o).value("reason_code", ""), "gone");
+  o.reason = "the file changed while it was hashed";
+  o.code = DigestReasonCode::kNone;  // a reason without a code is "other", never "none"
+  EXPECT_EQ(DigestService::record(r, o).value("reason_code", ""), "other");
+  for (auto c : {DigestReasonCode::kNotRegular, DigestReasonCode::kSymlink,
+                 DigestReasonCode::kGone, DigestReasonCode::kOther})
+    EXPECT_EQ(reason_code_from_name(reason_code_name(c)), c);
+  EXPECT_EQ(reason_code_from_name("a-newer-code"), DigestReasonCode::kOther);
+  EXPECT_EQ(legacy_reason_code("no longer exists"), DigestReasonCode::kGone);
+  EXPECT_EQ(legacy_reason_code("a symbolic link"), DigestReasonCode::kSymlink);
+  EXPECT_EQ(legacy_reason_code("not a regular file"), DigestReasonCode::kNotRegular);
+  EXPECT_EQ(legacy_reason_code("cannot open: EACCES"), DigestReasonCode::kOther);
+  EXPECT_EQ(legacy_reason_code(""), DigestReasonCode::kNone);
 }
 
 }  // namespace
