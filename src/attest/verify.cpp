@@ -4,6 +4,7 @@
 
 #include "attest/dsse.h"
 #include "attest/statements.h"
+#include "util/json.h"
 
 namespace stepseal::attest {
 
@@ -57,7 +58,7 @@ void check_statement(const json& st, const VerifyRequirements& req, EnvelopeVerd
 EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
                                           const VerifyRequirements& req) {
   EnvelopeVerdict v;
-  json env = json::parse(text, nullptr, false);
+  json env = util::parse_bounded_json(text);
   if (env.is_discarded()) {
     v.unreadable = true;
     v.failures.push_back("not JSON (truncated or corrupt envelope)");
@@ -69,7 +70,7 @@ EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
       v.failures.push_back(c.error);
       return v;
     }
-    json st = json::parse(c.payload, nullptr, false);
+    json st = util::parse_bounded_json(c.payload);
     if (!st.is_object() || st.value("_type", "") != kStatementType) {
       v.failures.push_back("payload is not an in-toto Statement v1");
       return v;

@@ -1,5 +1,6 @@
 #include "journal/journal.h"
 #include "util/hex.h"
+#include "util/json.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -190,8 +191,12 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
   uint64_t argc = 0;
   if (!get_varint(&in, &argc) || argc > in.size() || argc > kMaxArgc) return false;
   e->argv.resize(argc);
-  for (auto& a : e->argv)
+  size_t argv_bytes = 0;
+  for (auto& a : e->argv) {
     if (!str(&a)) return false;
+    argv_bytes += a.size();
+    if (argv_bytes > kMaxEventArgvBytes) return false;
+  }
   *trailing = in.size();  // fields a newer writer appended: skipped (Compatibility rule)
   return true;
   }();
@@ -381,18 +386,8 @@ class FileWindow {
 
 using json = nlohmann::json;
 
-// A JSON record, parsed with its nesting bounded (a deeply nested record would exhaust the
-// stack of whoever copies or destroys it). Discarded if too deep or not JSON.
-json parse_json_record(std::string_view body) {
-  bool too_deep = false;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
-    return !too_deep;
-  };
-  json j = json::parse(body, cb, false);
-  if (too_deep) return json(json::value_t::discarded);
-  return j;
-}
+// A JSON record, parsed with its nesting bounded (util/json.h).
+json parse_json_record(std::string_view body) { return util::parse_bounded_json(body, kMaxJsonDepth); }
 
 struct Reader::State {
   std::string path;
@@ -403,6 +398,7 @@ struct Reader::State {
   std::vector<std::string> strings;
   std::vector<bool> unknown_ids;  // string ids (minus 1) of STRINGs of an unknown record version
   size_t string_bytes = 0;
+  uint64_t argv_bytes = 0;  // of all events delivered (kMaxArgvTotal)
   uint64_t off = 0;  // v1: the next frame's offset; v2: the end of the last whole block read
   // v2: the current block's frames, decompressed, and where the next frame starts in it
   std::vector<uint8_t> block;
@@ -635,10 +631,18 @@ std::optional<Record> Reader::next() {
           Event e;
           size_t trailing = 0;
           switch (decode_event_payload(body, s.strings, &e, &trailing, s.unknown_ids)) {
-            case Decoded::kOk:
+            case Decoded::kOk: {
+              for (const auto& a : e.argv) s.argv_bytes += a.size();
+              if (s.argv_bytes > kMaxArgvTotal) {
+                s.stop("events carry more than " + std::to_string(kMaxArgvTotal >> 20) +
+                       " MiB of argv");
+                ok = false;
+                break;
+              }
               rec.event = std::move(e);
               r.skipped_trailing_bytes += trailing;
               break;
+            }
             case Decoded::kUnknownKind: {
               std::string_view k = body;
               uint64_t kind = 0;

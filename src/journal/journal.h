@@ -194,9 +194,14 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
                              const std::vector<bool>& unknown_ids = {});
 
 // Limits on what one journal may make a reader hold: beyond them, the record is malformed.
+// The probes capture at most SS_ARGV_MAX (12 KiB) of argv and PATH_MAX-bounded paths: events
+// beyond these bounds were not written by them. The journal-wide budget bounds what a small
+// crafted journal (many events referring to the same long strings) can make a reader hold.
 inline constexpr uint64_t kMaxArgc = 1u << 16;              // argv entries of one event
-inline constexpr size_t kMaxEventStrings = 64u << 20;       // bytes of strings one event refers to
+inline constexpr size_t kMaxEventArgvBytes = 64u << 10;     // bytes of one event's argv
+inline constexpr size_t kMaxEventStrings = 1u << 20;        // bytes of strings one event refers to
 inline constexpr size_t kMaxStringTable = 512u << 20;       // bytes of all STRING records
+inline constexpr uint64_t kMaxArgvTotal = 1ull << 30;       // bytes of argv of all events
 inline constexpr int kMaxJsonDepth = 64;                    // nesting of a JSON record
 
 }  // namespace stepseal::journal

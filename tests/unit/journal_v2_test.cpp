@@ -295,6 +295,31 @@ TEST_F(HostileJournal, OneHugeStringReferencedManyTimesIsMalformed) {
   EXPECT_NE(r.problem.find("undecodable record of type 3"), std::string::npos) << r.problem;
 }
 
+// A second review: 65535 argv ids of one 1000-byte string are a few bytes once compressed but
+// 65 MB decoded, and a handful of such events used gigabytes. An event's argv is bounded by
+// what the probes capture (12 KiB), so such an event is malformed.
+TEST_F(HostileJournal, AnArgvOfManyCopiesOfOneStringIsMalformed) {
+  {
+    journal::Writer w(path_, 2);
+    const std::string s(1000, 'a');
+    w.append_raw(static_cast<uint16_t>(journal::RecordType::STRING), 0, s.data(), s.size());
+    Event e;
+    e.kind = Kind::EXEC;
+    e.pid = e.tid = 1;
+    e.argv.assign(100, s);  // 100 KB of argv: more than any probe writes
+    std::string payload;
+    journal::encode_event_payload(e, [](const std::string&) { return 1u; }, &payload);
+    for (int i = 0; i < 16; i++)
+      w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
+                   payload.size());
+    w.finish({});
+  }
+  const journal::ReadResult r = ReadAll();
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.events, 0u);
+  EXPECT_NE(r.problem.find("undecodable record of type 3"), std::string::npos) << r.problem;
+}
+
 TEST_F(HostileJournal, AnArgcBombIsMalformed) {
   {
     journal::Writer w(path_, 2);

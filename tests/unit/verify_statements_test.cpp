@@ -146,6 +146,9 @@ TEST_F(VerifyStatements, BadInputIsAVerdictNeverACrash) {
   EnvelopeVerdict v = verify_statement_envelope("{not json", key_, Req());
   EXPECT_TRUE(v.unreadable);
   EXPECT_FALSE(v.ok());
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EnvelopeVerdict too_deep = verify_statement_envelope(deep, key_, Req());
+  EXPECT_TRUE(too_deep.unreadable) << "a 100000-deep document is not an envelope";
   for (const char* bad : {"{}", "[]", "null", R"({"payload": 5, "payloadType": [], "signatures": {}})"})
     EXPECT_FALSE(verify_statement_envelope(bad, key_, Req()).ok()) << bad;
   // a signed payload that is not a Statement
