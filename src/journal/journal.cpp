@@ -32,20 +32,20 @@ T get(const uint8_t* p) {
   return v;
 }
 
-uint64_t frame_checksum(const uint8_t* header8, const void* payload, size_t len) {
+// XXH3-64 over the first HEADER_LEN bytes of a header, then the bytes it describes: a frame's
+// checksum covers 8 header bytes, a block's 12.
+uint64_t checksum(const uint8_t* header, size_t header_len, const void* data, size_t len) {
   XXH3_state_t st;
   XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, header8, 8);
-  XXH3_64bits_update(&st, payload, len);
-  return XXH3_64bits_digest(&st);
-}
-
-uint64_t block_checksum(const uint8_t* header12, const void* data, size_t len) {
-  XXH3_state_t st;
-  XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, header12, 12);
+  XXH3_64bits_update(&st, header, header_len);
   XXH3_64bits_update(&st, data, len);
   return XXH3_64bits_digest(&st);
+}
+uint64_t frame_checksum(const uint8_t* h, const void* payload, size_t len) {
+  return checksum(h, 8, payload, len);
+}
+uint64_t block_checksum(const uint8_t* h, const void* data, size_t len) {
+  return checksum(h, 12, data, len);
 }
 
 void chain(EVP_MD_CTX* md, Sha256* head, const void* a, size_t alen, const void* b, size_t blen) {

@@ -7,57 +7,17 @@
 #include <set>
 
 #include "journal/journal.h"
+#include "journal_fixtures.h"
 
 namespace stepseal {
 namespace {
 
-std::string temp_path(const char* name) {
-  return std::string(::testing::TempDir()) + "/" + name + std::to_string(getpid());
-}
+using fixtures::sample_event;
+using fixtures::slurp;
+using fixtures::spit;
+using fixtures::write_journal;
+std::string temp_path(const std::string& name) { return fixtures::temp_path("" + name); }
 
-Event sample_event(int i) {
-  Event e;
-  e.kind = i % 3 ? Kind::OPEN : Kind::EXEC;
-  e.flags = SS_F_HAS_INO;
-  e.ts_ns = 1000 + i;
-  e.pid = 100 + i % 7;
-  e.tid = e.pid;
-  e.ret = i % 5 ? 3 : -2;
-  e.args = {static_cast<uint64_t>(-100), 0, 0101, 0644, 0, 0};
-  e.ino = {8, static_cast<uint64_t>(1000 + i), 42, 1, 2, 0100644, 1};
-  e.obj = "/usr/include/stdio" + std::to_string(i % 10) + ".h";
-  e.path = e.obj;
-  e.raw = "stdio.h";
-  if (e.kind == Kind::EXEC) e.argv = {"cc", "-c", "x.c", std::to_string(i)};
-  return e;
-}
-
-// A journal of N events, in format VERSION. FLUSH_EVERY > 0: a flush (in v2, a block) after
-// every that many events, as the supervisor flushes every drain cycle.
-std::vector<Event> write_journal(const std::string& path, int n, int version = 1,
-                                 int flush_every = 0) {
-  journal::Writer w(path, version);
-  w.append_json(journal::RecordType::HEADER, {{"format", "stepseal-journal"}});
-  std::vector<Event> evs;
-  for (int i = 0; i < n; i++) {
-    evs.push_back(sample_event(i));
-    w.append_event(evs.back());
-    if (flush_every > 0 && (i + 1) % flush_every == 0) w.flush();
-  }
-  w.append_json(journal::RecordType::STEP_END, {{"exit_code", 0}});
-  w.finish({});
-  return evs;
-}
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-void spit(const std::string& p, const std::string& data) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << data;
-}
 
 TEST(Journal, RoundTripsEventsExactly) {
   auto path = temp_path("rt");

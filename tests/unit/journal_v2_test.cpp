@@ -9,53 +9,19 @@
 
 #include "distill/summary.h"
 #include "journal/journal.h"
+#include "journal_fixtures.h"
 #include "replay/record_source.h"
 #include "replay/step_record.h"
 
 namespace stepseal {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return std::string(::testing::TempDir()) + "/v2-" + name + std::to_string(getpid());
-}
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-void spit(const std::string& p, const std::string& data) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
-}
+using fixtures::sample_event;
+using fixtures::slurp;
+using fixtures::spit;
+using fixtures::write_journal;
+std::string temp_path(const std::string& name) { return fixtures::temp_path("v2-" + name); }
 
-Event sample_event(int i) {
-  Event e;
-  e.kind = i % 3 ? Kind::OPEN : Kind::EXEC;
-  e.flags = SS_F_HAS_INO;
-  e.ts_ns = 1000 + i;
-  e.pid = 100 + i % 7;
-  e.tid = e.pid;
-  e.ret = i % 5 ? 3 : -2;
-  e.args = {static_cast<uint64_t>(-100), 0, 0101, 0644, 0, 0};
-  e.ino = {8, static_cast<uint64_t>(1000 + i), 42, 1, 2, 0100644, 1};
-  e.obj = "/usr/include/stdio" + std::to_string(i % 10) + ".h";
-  e.path = e.obj;
-  if (e.kind == Kind::EXEC) e.argv = {"cc", "-c", "x.c", std::to_string(i)};
-  return e;
-}
-
-// N events in format VERSION, flushed (a block in v2) every FLUSH_EVERY events.
-std::vector<Event> write_journal(const std::string& path, int n, int version, int flush_every) {
-  journal::Writer w(path, version);
-  w.append_json(journal::RecordType::HEADER, {{"format", "stepseal-journal"}});
-  std::vector<Event> evs;
-  for (int i = 0; i < n; i++) {
-    evs.push_back(sample_event(i));
-    w.append_event(evs.back());
-    if ((i + 1) % flush_every == 0) w.flush();
-  }
-  w.append_json(journal::RecordType::STEP_END, {{"exit_code", 0}});
-  w.finish({});
-  return evs;
-}
 
 std::vector<Event> read_events(const std::string& path, journal::ReadResult* r) {
   std::vector<Event> out;
@@ -231,7 +197,8 @@ TEST_P(NewerWriter, TrailingEventFieldsAreSkippedAndCounted) {
   const std::string path = temp_path("trail" + std::to_string(GetParam()));
   Event e = sample_event(4);  // an open: no argv
   e.obj.clear();
-  e.path.clear();  // no strings: the payload can be built without the writer's interning
+  e.path.clear();
+  e.raw.clear();  // no strings: the payload can be built without the writer's interning
   {
     journal::Writer w(path, GetParam());
     std::string payload;
