@@ -102,7 +102,6 @@ class Writer {
   uint64_t records() const { return records_; }
   uint64_t events() const { return events_; }
   uint64_t bytes() const { return bytes_; }  // frame bytes (uncompressed), magic included
-  uint64_t file_bytes() const { return file_bytes_; }  // bytes written to the file so far
 
   // Appends one frame of any type and record version: for tests of readers against records
   // of a newer writer (unknown types, versions, trailing fields).
@@ -118,7 +117,6 @@ class Writer {
   std::string path_;
   std::vector<uint8_t> buf_;     // frames not yet written (v2: the next block's content)
   std::vector<uint8_t> packed_;  // v2: the block being written
-  uint64_t file_bytes_ = 0;
   Sha256 head_{};
   void* md_ = nullptr;  // EVP_MD_CTX
   std::unordered_map<std::string, uint32_t> strings_;
@@ -202,6 +200,6 @@ inline constexpr size_t kMaxEventArgvBytes = 64u << 10;     // bytes of one even
 inline constexpr size_t kMaxEventStrings = 1u << 20;        // bytes of strings one event refers to
 inline constexpr size_t kMaxStringTable = 512u << 20;       // bytes of all STRING records
 inline constexpr uint64_t kMaxArgvTotal = 1ull << 30;       // bytes of argv of all events
-inline constexpr int kMaxJsonDepth = 64;                    // nesting of a JSON record
+// (JSON records are parsed with util::parse_bounded_json: nesting at most util::kMaxJsonDepth)
 
 }  // namespace stepseal::journal
