@@ -105,4 +105,21 @@ static __always_inline int on_mmap(struct builder *b, struct task_struct *t,
   return 1;
 }
 
+/* chmod, chown, utimes and their variants: (dirfd or fd, path or 0, at-flags, ...). The call acts
+ * on the fd itself when it names no path (fchmod, fchown, utimensat(fd, NULL)) or an empty one
+ * with AT_EMPTY_PATH. */
+static __always_inline void on_setattr(struct builder *b, struct task_struct *t,
+                                       const struct inflight_call *c)
+{
+  const char *path = (const char *)c->args[1];
+  char first = 0;
+  if (path && (c->args[2] & AT_EMPTY_PATH))
+    bpf_probe_read_user(&first, 1, path);
+  if (!path || ((c->args[2] & AT_EMPTY_PATH) && first == 0)) {
+    put_fd(b, SS_B_OBJ, t, (long)c->args[0], 1);
+    return;
+  }
+  put_path_arg(b, SS_B_DIR1, SS_B_STR1, t, (long)c->args[0], path);
+}
+
 #endif

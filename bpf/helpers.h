@@ -49,6 +49,8 @@ static __always_inline int builder_open(struct builder *b, __u16 kind, __u32 pid
   s->ev.pid = pid;
   s->ev.tid = tid;
   s->ev.ts_ns = bpf_ktime_get_ns();
+  __u32 *tv = bpf_map_lookup_elem(&tracked, &pid); /* the process's step (a fork: the parent's) */
+  s->ev.step = tv ? SS_TRACK_STEP(*tv) : 0;
   b->s = s;
   b->off = 0;
   return 0;

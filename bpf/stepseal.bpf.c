@@ -28,7 +28,7 @@ char LICENSE[] SEC("license") = "GPL";
 static __always_inline int is_traced(__u32 tgid)
 {
   __u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
-  return v && *v == SS_TRACK_PROC;
+  return v && SS_TRACK_HOW(*v) == SS_TRACK_PROC;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -42,7 +42,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
   if (!v)
     return 0;
   if (ctgid != ptgid) {
-    __u32 val = SS_TRACK_PROC;
+    __u32 val = SS_TRACK_VALUE(SS_TRACK_PROC, SS_TRACK_STEP(*v)); /* the parent's step */
     if (bpf_map_update_elem(&tracked, &ctgid, &val, BPF_ANY) < 0) {
       count(SS_C_LOST_TRACK);
       return 0;
@@ -208,7 +208,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
   __u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
   if (!v || !group_dead)
     return 0;
-  if (*v == SS_TRACK_PROC && builder_open(&b, SS_K_EXIT, tgid, tid) == 0) {
+  if (SS_TRACK_HOW(*v) == SS_TRACK_PROC && builder_open(&b, SS_K_EXIT, tgid, tid) == 0) {
     b.s->ev.ret = p->exit_code;
     b.s->ev.args[0] = 1;
     builder_emit(&b);
@@ -228,26 +228,17 @@ static __always_inline int is_denied(long nr)
 
 #define X32_SYSCALL_BIT 0x40000000 /* an x32 call: refused whole by the filter (bad arch) */
 
-/* For the calls hardened mode's filter refuses only with certain arguments
- * (src/harden/seccomp_deny.cpp): whether these are such arguments. Others: always. */
+/* For the calls hardened mode's filter refuses only with certain arguments: whether these are
+ * such arguments (the rules are in include/stepseal/syscall_table.h, shared with the filter).
+ * Others: always. */
 static __always_inline int refused_with(long nr, struct pt_regs *regs)
 {
-  __u64 a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10;
+  __u64 a[6] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
   switch (nr) {
-  case NR_clone: return (a0 & CLONE_NS_FLAGS) != 0;
-  case NR_socket:
-    return a0 == 17 /* AF_PACKET */ || (a1 & 0xf) == 10 /* SOCK_PACKET */ ||
-           ((a0 == 2 || a0 == 10) && (a1 & 0xf) == 3 /* inet SOCK_RAW */) ||
-           a0 > 17 || (a0 >= 3 && a0 <= 15 && a0 != 10) /* families other than unix, inet,
-                                                           inet6, netlink */;
-  case NR_setsockopt:
-    return (a1 == 0 && a2 == 4) /* IP_OPTIONS */ || (a1 == 41 && (a2 == 57 || a2 == 5)) /* RTHDR */ ||
-           (a1 == 17 && a2 == 103) /* UDP_SEGMENT */;
-  case NR_ioctl: return a1 == 0x5412 || a1 == 0x541C || a1 == 0x540A;
-  case NR_chmod: case NR_fchmod: case NR_creat: case NR_mknod: return (a1 & 06000) != 0;
-  case NR_fchmodat: case NR_fchmodat2: case NR_open: case NR_mknodat: return (a2 & 06000) != 0;
-  case NR_openat: return (a3 & 06000) != 0;
-  case NR_personality: return (a0 & 0x80400000) == 0x0400000;
+#define SS_IF_CASE(name, nr64, nr32, kind, shape, deny, why) \
+  case nr64: if (SS_DENY_##deny == SS_DENY_IF) return ss_refused_with(nr, a); break;
+  SS_SYSCALLS(SS_IF_CASE)
+#undef SS_IF_CASE
   }
   return 1;
 }
@@ -433,6 +424,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
       b.s->ev.flags |= SS_F_DENIED;
     break;
   case SS_K_LISTEN: on_listen(&b, t, &c); break;
+  case SS_K_SETATTR: on_setattr(&b, t, &c); break;
   case SS_K_GAP: break;
   case SS_K_SYSCALL: break;
   }

@@ -83,6 +83,13 @@
  *              by the cgroup ingress program (bpf/dns_guard.h) as the answer arrives: pid and
  *              tid are 0. args: 0 family (4 or 6), 1 record type (1 A, 28 AAAA). STR2 the
  *              question's name in wire format, EXTRA the address (4 or 16 bytes).
+ *   SETATTR    a change of a file's mode, owner or times (chmod, fchmod, fchmodat, fchmodat2,
+ *              chown, fchown, lchown, fchownat, utime, utimes, futimesat, utimensat):
+ *              (dirfd or fd, path or 0, at-flags, attribute, value, value), attribute one of
+ *              SS_ATTR_* (stepseal/syscall_table.h): MODE args 4 the mode; OWNER args 4 uid,
+ *              5 gid ((u32)-1 unchanged); TIMES args 4 the caller's pointer (0: now). OBJ the
+ *              file when the call named an fd (no path, or AT_EMPTY_PATH with ""), else
+ *              DIR1+STR1; ino: OBJ.
  */
 #define SS_KINDS(X)            \
   X(NONE, "none")              \
@@ -111,7 +118,8 @@
   X(EXEC_INTERP, "exec_interp") \
   X(SYSCALL, "syscall")        \
   X(DNS, "dns")                \
-  X(DNS_LEARNED, "dns_learned")
+  X(DNS_LEARNED, "dns_learned") \
+  X(SETATTR, "setattr")
 
 enum ss_kind {
 #define SS_KIND_ENUM(name, json) SS_K_##name,
@@ -183,7 +191,8 @@ struct ss_event {
   __u32 nr;       /* the raw syscall number as called (i386 number when SS_F_COMPAT) */
   __u16 blob_len[SS_MAX_BLOBS];
   __u8 blob_flags[SS_MAX_BLOBS];
-  __u8 pad[2];
+  __u16 step;     /* the step the process belongs to (its `tracked` entry, SS_TRACK_STEP); 0 for
+                     a tracer that follows one step, and for events without a process */
   /* blobs follow, in slot order, blob_len[i] bytes each */
 };
 
@@ -207,9 +216,14 @@ struct ss_exec_key {
   __u64 ino;
 };
 
-/* Values of the `tracked` map, keyed by tgid. */
+/* Values of the `tracked` map, keyed by tgid: the low byte says how, the bits above which step
+ * (one attached tracer can follow several steps, each with its own root and journal; a forked
+ * child inherits its parent's step). */
 #define SS_TRACK_PROC 1    /* trace this process */
 #define SS_TRACK_SPAWNER 2 /* do not trace this process; trace its children */
+#define SS_TRACK_HOW(v) ((v) & 0xff)
+#define SS_TRACK_STEP(v) ((__u16)((v) >> 8))
+#define SS_TRACK_VALUE(how, step) ((__u32)(how) | ((__u32)(step) << 8))
 
 #define SS_PATH_MAX 4096
 #define SS_NAME_MAX 256

@@ -91,10 +91,18 @@ BpfTracer::~BpfTracer() {
   if (skel_) stepseal_bpf__destroy(skel_);
 }
 
-void BpfTracer::track_spawner(uint32_t pid) {
-  uint32_t v = SS_TRACK_SPAWNER;
+void BpfTracer::track_spawner(uint32_t pid, uint16_t step) {
+  uint32_t v = SS_TRACK_VALUE(SS_TRACK_SPAWNER, step);
   if (bpf_map__update_elem(skel_->maps.tracked, &pid, sizeof pid, &v, sizeof v, BPF_ANY))
     throw AttachError(std::string("cannot register the step's process: ") + strerror(errno));
+}
+
+void BpfTracer::follow(uint32_t pid, uint16_t step) {
+  uint32_t v = SS_TRACK_VALUE(SS_TRACK_PROC, step);
+  if (bpf_map__update_elem(skel_->maps.tracked, &pid, sizeof pid, &v, sizeof v, BPF_NOEXIST))
+    throw AttachError("cannot follow process " + std::to_string(pid) + ": " +
+                      (errno == EEXIST ? std::string("it is followed already")
+                                       : std::string(strerror(errno))));
 }
 
 void BpfTracer::set_exec_rules(const std::vector<ss_exec_key>& deny,

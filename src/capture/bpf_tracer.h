@@ -36,8 +36,13 @@ class BpfTracer {
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;
 
-  // Follow the children of `pid` (not `pid` itself): stepseal's namespace init.
-  void track_spawner(uint32_t pid);
+  // Follow the children of `pid` (not `pid` itself): stepseal's namespace init. Their events
+  // carry `step` (Event::step), so one tracer can follow several steps.
+  void track_spawner(uint32_t pid, uint16_t step = 0);
+  // Follow `pid` itself and everything it starts from now on, as `step`: a process that exists
+  // already (a container's init, waiting to exec the step's command). Throws AttachError, also
+  // when the process is followed already.
+  void follow(uint32_t pid, uint16_t step);
   // Hardened mode's exec rules by identity (see bpf/maps.h). `allow` empty: no allowlist.
   // Call before the step starts. Throws AttachError.
   void set_exec_rules(const std::vector<ss_exec_key>& deny, const std::vector<ss_exec_key>& allow);

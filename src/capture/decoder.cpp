@@ -11,6 +11,7 @@ static_assert(sizeof(ss_event) == 160, "ss_event layout changed: update docs and
 static_assert(offsetof(ss_event, args) == 32);
 static_assert(offsetof(ss_event, ino) == 80);
 static_assert(offsetof(ss_event, blob_len) == 140);
+static_assert(offsetof(ss_event, step) == 158);
 
 std::string_view kind_name(Kind k) {
   static constexpr std::string_view names[] = {
@@ -148,6 +149,7 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
   e.kind = static_cast<Kind>(raw.kind);
   e.flags = raw.flags;
   e.nr = raw.nr;
+  e.step = raw.step;
   e.ts_ns = raw.ts_ns;
   e.pid = raw.pid;
   e.tid = raw.tid;

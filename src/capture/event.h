@@ -49,6 +49,9 @@ struct Event {
   std::array<uint64_t, 6> args{};
   Inode ino;  // valid when flags & SS_F_HAS_INO
   std::array<uint8_t, SS_MAX_BLOBS> blob_flags{};
+  // Which step of the tracer the process belongs to (ss_event.step): how a tracer that follows
+  // several steps routes the event to its step's journal. Not journaled (a journal is one step).
+  uint16_t step = 0;
 
   std::string obj;    // the kernel object's absolute path (fd result, fd argument, exe)
   std::string cwd;    // exec: the working directory at exec

@@ -68,13 +68,13 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
       HashOutcome o;
       o.reason = "fileless binary gone before it could be hashed";
       auto rec = DigestService::record(r, o);
-      rec["fileless"] = true;
+      rec.fileless = true;
       digests_->emit(rec);
       return;
     }
     auto rec = DigestService::record(r, digests_->digest(r, AT_FDCWD, fd));
     close(fd);
-    rec["fileless"] = true;
+    rec.fileless = true;
     digests_->emit(rec);
   }
 }

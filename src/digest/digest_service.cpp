@@ -18,14 +18,6 @@ int64_t coarse_realtime_ns() {
 }
 }  // namespace
 
-const char* role_name(DigestRole r) {
-  switch (r) {
-    case DigestRole::kContent: return "content";
-    case DigestRole::kExec: return "exec";
-    case DigestRole::kBefore: return "before";
-    default: return "after";
-  }
-}
 
 DigestService::DigestService(int threads, Sink sink) : sink_(std::move(sink)) {
   for (int i = 0; i < threads; i++)
@@ -88,15 +80,15 @@ void DigestService::worker() {
   }
 }
 
-nlohmann::json DigestService::run_now(const DigestRequest& r, int dirfd) {
-  nlohmann::json j = record(r, digest(r, dirfd));
+DigestRecord DigestService::run_now(const DigestRequest& r, int dirfd) {
+  DigestRecord j = record(r, digest(r, dirfd));
   sink_(j);
   return j;
 }
 
-nlohmann::json DigestService::run_on_fd(const DigestRequest& r, int fd) {
-  nlohmann::json j = record(r, digest(r, AT_FDCWD, fd));
-  if (r.role == DigestRole::kExec && r.trigger == "execveat") j["fileless"] = true;
+DigestRecord DigestService::run_on_fd(const DigestRequest& r, int fd) {
+  DigestRecord j = record(r, digest(r, AT_FDCWD, fd));
+  if (r.role == DigestRole::kExec && r.trigger == "execveat") j.fileless = true;
   sink_(j);
   return j;
 }
@@ -189,30 +181,36 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
   return o;
 }
 
-nlohmann::json DigestService::record(const DigestRequest& r, const HashOutcome& o) {
-  nlohmann::json j = {{"role", role_name(r.role)}, {"path", r.path}, {"pid", r.pid},
-                      {"ts", r.ts_ns}, {"status", status_name(o.status)}};
-  if (!o.sha256.empty()) j["sha256"] = o.sha256;
-  if (!o.reason.empty()) {
-    j["reason"] = o.reason;
-    // the reason for programs: the model branches on it, never on the text
-    j["reason_code"] = reason_code_name(o.code == DigestReasonCode::kNone ? DigestReasonCode::kOther
-                                                                          : o.code);
-  }
-  if (!r.trigger.empty()) j["trigger"] = r.trigger;
-  auto id_json = [](const FileId& f) {
-    return nlohmann::json{{"dev", f.dev}, {"ino", f.ino}, {"size", f.size},
-                          {"mtime_ns", f.mtime_ns}, {"ctime_ns", f.ctime_ns}};
+DigestRecord DigestService::record(const DigestRequest& r, const HashOutcome& o) {
+  DigestRecord d;
+  d.role = r.role;
+  d.path = r.path;
+  d.pid = r.pid;
+  d.ts_ns = r.ts_ns;
+  d.status = o.status;
+  d.sha256 = o.sha256;
+  d.reason = o.reason;
+  // the reason for programs: the model branches on it, never on the text
+  if (!o.reason.empty()) d.reason_code = o.code == DigestReasonCode::kNone ? DigestReasonCode::kOther : o.code;
+  d.trigger = r.trigger;
+  auto inode = [](const FileId& f) {
+    Inode n;
+    n.dev = f.dev;
+    n.ino = f.ino;
+    n.size = f.size;
+    n.mtime_ns = f.mtime_ns;
+    n.ctime_ns = f.ctime_ns;
+    return n;
   };
   // "id": the version the event saw (or, without an event, the one hashed); "found_id": what
   // was there instead when that differs
   if (r.expected) {
-    j["id"] = id_json(*r.expected);
-    if (o.id && !(*o.id == *r.expected)) j["found_id"] = id_json(*o.id);
+    d.id = inode(*r.expected);
+    if (o.id && !(*o.id == *r.expected)) d.found_id = inode(*o.id);
   } else if (o.id) {
-    j["id"] = id_json(*o.id);
+    d.id = inode(*o.id);
   }
-  return j;
+  return d;
 }
 
 }  // namespace stepseal

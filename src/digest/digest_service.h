@@ -2,7 +2,8 @@
 //
 // The capture loop submits requests and returns at once; worker threads hash. A cache keyed by
 // file identity (dev, ino, size, mtime, ctime) means each version of a file is read once per run,
-// however many times the build opens it. Results go to a sink (the journal) as DIGEST records.
+// however many times the build opens it. Results go to a sink (the journal) as DIGEST records
+// (typed: capture/digest_record.h).
 #pragma once
 
 #include <atomic>
@@ -22,15 +23,6 @@
 #include "digest/file_hash.h"
 
 namespace stepseal {
-
-// What a digest is of, relative to the step.
-enum class DigestRole {
-  kContent,  // a file as the step read it
-  kExec,     // a binary (or script) as the kernel executed it
-  kBefore,   // a file as it was just before the step changed or removed it
-  kAfter,    // a file the step wrote, as it is when the step has ended
-};
-const char* role_name(DigestRole r);
 
 struct DigestRequest {
   DigestRole role = DigestRole::kContent;
@@ -52,16 +44,16 @@ struct DigestStats {
 
 class DigestService {
  public:
-  using Sink = std::function<void(const nlohmann::json& record)>;
+  using Sink = std::function<void(const DigestRecord& record)>;
 
   DigestService(int threads, Sink sink);
   ~DigestService();
 
   void submit(DigestRequest r);  // asynchronous
-  nlohmann::json run_now(const DigestRequest& r, int dirfd = -100);  // synchronous, also sinks
-  nlohmann::json run_on_fd(const DigestRequest& r, int fd);           // an already open file
+  DigestRecord run_now(const DigestRequest& r, int dirfd = -100);  // synchronous, also sinks
+  DigestRecord run_on_fd(const DigestRequest& r, int fd);           // an already open file
   void drain();                  // returns once every submitted request has been sunk
-  void emit(const nlohmann::json& record) { sink_(record); }
+  void emit(const DigestRecord& record) { sink_(record); }
   DigestStats stats() const;
   // The step's root directory (an O_PATH fd, owned by the service) when it runs in its own mount
   // namespace: absolute paths are then resolved there, not in stepseal's view. The fd keeps the
@@ -74,7 +66,8 @@ class DigestService {
 
   // The outcome for one request: cached by identity, hashed otherwise (from `fd` if >= 0).
   HashOutcome digest(const DigestRequest& r, int dirfd, int fd = -1);
-  static nlohmann::json record(const DigestRequest& r, const HashOutcome& o);
+  // The DIGEST record of one outcome (capture/digest_record.h: journaled by encode_digest).
+  static DigestRecord record(const DigestRequest& r, const HashOutcome& o);
 
  private:
   void worker();

@@ -52,14 +52,6 @@ size_t FileIdHash::operator()(const FileId& f) const noexcept {
   return static_cast<size_t>(XXH3_64bits(&f, sizeof f));
 }
 
-const char* status_name(DigestStatus s) {
-  switch (s) {
-    case DigestStatus::kExact: return "exact";
-    case DigestStatus::kRaced: return "raced";
-    default: return "unavailable";
-  }
-}
-
 std::string sha256_hex(std::string_view bytes) { return util::sha256_hex(bytes); }
 
 HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "capture/digest_codes.h"
+#include "capture/digest_record.h"
 
 #include <sys/stat.h>
 
@@ -31,8 +32,6 @@ struct FileIdHash {
   size_t operator()(const FileId& f) const noexcept;
 };
 
-enum class DigestStatus { kExact, kRaced, kUnavailable };
-const char* status_name(DigestStatus s);
 
 struct HashOutcome {
   DigestStatus status = DigestStatus::kUnavailable;

@@ -322,14 +322,13 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
       if (stat(t.dir_link.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
       int fd = open(t.dir_link.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       if (fd < 0) continue;
-      nlohmann::json rec = digests_->run_on_fd(r, fd);
+      digests_->run_on_fd(r, fd);
       close(fd);
-      (void)rec;
     } else {
       int dir = open(t.dir_link.c_str(), O_PATH | O_CLOEXEC);
       if (dir < 0) continue;
-      nlohmann::json rec = DigestService::record(r, digests_->digest(r, dir));
-      if (t.lexical != t.abs) rec["alias"] = t.lexical;
+      DigestRecord rec = DigestService::record(r, digests_->digest(r, dir));
+      if (t.lexical != t.abs) rec.alias = t.lexical;
       digests_->emit(rec);
       close(dir);
     }

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <sstream>
@@ -146,6 +147,13 @@ nlohmann::json summary_json(const StepRecord& r) {
     if (!d.after.empty()) jf["sha256_after"] = d.after;
     if (!d.status.empty()) jf["digest_status"] = d.status;
     if (!d.reason.empty()) jf["digest_reason"] = d.reason;
+    if (f.mode_set) {
+      char mode[8];
+      snprintf(mode, sizeof mode, "%04o", *f.mode_set);
+      jf["mode_set"] = mode;
+    }
+    if (f.uid_set) jf["uid_set"] = *f.uid_set;
+    if (f.gid_set) jf["gid_set"] = *f.gid_set;
     files.push_back(std::move(jf));
   }
   j["files"] = files;

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "model/dns.h"
+#include "stepseal/syscall_table.h"
 #include "syscalls/denylist.h"
 
 #include <arpa/inet.h>
@@ -29,7 +30,8 @@ constexpr uint64_t kOPath = 010000000;
 const char* access_name(int i) {
   static const char* names[kAccessKinds] = {"read",     "exec",        "create",    "write",
                                             "overwrite", "delete",     "rename_from", "rename_to",
-                                            "link",     "mmap_write",  "path"};
+                                            "link",     "mmap_write",  "path",
+                                            "chmod",    "chown",       "times"};
   return i >= 0 && i < kAccessKinds ? names[i] : "unknown";
 }
 
@@ -208,6 +210,7 @@ void Model::apply(const Event& e) {
     case Kind::SYSCALL: apply_syscall(e); break;
     case Kind::DNS: apply_dns(e); break;
     case Kind::DNS_LEARNED: apply_dns_learned(e); break;
+    case Kind::SETATTR: apply_setattr(e); break;
     case Kind::GAP: {
       static const char* what[] = {"", "io_uring_setup", "io_uring_enter", "io_uring_register",
                                    "io_setup", "io_submit"};
@@ -310,6 +313,35 @@ void Model::apply_open(const Event& e) {
   touch(e.obj, a, e, true);
   bool in_place = (a & kWrite) && !(flags & (O_APPEND | O_TRUNC)) && !created;
   if (auto it = files_.find(e.obj); in_place && it != files_.end()) it->second.in_place_write = true;
+}
+
+// A change of a file's metadata, not of its content: recorded as an access of its own, with the
+// mode or owner set, so a layer's changed permissions can be matched to the call that made them.
+void Model::apply_setattr(const Event& e) {
+  const uint64_t attr = e.args[3];
+  const char* op = attr == SS_ATTR_MODE ? "chmod" : attr == SS_ATTR_OWNER ? "chown" : "utimes";
+  const std::string& target = e.obj.empty() ? e.path : e.obj;
+  if (e.failed()) {
+    fail(target, op, e);
+    return;
+  }
+  constexpr uint32_t kUnchanged = 0xffffffff;
+  switch (attr) {
+    case SS_ATTR_MODE:
+      touch(target, kChmod, e, true);
+      if (auto it = files_.find(target); it != files_.end())
+        it->second.mode_set = static_cast<uint32_t>(e.args[4]) & 07777;
+      break;
+    case SS_ATTR_OWNER:
+      touch(target, kChown, e, true);
+      if (auto it = files_.find(target); it != files_.end()) {
+        auto uid = static_cast<uint32_t>(e.args[4]), gid = static_cast<uint32_t>(e.args[5]);
+        if (uid != kUnchanged) it->second.uid_set = uid;
+        if (gid != kUnchanged) it->second.gid_set = gid;
+      }
+      break;
+    default: touch(target, kTimes, e, true); break;
+  }
 }
 
 void Model::apply_file(const Event& e) {
@@ -468,7 +500,8 @@ void Model::apply_dns_learned(const Event& e) {
 // ---- digests ------------------------------------------------------------------------------
 
 void Model::apply_digest(DigestRecord d) {
-  if (d.role == "exec") exec_digests_.push_back(d);
+  if (d.role == DigestRole::kUnknown) return;  // a newer writer's: nothing this model knows
+  if (d.role == DigestRole::kExec) exec_digests_.push_back(d);
   // A pre-image is recorded under the kernel's name for the file and under the name the step
   // spelled (through symlinked directories): the events use the latter for name-based calls.
   if (!d.alias.empty() && d.alias != d.path) {
@@ -491,15 +524,15 @@ void Model::apply_digest(DigestRecord d) {
 
 namespace {
 
-int severity(const std::string& status) {
-  return status == "exact" ? 0 : status == "raced" ? 2 : 1;
+int severity(DigestStatus status) {
+  return status == DigestStatus::kExact ? 0 : status == DigestStatus::kRaced ? 2 : 1;
 }
 
 // Folds one digest into a file's status: the worst status wins, its reason is kept.
 void fold(DigestSummary* s, const DigestRecord& d, const char* what) {
-  if (s->status.empty() || severity(d.status) > severity(s->status)) {
-    s->status = d.status;
-    s->reason = d.status == "exact" ? "" : std::string(what) + ": " + d.reason;
+  if (s->status.empty() || severity(d.status) > severity(status_from_name(s->status))) {
+    s->status = status_name(d.status);
+    s->reason = d.exact() ? "" : std::string(what) + ": " + d.reason;
   }
 }
 
@@ -523,39 +556,39 @@ void Model::finish() {
       if (d.reason_code == DigestReasonCode::kNotRegular ||
           d.reason_code == DigestReasonCode::kSymlink)
         continue;
-      if (d.role == "content" || d.role == "exec") {
+      if (d.role == DigestRole::kContent || d.role == DigestRole::kExec) {
         DigestRecord checked = d;
-        if (checked.status == "exact" && (f.access & kMmapWrite)) {
+        if (checked.exact() && (f.access & kMmapWrite)) {
           // writes through an already dirty shared mapping do not stamp the file: no identity
           // check can tell the version read from a later one
-          checked.status = "raced";
+          checked.status = DigestStatus::kRaced;
           checked.reason = "the step mapped the file shared and writable";
-        } else if (checked.status == "exact" && d.role == "content" && f.last_write_ns > d.ts_ns) {
+        } else if (checked.exact() && d.role == DigestRole::kContent && f.last_write_ns > d.ts_ns) {
           // reads through a descriptor opened before a change may see the new bytes
-          checked.status = "raced";
+          checked.status = DigestStatus::kRaced;
           checked.reason = "the step changed the file after opening it for reading";
         }
-        fold(&s, checked, d.role == "exec" ? "exec" : "read");
-        if (checked.status != "exact") continue;
+        fold(&s, checked, d.role == DigestRole::kExec ? "exec" : "read");
+        if (!checked.exact()) continue;
         if (s.sha256.empty()) s.sha256 = d.sha256;
         if (std::find(s.versions.begin(), s.versions.end(), d.sha256) == s.versions.end())
           s.versions.push_back(d.sha256);
-      } else if (d.role == "before") {
+      } else if (d.role == DigestRole::kBefore) {
         // Only the state before the step's first change is a pre-image of the step; later ones
         // are the step's own intermediate versions. A file that did not exist has none.
         if (!before && f.first_change_ns && d.ts_ns <= f.first_change_ns &&
             d.reason_code != DigestReasonCode::kGone)
           before = &d;
-      } else if (d.role == "after") {
+      } else if (d.role == DigestRole::kAfter) {
         bool gone = d.reason_code == DigestReasonCode::kGone && (f.access & (kDelete | kRenameFrom));
         if (!gone) fold(&s, d, "after");
-        if (d.status == "exact") s.after = d.sha256;
+        if (d.exact()) s.after = d.sha256;
       }
     }
     if (s.versions.size() < 2) s.versions.clear();
     if (before) {
       fold(&s, *before, "before");
-      if (before->status == "exact") s.before = before->sha256;
+      if (before->exact()) s.before = before->sha256;
       // Content that existed was replaced, not appended to.
       if ((f.access & (kWrite | kRenameTo)) &&
           (renames(before->trigger) || before->trigger.find("truncate") != std::string::npos ||
@@ -573,7 +606,7 @@ void Model::finish() {
     const DigestRecord* best = nullptr;
     auto better = [](const DigestRecord* a, const DigestRecord& b) {
       if (!a) return true;
-      if ((a->status == "exact") != (b.status == "exact")) return b.status == "exact";
+      if (a->exact() != b.exact()) return b.exact();
       return b.ts_ns > a->ts_ns;
     };
     for (const auto& d : exec_digests_) {
@@ -587,9 +620,9 @@ void Model::finish() {
       if (d.fileless && d.pid == p.pid && d.ts_ns <= p.exec_ns && better(best, d)) best = &d;
     }
     if (!best) continue;
-    p.exe_digest_status = best->status;
+    p.exe_digest_status = status_name(best->status);
     p.exe_digest_reason = best->reason;
-    p.exe_sha256 = best->status == "exact" ? best->sha256 : "";
+    p.exe_sha256 = best->exact() ? best->sha256 : "";
     if (auto f = files_.find(p.exe);
         !p.exe_sha256.empty() && f != files_.end() && (f->second.access & kMmapWrite)) {
       p.exe_digest_status = "raced";  // as for its file: see the content rule above

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "capture/digest_codes.h"
+#include "capture/digest_record.h"
 #include "capture/event.h"
 
 namespace stepseal {
@@ -33,25 +34,12 @@ enum Access : uint32_t {
   kLink = 1 << 8,
   kMmapWrite = 1 << 9,
   kPathOnly = 1 << 10,  // O_PATH: opened as a location, content not read
+  kChmod = 1 << 11,     // mode changed (chmod family)
+  kChown = 1 << 12,     // owner or group changed (chown family)
+  kTimes = 1 << 13,     // access or modification time set (utimensat family)
 };
-inline constexpr int kAccessKinds = 11;
+inline constexpr int kAccessKinds = 14;
 const char* access_name(int bit_index);
-
-// One DIGEST record of the journal (see digest/digest_service.h for how they are made).
-struct DigestRecord {
-  std::string role;  // "content", "exec", "before", "after"
-  std::string path;
-  uint32_t pid = 0;
-  uint64_t ts_ns = 0;
-  std::string status;  // "exact", "raced", "unavailable"
-  std::string sha256;
-  std::string reason;
-  DigestReasonCode reason_code = DigestReasonCode::kNone;  // what the model branches on
-  std::string trigger;  // before: the call about to change the file
-  bool fileless = false;
-  std::optional<Inode> id;  // the version the digest is of (dev, ino, size, mtime, ctime)
-  std::string alias;        // pre-images: the path as the call spelled it, if it differs
-};
 
 // What the digests of one file (or one executable) add up to.
 struct DigestSummary {
@@ -95,6 +83,8 @@ struct FileRecord {
   uint64_t first_change_ns = 0;   // the step's first change to this path (0: never changed)
   uint64_t last_write_ns = 0;     // the step's last change to the content at this path
   bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
+  std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
+  std::optional<uint32_t> uid_set, gid_set;  // the last owner / group a chown set
   std::vector<DigestRecord> digests;
   DigestSummary digest;           // filled by Model::finish()
 };
@@ -182,6 +172,7 @@ class Model {
   void apply_exit(const Event& e);
   void apply_open(const Event& e);
   void apply_file(const Event& e);
+  void apply_setattr(const Event& e);
   void apply_net(const Event& e);
   void apply_syscall(const Event& e);
   void apply_syscall_named(const Event& e, const std::string& name, bool denied);

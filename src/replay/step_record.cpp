@@ -38,37 +38,9 @@ StepRecord replay_step(RecordSource& source) {
           if (auto v = policy::judge_event(*r.policy, r.workspace, *rec.event, &r.judge))
             r.violations.push_back(std::move(*v));
         break;
-      case journal::RecordType::DIGEST: {
-        const auto& j = rec.json;
-        if (!j.is_object()) break;
-        DigestRecord d;
-        d.role = j.value("role", "");
-        d.path = j.value("path", "");
-        d.pid = j.value("pid", 0u);
-        d.ts_ns = j.value("ts", uint64_t{0});
-        d.status = j.value("status", "unavailable");
-        d.sha256 = j.value("sha256", "");
-        d.reason = j.value("reason", "");
-        // journals written before reason codes carry the text only (digest_codes.h)
-        d.reason_code = j.contains("reason_code") && j["reason_code"].is_string()
-                            ? reason_code_from_name(j["reason_code"].get<std::string>())
-                            : legacy_reason_code(d.reason);
-        d.trigger = j.value("trigger", "");
-        d.fileless = j.value("fileless", false);
-        d.alias = j.value("alias", "");
-        if (j.contains("id") && j["id"].is_object()) {
-          const auto& i = j["id"];
-          Inode n;
-          n.dev = i.value("dev", uint64_t{0});
-          n.ino = i.value("ino", uint64_t{0});
-          n.size = i.value("size", int64_t{0});
-          n.mtime_ns = i.value("mtime_ns", int64_t{0});
-          n.ctime_ns = i.value("ctime_ns", int64_t{0});
-          d.id = n;
-        }
-        r.model.apply_digest(std::move(d));
+      case journal::RecordType::DIGEST:
+        r.model.apply_digest(decode_digest(rec.json));
         break;
-      }
       default: break;
     }
   };

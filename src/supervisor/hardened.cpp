@@ -95,13 +95,9 @@ bool exec_identities(const RunOptions& opts, std::vector<ss_exec_key>* deny,
 }  // namespace
 
 HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
-  for (const auto& d : syscalls::denied_calls()) denied_.push_back(d.nr);
-  // clone only with namespace flags, socket only for raw and packet sockets, setsockopt only for
-  // source routing: an EPERM without a sys_enter is a refusal (clone's flags are checked again)
-  denied_.insert(denied_.end(),
-                 {SYS_clone, SYS_socket, SYS_setsockopt, SYS_ioctl, SYS_chmod, SYS_fchmod,
-                  SYS_fchmodat, 452 /* fchmodat2 */, SYS_open, SYS_openat, SYS_creat, SYS_mknod,
-                  SYS_mknodat, SYS_personality});
+  // every call the filter may refuse with EPERM: a refused call never reaches sys_enter, so the
+  // probes record it at sys_exit (and tell a refusal by the table's rules, ss_refused_with)
+  denied_ = syscalls::refusal_numbers();
   exec_allowlist_ = exec_identities(opts, &exec_deny_, &exec_allow_, &exec_paths_);
   plan_ = sandbox_plan(opts);
   plan_.noexec_writable = exec_allowlist_;

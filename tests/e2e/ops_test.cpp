@@ -51,6 +51,44 @@ TEST_F(OpsTest, DirectoryOps) {
   EXPECT_TRUE(s.HasFailed(work("missing"), "chdir", "ENOENT"));
 }
 
+// Metadata changes (the SETATTR kind), each call on its own file: the access says which
+// attribute, and the summary carries the mode or ids the step set.
+TEST_F(OpsTest, MetadataChanges) {
+  for (const char* name : {"m1", "m2", "m3", "m4", "o1", "o2", "o3", "o4", "t1", "t2", "t3", "t4",
+                           "t5"})
+    WriteFile(work(name), name);
+  TracedRun r = Trace({Prog("attr_ops"), work()});
+  ASSERT_TRUE(CleanRun(r));
+  const Summary& s = r.summary;
+
+  const std::map<std::string, std::string> modes = {
+      {"m1", "0700"}, {"m2", "0640"}, {"m3", "0604"}, {"m4", "0755"}};
+  for (const auto& [name, mode] : modes) {
+    EXPECT_TRUE(s.HasAccess(work(name), "chmod")) << name;
+    const json* f = s.File(work(name));
+    ASSERT_NE(f, nullptr) << name;
+    EXPECT_EQ(f->value("mode_set", ""), mode) << name << ": " << Dump(*f);
+    EXPECT_TRUE(s.LacksAccess(work(name), "write")) << "a mode change is not a write";
+  }
+  for (const char* name : {"o1", "o2", "o3", "o4"}) {
+    EXPECT_TRUE(s.HasAccess(work(name), "chown")) << name;
+    EXPECT_TRUE(s.LacksAccess(work(name), "chmod")) << name;
+  }
+  auto ids = [&](const char* name) {
+    const json* f = s.File(work(name));
+    return f ? std::pair{f->value("uid_set", json()), f->value("gid_set", json())}
+             : std::pair{json("absent"), json("absent")};
+  };
+  EXPECT_EQ(ids("o1"), (std::pair{json(0), json(0)}));
+  EXPECT_EQ(ids("o2"), (std::pair{json(), json(0)}));  // uid -1: unchanged
+  EXPECT_EQ(ids("o3"), (std::pair{json(0), json()}));  // gid -1: unchanged
+  for (const char* name : {"t1", "t2", "t3", "t4", "t5"})
+    EXPECT_TRUE(s.HasAccess(work(name), "times")) << name;
+  EXPECT_TRUE(s.HasFailed(work("missing"), "chmod", "ENOENT"));
+  EXPECT_TRUE(s.HasFailed(work("missing"), "chown", "ENOENT"));
+  EXPECT_TRUE(s.HasFailed(work("missing"), "utimes", "ENOENT"));
+}
+
 TEST_F(OpsTest, RenameAndExchange) {
   TracedRun r = Trace({Prog("rename_ops"), work()});
   ASSERT_TRUE(CleanRun(r));

@@ -65,9 +65,9 @@ class DigestPlanTest : public testing::Test {
   std::string dir_;
   std::mutex mu_;
   std::vector<json> records_;
-  DigestService service_{2, [this](const json& r) {
+  DigestService service_{2, [this](const DigestRecord& r) {
                             std::lock_guard lk(mu_);
-                            records_.push_back(r);
+                            records_.push_back(encode_digest(r));  // as journaled
                           }};
   DigestPlan plan_{&service_, 0};
 };

@@ -61,9 +61,9 @@ TEST(DigestService, AReadIsProvableOnlyIfLaterChangesMustShow) {
   auto p = temp_file("tick", "fresh");
   std::vector<nlohmann::json> out;
   std::mutex mu;
-  DigestService d(1, [&](const nlohmann::json& j) {
+  DigestService d(1, [&](const DigestRecord& rec) {
     std::lock_guard lk(mu);
-    out.push_back(j);
+    out.push_back(encode_digest(rec));  // as journaled
   });
   DigestRequest r;
   r.path = p;
@@ -87,10 +87,10 @@ TEST(DigestService, AReadIsProvableOnlyIfLaterChangesMustShow) {
 DigestRecord rec(std::string role, std::string path, uint64_t ts, std::string sha,
                  std::string trigger = "") {
   DigestRecord d;
-  d.role = std::move(role);
+  d.role = role_from_name(role);
   d.path = std::move(path);
   d.ts_ns = ts;
-  d.status = sha.empty() ? "unavailable" : "exact";
+  d.status = sha.empty() ? DigestStatus::kUnavailable : DigestStatus::kExact;
   d.sha256 = std::move(sha);
   d.reason = d.sha256.empty() ? "no longer exists" : "";
   d.reason_code = d.sha256.empty() ? DigestReasonCode::kGone : DigestReasonCode::kNone;
@@ -162,7 +162,7 @@ TEST(ModelDigests, CreatedFilesHaveNoPreImageAndRacedReadsAreReported) {
   m.apply_digest(rec("after", "/new", 0, "made"));
   m.apply(open_ev(120, "/src.h", O_RDONLY));
   DigestRecord raced = rec("content", "/src.h", 120, "");
-  raced.status = "raced";
+  raced.status = DigestStatus::kRaced;
   raced.reason = "the file changed while it was hashed";
   m.apply_digest(raced);
   m.finish();
@@ -201,10 +201,10 @@ TEST(DigestReasonCodes, RecordsCarryThemAndOldTextsMapToThem) {
   o.code = DigestReasonCode::kGone;
   DigestRequest r;
   r.path = "/w/x";
-  EXPECT_EQ(DigestService::record(r, o).value("reason_code", ""), "gone");
+  EXPECT_EQ(encode_digest(DigestService::record(r, o)).value("reason_code", ""), "gone");
   o.reason = "the file changed while it was hashed";
   o.code = DigestReasonCode::kNone;  // a reason without a code is "other", never "none"
-  EXPECT_EQ(DigestService::record(r, o).value("reason_code", ""), "other");
+  EXPECT_EQ(encode_digest(DigestService::record(r, o)).value("reason_code", ""), "other");
   for (auto c : {DigestReasonCode::kNotRegular, DigestReasonCode::kSymlink,
                  DigestReasonCode::kGone, DigestReasonCode::kOther})
     EXPECT_EQ(reason_code_from_name(reason_code_name(c)), c);
@@ -214,6 +214,55 @@ TEST(DigestReasonCodes, RecordsCarryThemAndOldTextsMapToThem) {
   EXPECT_EQ(legacy_reason_code("not a regular file"), DigestReasonCode::kNotRegular);
   EXPECT_EQ(legacy_reason_code("cannot open: EACCES"), DigestReasonCode::kOther);
   EXPECT_EQ(legacy_reason_code(""), DigestReasonCode::kNone);
+}
+
+
+// The one encoder and decoder of DIGEST records (capture/digest_record.h).
+TEST(DigestRecordCodec, RoundTripsEveryField) {
+  DigestRecord d;
+  d.role = DigestRole::kBefore;
+  d.path = "/w/f";
+  d.pid = 42;
+  d.ts_ns = 123456789;
+  d.status = DigestStatus::kRaced;
+  d.reason = "the file changed while it was hashed";
+  d.reason_code = DigestReasonCode::kOther;
+  d.trigger = "renameat2";
+  d.fileless = true;
+  d.id = Inode{1, 2, 3, 4, 5};
+  d.found_id = Inode{1, 2, 6, 7, 8};
+  d.alias = "/link/f";
+  DigestRecord back = decode_digest(encode_digest(d));
+  EXPECT_EQ(encode_digest(back), encode_digest(d));
+  EXPECT_EQ(back.role, DigestRole::kBefore);
+  EXPECT_EQ(back.status, DigestStatus::kRaced);
+  EXPECT_EQ(back.reason_code, DigestReasonCode::kOther);
+  ASSERT_TRUE(back.found_id.has_value());
+  EXPECT_EQ(back.found_id->size, 6);
+}
+
+TEST(DigestRecordCodec, ReadsOlderAndNewerRecordsConservatively) {
+  // older: no reason_code, the text only
+  auto old = decode_digest(nlohmann::json::parse(
+      R"({"role":"after","path":"/a","pid":1,"ts":0,"status":"unavailable","reason":"no longer exists"})"));
+  EXPECT_EQ(old.role, DigestRole::kAfter);
+  EXPECT_EQ(old.reason_code, DigestReasonCode::kGone);
+  // newer: a role, a status and fields this reader does not know
+  auto newer = decode_digest(nlohmann::json::parse(
+      R"({"role":"xattr","path":"/a","status":"verified","sha256":"ab","extra":{"x":1}})"));
+  EXPECT_EQ(newer.role, DigestRole::kUnknown);
+  EXPECT_EQ(newer.status, DigestStatus::kUnavailable) << "an unknown status is never exact";
+  // wrong types: nothing thrown, nothing vouched for
+  auto bad = decode_digest(nlohmann::json::parse(
+      R"({"role":7,"path":[],"pid":"x","ts":-1,"status":"exact","id":"no"})"));
+  EXPECT_EQ(bad.role, DigestRole::kUnknown);
+  EXPECT_FALSE(bad.exact()) << "exact without a digest";
+  EXPECT_FALSE(bad.id.has_value());
+  EXPECT_EQ(decode_digest(nlohmann::json::array()).role, DigestRole::kUnknown);
+  // the model ignores a record of a role it does not know
+  Model m;
+  m.apply_digest(newer);
+  EXPECT_TRUE(m.files().empty() || m.files().begin()->second.digests.empty());
 }
 
 }  // namespace
