@@ -36,17 +36,10 @@ int run(RunArgs& a, std::vector<std::string> command) {
   const bool hardened = a.hardened;
   const std::string& policy_path = a.policy_path;
   const int verbosity = a.quiet ? -1 : a.verbose;
-  // decimal only (CLI11 would also take 0x10 and 010, and wrap -1)
-  const std::string& v = a.ring_mb;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long mb = v.empty() || !isdigit(static_cast<unsigned char>(v[0]))
-                               ? 0
-                               : strtoul(v.c_str(), &end, 10);
-  if (mb == 0 || errno || (end && *end) || mb > 1024 || (mb & (mb - 1)) ||
-      (v.size() > 1 && v[0] == '0'))
-    return usage_error("run: --ring-mb wants a power of two from 1 to 1024, not '" + v + "'");
-  o.ring_bytes = mb << 20;
+  auto ring = parse_ring_mb(a.ring_mb);
+  if (!ring)
+    return usage_error("run: --ring-mb wants a power of two from 1 to 1024, not '" + a.ring_mb + "'");
+  o.ring_bytes = *ring;
   if (a.digests != "on" && a.digests != "off")
     return usage_error("run: --digests wants on or off, not '" + a.digests + "'");
   o.digests = a.digests == "on";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,12 @@ CLI::App* add_show(CLI::App& app, int& rc);
 CLI::App* add_keygen(CLI::App& app, int& rc);
 CLI::App* add_attest(CLI::App& app, int& rc);
 CLI::App* add_verify(CLI::App& app, int& rc);
+CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& after_dashes,
+                    bool had_dashes);
+
+// --ring-mb: a power of two from 1 to 1024, decimal only (CLI11 would also take 0x10 and 010,
+// and wrap -1). The size in bytes, or nullopt.
+std::optional<size_t> parse_ring_mb(const std::string& v);
 
 // Prints "stepseal: MSG" and the usage hint on stderr; returns the usage exit status (125).
 int usage_error(const std::string& msg);

@@ -6,10 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "build/runtime_shim.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
 
@@ -21,6 +24,8 @@ Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
   stepseal run --hardened --policy POLICY [--workspace DIR] [--fail-fast] --trace FILE
                [...] -- COMMAND [ARG...]
+  stepseal build --out DIR [--ring-mb N] [--digests on|off] [-v|-q]
+               -- buildah bud --layers [...] CONTEXT | podman build [...] CONTEXT
   stepseal show FILE [--format text|json]
   stepseal keygen --out PREFIX [--type ecdsa|ed25519]
   stepseal attest --key KEY --image DIR[:TAG] --out DIR [--attach both|buildkit|referrers|none]
@@ -60,6 +65,21 @@ run    Runs COMMAND and every process it starts under eBPF probes (raw tracepoin
                         directory); ${WORKSPACE} in the policy
          --fail-fast    kill the step at the first violation instead of letting it finish
 
+build  Runs a container build (buildah bud, podman build) under one tracer and writes a build
+       record to DIR: build.json (the builder, and every RUN step with its instruction, exit
+       status and journal) and steps/NN.journal, one journal per RUN, readable with show.
+       Each RUN's container is followed from before its command starts: stepseal is the
+       builder's OCI runtime (a transparent shim around runc) and follows the container's
+       init when it is created. The container's files are hashed inside its root, and the
+       step's journal is finished before the builder commits the layer. The builder dies
+       with stepseal. Refused, with what to change: --isolation chroot or rootless (no OCI
+       runtime to hook), buildah without --layers, --squash, --omit-history. COPY and ADD
+       run no process and get no journal; a cached step ran before and is not traced
+       (docs/build.md). Needs root, runc, and buildah or podman.
+         --out DIR      the build record (created; must be new or empty)
+         --ring-mb N, --digests on|off, -v, -q
+                        as for run
+
 show   Reads a journal and prints the step summary: processes, files with their access
        kinds, failed attempts, network attempts, gaps and completeness.
          --format text  a readable summary (default)
@@ -95,6 +115,9 @@ Exit status:
   attest   4  a journal is damaged: it is not attested
   verify   0  every envelope passed;  5  some check failed (each failure is printed);
            4  a journal given with --trace is damaged
+  build  the builder's exit status (128+N if killed by signal N), or 120, 121 (the record
+           could not be written), 122, 125 (bad arguments, or builder arguments that would
+           defeat the tracing), as for run
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal
@@ -116,6 +139,18 @@ void set_verbosity(int v) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(v < 0 ? spdlog::level::warn : v == 0 ? spdlog::level::info
                           : v == 1 ? spdlog::level::debug : spdlog::level::trace);
+}
+
+std::optional<size_t> parse_ring_mb(const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long mb = v.empty() || !isdigit(static_cast<unsigned char>(v[0]))
+                               ? 0
+                               : strtoul(v.c_str(), &end, 10);
+  if (mb == 0 || errno || (end && *end) || mb > 1024 || (mb & (mb - 1)) ||
+      (v.size() > 1 && v[0] == '0'))
+    return std::nullopt;
+  return size_t{mb} << 20;
 }
 
 namespace {
@@ -157,6 +192,11 @@ std::string describe(const CLI::ParseError& e) {
 int main(int argc, char** argv) {
   using namespace stepseal;
   using namespace stepseal::cli;
+  // Under the runtime shim's name (stepseal build gives the builder that link as its runtime),
+  // this binary is the shim, with runc's command line.
+  if (std::string_view(argv[0]).ends_with(std::string("/") + build::kShimName) ||
+      std::string_view(argv[0]) == build::kShimName)
+    return build::shim_main(argc, argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command given");
 
@@ -164,7 +204,7 @@ int main(int argc, char** argv) {
   // taken for one of stepseal's options.
   std::vector<std::string> command;
   bool had_dashes = false;
-  if (args[0] == "run")
+  if (args[0] == "run" || args[0] == "build")
     if (auto it = std::find(args.begin(), args.end(), "--"); it != args.end()) {
       command.assign(it + 1, args.end());
       args.erase(it, args.end());
@@ -183,6 +223,7 @@ int main(int argc, char** argv) {
   add_keygen(app, rc);
   add_attest(app, rc);
   add_verify(app, rc);
+  add_build(app, rc, command, had_dashes);
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     sub->set_help_flag("-h,--help", "this subcommand's options (stepseal --help: everything)");
   app.add_subcommand("help", "print the full usage and exit statuses")->callback([&] { help = true; });
@@ -209,7 +250,7 @@ int main(int argc, char** argv) {
           a.find('=') == a.size() - 1 && sub->get_option_no_throw(a.substr(0, a.size() - 1)))
         return usage_error(args[0] + ": " + a.substr(0, a.size() - 1) + " needs a value");
       if (a.empty() || a[0] != '-') {
-        if (args[0] == "run") break;  // the command starts here: its arguments are its own
+        if (args[0] == "run" || args[0] == "build") break;  // the command's own arguments
         continue;
       }
       // an option that takes a value in the next argument: skip that value

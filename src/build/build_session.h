@@ -1,0 +1,32 @@
+// build_session.h - `stepseal build`: a whole container build under one tracer, a journal per
+// RUN step.
+//
+//   attach   the probes (one TracerHost for the build), the shim's socket, the output directory
+//   spawn    the builder, with stepseal's runtime shim as its OCI runtime; it dies with stepseal
+//   pump     the ring into every open step; the shim's handshakes: a `create` opens a step and
+//            follows the container's init before its command runs; the init's exit (its pidfd)
+//            ends the step, whose journal is finished (final digests read through the
+//            container's root) before the shim's `delete` may proceed
+//   finish   the build record, build.json (docs/build.md), and the builder's exit status
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace stepseal::build {
+
+struct BuildOptions {
+  std::vector<std::string> builder_argv;  // buildah bud ... / podman build ...
+  std::string out_dir;                    // the build record; created, must not exist or be empty
+  size_t ring_bytes = 16u << 20;
+  bool digests = true;
+};
+
+// Runs the build. Returns the builder's exit status (128+N if killed by signal N), or one of
+// stepseal's (util/exit_codes.h): 120 the probes could not be attached, 121 the record could not
+// be written, 122 stepseal could not run the builder, 125 the builder's arguments defeat the
+// tracing (the message says what to change).
+int run_build(const BuildOptions& opts);
+
+}  // namespace stepseal::build

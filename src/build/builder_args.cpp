@@ -1,0 +1,133 @@
+#include "build/builder_args.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+namespace stepseal::build {
+
+namespace {
+
+std::string base_name(const std::string& p) {
+  auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+// The builders' global options that take a value in the next argument (before the subcommand).
+const std::set<std::string> kGlobalWithValue = {
+    "--root", "--runroot", "--storage-driver", "--storage-opt", "--log-level",
+    "--registries-conf", "--registries-conf-dir", "--short-name-alias-conf", "--cgroup-manager",
+    "--userns-uid-map", "--userns-gid-map", "--cpu-profile", "--memory-profile", "--runtime",
+    "--conmon", "--network-cmd-path", "--events-backend", "--tmpdir", "--url", "--connection",
+    "--identity", "--hooks-dir", "--module", "--volumepath", "--imagestore", "--network-config-dir",
+    "--config", "--log-level", "--out"};
+
+// The build subcommand's options that take a value (so that a value is never taken for an
+// option, and an option's value is found wherever the user put it).
+const std::set<std::string> kBuildWithValue = {
+    "-f", "--file", "-t", "--tag", "--isolation", "--runtime", "--runtime-flag", "--build-arg",
+    "--build-arg-file", "--target", "--platform", "--arch", "--os", "--variant", "--network",
+    "--format", "--iidfile", "--authfile", "--cert-dir", "--creds", "--signature-policy",
+    "--secret", "--ssh", "--label", "--annotation", "--cache-from", "--cache-to", "--cache-ttl",
+    "--cgroup-parent", "--cpu-period", "--cpu-quota", "--cpu-shares", "--cpuset-cpus",
+    "--cpuset-mems", "--memory", "--memory-swap", "--shm-size", "--ulimit", "--volume", "-v",
+    "--add-host", "--cap-add", "--cap-drop", "--device", "--dns", "--dns-option", "--dns-search",
+    "--env", "--from", "--ipc", "--jobs", "--logfile", "--manifest", "--pid", "--security-opt",
+    "--sign-by", "--timestamp", "--userns", "--userns-uid-map", "--userns-gid-map",
+    "--userns-uid-map-user", "--userns-gid-map-group", "--uts", "--decryption-key",
+    "--hooks-dir", "--os-feature", "--os-version", "--pull", "--retry", "--retry-delay",
+    "--unsetenv", "--unsetlabel", "--group-add", "--cw", "--build-context", "--layer-label",
+    "--output", "-o", "--cpp-flag", "--http-proxy", "--stdin", "--logsplit", "--rusage-logfile"};
+
+bool is_true(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
+
+}  // namespace
+
+BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string& shim) {
+  if (argv.empty()) throw BuilderArgsError("no builder command given (stepseal build ... -- buildah bud ...)");
+  BuilderPlan plan;
+  plan.builder = base_name(argv[0]);
+  if (plan.builder != "buildah" && plan.builder != "podman")
+    throw BuilderArgsError("stepseal build runs buildah or podman; '" + argv[0] +
+                           "' is neither (docs/build.md)");
+  // the subcommand: the first argument that is neither a global option nor an option's value
+  size_t sub = 1;
+  while (sub < argv.size() && !argv[sub].empty() && argv[sub][0] == '-') {
+    const std::string& a = argv[sub];
+    if (a.find('=') == std::string::npos && kGlobalWithValue.count(a)) sub++;
+    sub++;
+  }
+  if (sub >= argv.size())
+    throw BuilderArgsError("no build subcommand: stepseal build wraps '" + plan.builder +
+                           (plan.builder == "buildah" ? " bud'" : " build'"));
+  const std::string& cmd = argv[sub];
+  const bool build_cmd = cmd == "build" || (plan.builder == "buildah" && cmd == "bud");
+  if (!build_cmd)
+    throw BuilderArgsError("stepseal build wraps '" + plan.builder + " " +
+                           (plan.builder == "buildah" ? "bud" : "build") + "', not '" +
+                           plan.builder + " " + cmd + "'");
+  for (size_t i = 1; i < sub; i++)
+    if (argv[i] == "--runtime" || argv[i].rfind("--runtime=", 0) == 0)
+      throw BuilderArgsError("give --runtime after '" + cmd + "', not before it");
+
+  // the build's own options
+  std::string isolation, layers;
+  for (size_t i = sub + 1; i < argv.size(); i++) {
+    const std::string& a = argv[i];
+    if (a == "--") break;
+    if (a.empty() || a[0] != '-') continue;  // the context directory
+    std::string name = a, value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    } else if (kBuildWithValue.count(a) && i + 1 < argv.size()) {
+      value = argv[++i];
+      has_value = true;
+    }
+    if (name == "--squash" || name == "--squash-all")
+      throw BuilderArgsError(name + " merges the instructions' layers: stepseal build needs one "
+                             "layer per instruction to match steps to layers");
+    if (name == "--omit-history")
+      throw BuilderArgsError("--omit-history drops the history that maps instructions to layers");
+    if (name == "--isolation") isolation = value;
+    if (name == "--layers") layers = has_value ? value : "true";
+    if (name == "--runtime") plan.user_runtime = value;
+    if (name == "--runtime-flag")
+      throw BuilderArgsError("--runtime-flag is not passed through stepseal's runtime shim yet");
+  }
+  if (!isolation.empty() && isolation != "oci")
+    throw BuilderArgsError("--isolation " + isolation +
+                           " runs RUN steps without an OCI runtime, where stepseal cannot follow "
+                           "them; use --isolation oci (the default for podman)");
+  if (plan.builder == "buildah") {
+    const char* env = std::getenv("BUILDAH_LAYERS");
+    if (layers.empty() && !(env && is_true(env)))
+      throw BuilderArgsError("buildah bud without --layers commits the instructions as one layer: "
+                             "add --layers, so that every step gets its own layer");
+  }
+  if (!layers.empty() && !is_true(layers))
+    throw BuilderArgsError("--layers=" + layers + ": stepseal build needs one layer per step");
+
+  // the command: the user's, with the shim as the runtime (and oci isolation for buildah)
+  for (size_t i = 0; i <= sub; i++) plan.argv.push_back(argv[i]);
+  if (plan.builder == "buildah" && isolation.empty()) {
+    plan.argv.push_back("--isolation");
+    plan.argv.push_back("oci");
+  }
+  plan.argv.push_back("--runtime");
+  plan.argv.push_back(shim);
+  for (size_t i = sub + 1; i < argv.size(); i++) {
+    const std::string& a = argv[i];
+    if (a == "--runtime" && i + 1 < argv.size()) {
+      i++;  // the user's runtime: the shim runs it
+      continue;
+    }
+    if (a.rfind("--runtime=", 0) == 0) continue;
+    plan.argv.push_back(a);
+  }
+  return plan;
+}
+
+}  // namespace stepseal::build

@@ -1,0 +1,167 @@
+#include "build/runtime_shim.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "util/file_io.h"
+
+namespace stepseal::build {
+
+namespace {
+
+// runc's global options that take a value in the next argument
+const std::set<std::string> kRuncGlobalWithValue = {"--root", "--log", "--log-format", "--criu",
+                                                    "--rootless"};
+// `runc create` options that take a value
+const std::set<std::string> kCreateWithValue = {"--bundle", "-b", "--pid-file", "--console-socket",
+                                                "--preserve-fds"};
+
+void say(const std::string& msg) {
+  std::string line = std::string(kShimName) + ": " + msg + "\n";
+  (void)!write(2, line.data(), line.size());
+}
+
+[[noreturn]] void exec_runtime(const std::string& runtime, int argc, char** argv) {
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>(runtime.c_str()));
+  for (int i = 1; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(runtime.c_str(), args.data());
+  say("cannot execute the runtime " + runtime + ": " + strerror(errno));
+  _exit(127);
+}
+
+// Runs the real runtime as a child and returns its exit status (as a shell reports it).
+int run_runtime(const std::string& runtime, const std::vector<std::string>& args) {
+  pid_t c = fork();
+  if (c < 0) return 1;
+  if (c == 0) {
+    std::vector<char*> v;
+    v.push_back(const_cast<char*>(runtime.c_str()));
+    for (const auto& a : args) v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    execv(runtime.c_str(), v.data());
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// One request, one reply ("ok" or "error: ..."), on a fresh connection. The supervisor may take
+// its time (a delete waits for the step's final digests), but never forever.
+std::string ask(const std::string& socket_path, const nlohmann::json& request, int timeout_s) {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::string("error: socket: ") + strerror(errno);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return "error: socket path too long";
+  memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    std::string e = std::string("error: cannot reach stepseal at ") + socket_path + ": " +
+                    strerror(errno);
+    close(fd);
+    return e;
+  }
+  std::string msg = request.dump();
+  if (send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+    close(fd);
+    return std::string("error: send: ") + strerror(errno);
+  }
+  pollfd p{fd, POLLIN, 0};
+  int r = poll(&p, 1, timeout_s * 1000);
+  std::string reply = "error: stepseal did not answer";
+  if (r > 0) {
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    reply = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "error: stepseal closed the connection";
+  }
+  close(fd);
+  return reply;
+}
+
+}  // namespace
+
+RuntimeCall parse_runtime_call(const std::vector<std::string>& args) {
+  RuntimeCall c;
+  size_t i = 0;
+  while (i < args.size() && !args[i].empty() && args[i][0] == '-') {
+    if (args[i].find('=') == std::string::npos && kRuncGlobalWithValue.count(args[i])) i++;
+    i++;
+  }
+  if (i >= args.size()) return c;
+  c.command = args[i];
+  std::vector<std::string> positional;
+  for (size_t j = i + 1; j < args.size(); j++) {
+    const std::string& a = args[j];
+    if (!a.empty() && a[0] == '-') {
+      std::string name = a, value;
+      if (auto eq = a.find('='); eq != std::string::npos) {
+        name = a.substr(0, eq);
+        value = a.substr(eq + 1);
+      } else if (c.command == "create" && kCreateWithValue.count(a) && j + 1 < args.size()) {
+        value = args[++j];
+      }
+      if (name == "--bundle" || name == "-b") c.bundle = value;
+      if (name == "--pid-file") c.pid_file = value;
+      continue;
+    }
+    positional.push_back(a);
+  }
+  if (!positional.empty()) c.id = positional.back();
+  return c;
+}
+
+int shim_main(int argc, char** argv) {
+  const char* sock = std::getenv("STEPSEAL_SHIM_SOCKET");
+  const char* real = std::getenv("STEPSEAL_REAL_RUNTIME");
+  if (!sock || !*sock || !real || !*real) {
+    say("runs only under 'stepseal build' (STEPSEAL_SHIM_SOCKET and STEPSEAL_REAL_RUNTIME unset)");
+    return 1;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  RuntimeCall call = parse_runtime_call(args);
+  if (call.command == "delete" && !call.id.empty()) {
+    // the step's journal and final digests first: the builder commits the layer after this
+    std::string reply = ask(sock, {{"op", "delete"}, {"id", call.id}}, 600);
+    if (reply != "ok") say("stepseal: " + reply);
+  }
+  if (call.command != "create") exec_runtime(real, argc, argv);
+
+  int rc = run_runtime(real, args);
+  if (rc != 0) return rc;  // nothing was created; the builder reports runc's error
+  auto fail = [&](const std::string& why) {
+    say("the RUN step cannot be traced, so it does not run: " + why);
+    run_runtime(real, {"delete", "--force", call.id});
+    return 1;
+  };
+  if (call.pid_file.empty()) return fail("the runtime was called without --pid-file");
+  auto text = util::try_read_file(call.pid_file, 64);
+  long pid = text ? strtol(text->c_str(), nullptr, 10) : 0;
+  if (pid <= 0) return fail("no pid in " + call.pid_file);
+  std::string bundle = call.bundle;
+  if (bundle.empty()) {
+    char cwd[4096];
+    bundle = getcwd(cwd, sizeof cwd) ? cwd : ".";
+  }
+  std::string reply =
+      ask(sock, {{"op", "create"}, {"id", call.id}, {"bundle", bundle}, {"pid", pid}}, 60);
+  if (reply != "ok") return fail(reply);
+  return 0;
+}
+
+}  // namespace stepseal::build
