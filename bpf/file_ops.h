@@ -116,6 +116,11 @@ static __always_inline void on_setattr(struct builder *b, struct task_struct *t,
   if (path && (c->args[2] & AT_EMPTY_PATH))
     bpf_probe_read_user(&first, 1, path);
   if (!path || ((c->args[2] & AT_EMPTY_PATH) && first == 0)) {
+    if ((int)c->args[0] == AT_FDCWD) { /* "" relative to the cwd: the cwd itself */
+      struct fs_struct *fs = BPF_CORE_READ(t, fs);
+      put_path(b, SS_B_OBJ, &fs->pwd);
+      return;
+    }
     put_fd(b, SS_B_OBJ, t, (long)c->args[0], 1);
     return;
   }

@@ -230,17 +230,20 @@ static __always_inline void put_path(struct builder *b, int slot, const struct p
   blob_end(b, slot, start);
 }
 
+/* The file of descriptor `fd` (an argument register: the kernel reads an fd as an int, so only
+ * the low 32 bits count, whatever the caller left above them). */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
   struct file *f = NULL;
-  if (fd < 0)
+  int fd32 = (int)fd;
+  if (fd32 < 0)
     return NULL;
   struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
   unsigned int max = BPF_CORE_READ(fdt, max_fds);
-  if ((unsigned long)fd >= max)
+  if ((unsigned int)fd32 >= max)
     return NULL;
   struct file **arr = BPF_CORE_READ(fdt, fd);
-  bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+  bpf_probe_read_kernel(&f, sizeof(f), &arr[fd32]);
   return f;
 }
 

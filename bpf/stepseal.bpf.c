@@ -294,7 +294,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   struct task_struct *t = bpf_get_current_task_btf();
   int compat = (t->thread_info.status & TS_COMPAT) != 0;
   __u64 a[6] = {};
-  long nr = id;
+  long nr = (int)id; /* an int, as the kernel dispatches it */
 
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (compat) {
@@ -314,9 +314,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   }
   /* hardened: an executable mapping of a denied file (ld.so run by hand, a hand-rolled loader)
    * is as good as exec'ing it: killed before the mapping exists */
-  if (hardened && !compat && nr == NR_mmap && (regs->dx & PROT_EXEC) && (long)regs->r8 >= 0 &&
+  if (hardened && !compat && nr == NR_mmap && (regs->dx & PROT_EXEC) && (int)regs->r8 >= 0 &&
       is_traced(pid_tgid >> 32))
-    deny_exec_mapping(t, (long)regs->r8, pid_tgid);
+    deny_exec_mapping(t, (int)regs->r8, pid_tgid);
   if (!compat && (nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg ||
                   nr == NR_sendmmsg)) {
     if (!is_traced(pid_tgid >> 32))
@@ -357,13 +357,22 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
    * i386 numbers here; they take the lookup.) */
   struct task_struct *task = bpf_get_current_task_btf();
   int compat = (task->thread_info.status & TS_COMPAT) != 0;
-  long nr = regs->orig_ax;
+  /* the kernel dispatches on the low 32 bits of orig_ax (an int), as seccomp and sys_enter's id
+   * do: the upper half is whatever the caller left there */
+  long nr = (int)regs->orig_ax;
   if (!compat && !kind_of(nr) && !(hardened && (is_denied(nr) || (nr & X32_SYSCALL_BIT))))
     return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pid_tgid;
   struct inflight_call *cp = bpf_map_lookup_elem(&inflight, &tid);
   struct builder b;
+
+  if (cp && cp->nr != (__u32)nr) {
+    /* parked by another call that never reached this exit: it is lost, not this one's */
+    bpf_map_delete_elem(&inflight, &tid);
+    count(SS_C_LOST_INFLIGHT);
+    cp = NULL;
+  }
 
   if (!cp) {
     if (hardened && ret == -EPERM_ && (compat || is_denied(nr) || (nr & X32_SYSCALL_BIT)))

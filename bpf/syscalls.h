@@ -49,6 +49,8 @@ static __always_inline long compat_special(long nr, __u64 a[6])
   case 412: return NR_utimensat; /* utimensat_time64: the same arguments */
   /* the 16-bit uid calls: (u16)-1 leaves the id unchanged, as (u32)-1 does */
   case 16: case 95: case 182:
+    a[1] &= 0xffff; /* the kernel keeps 16 bits: 0x10000 is root, 0x1ffff "unchanged" */
+    a[2] &= 0xffff;
     if (a[1] == 0xffff) a[1] = 0xffffffff;
     if (a[2] == 0xffff) a[2] = 0xffffffff;
     return nr == 16 ? NR_lchown : nr == 95 ? NR_fchown : NR_chown;
@@ -115,7 +117,7 @@ static __always_inline int normalize_special(long nr, const __u64 a[6], __u64 o[
   case NR_mmap: {
     __u64 type = a[3] & 0x0f;
     if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || (a[3] & MAP_ANONYMOUS) ||
-        (long)a[4] < 0)
+        (int)a[4] < 0) /* the kernel reads the fd as an int */
       return 0;
     for (int i = 0; i < 6; i++)
       o[i] = a[i];

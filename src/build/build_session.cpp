@@ -283,6 +283,8 @@ std::string BuildSession::open_step(const json& req) {
                          {"started", rfc3339(s->started_real)},
                          {"uid", getuid()},
                          {"mode", "observe"},
+                         // the container's processes are not under stepseal's pre-image filter
+                         {"preimages", false},
                          {"build", {{"step", s->index},
                                     {"container_id", id},
                                     {"bundle", bundle},

@@ -47,6 +47,9 @@ std::optional<Inode> id_from(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_object()) return std::nullopt;
   const auto& i = *it;
+  // an identity without its file's device and inode identifies nothing
+  for (const char* k : {"dev", "ino"})
+    if (!i.contains(k) || !i[k].is_number_unsigned()) return std::nullopt;
   Inode n;
   auto u64 = [&](const char* k) {
     auto f = i.find(k);

@@ -92,6 +92,26 @@ nlohmann::json summary_json(const StepRecord& r) {
                     {"detail", detail + ": a newer stepseal wrote them"},
                     {"count", std::max<uint64_t>(r.read.skipped_records, 1)}});
   }
+  // A recording that could not take pre-images (a RUN step of stepseal build: the container's
+  // processes are not under stepseal's seccomp filter) has no before-content for what the step
+  // overwrote or removed: each such file is a gap, never a silent absence.
+  if (r.start.is_object() && r.start.contains("preimages") && r.start["preimages"] == false) {
+    uint64_t missing = 0;
+    std::string first;
+    constexpr uint32_t kReplaced = kOverwrite | kDelete | kRenameTo;
+    for (const auto& [path, f] : m.files())
+      if ((f.access & kReplaced) && !(f.access & kCreate) && f.digest.before.empty()) {
+        if (!missing++) first = path;
+      }
+    if (missing)
+      gaps.push_back({{"kind", "preimage_unavailable"},
+                      {"pid", 0},
+                      {"detail", "no pre-images in this recording: the content before the step "
+                                 "replaced or removed " + first +
+                                 (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "") +
+                                 " is unknown"},
+                      {"count", missing}});
+  }
   if (r.end.empty())
     gaps.push_back({{"kind", "unfinished"}, {"pid", 0},
                     {"detail", "the recording has no step end: the supervisor did not finish"},

@@ -20,8 +20,11 @@ uint64_t lost_events(const nlohmann::json& counters) {
     if (it == counters.end() || !it->is_array()) continue;
     for (const auto& v : *it) lost += count(v);
   }
-  auto d = counters.find("lost_decode");
-  return lost + (d != counters.end() ? count(*d) : 0);
+  for (const char* k : {"lost_decode", "lost_unrouted"}) {
+    auto d = counters.find(k);
+    if (d != counters.end()) lost += count(*d);
+  }
+  return lost;
 }
 
 }  // namespace stepseal::journal

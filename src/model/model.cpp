@@ -325,6 +325,11 @@ void Model::apply_setattr(const Event& e) {
     fail(target, op, e);
     return;
   }
+  if (target.empty() || target[0] != '/') {
+    // a change that happened to a file the probes could not name: never dropped in silence
+    gap("unresolved_target", e.pid, std::string(op) + " of a file the probes could not name");
+    return;
+  }
   constexpr uint32_t kUnchanged = 0xffffffff;
   switch (attr) {
     case SS_ATTR_MODE:

@@ -307,6 +307,10 @@ std::optional<int> StepRun::spawn(const sigset_t& blocked, const sigset_t& orig)
     rec_->append_json(journal::RecordType::STEP_START, start);
     rec_->flush();
     if (rec_->failed()) throw std::runtime_error(rec_->error());
+  } catch (const AttachError& e) {
+    spdlog::error("tracing could not follow the step: {}", e.what());
+    rec_->discard();
+    return abort_step(exit_code::kAttachFailed);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return abort_step(exit_code::kJournalWrite);
@@ -384,6 +388,7 @@ std::optional<int> StepRun::pump() {
   LiveSource& source = host_->source(step_);
   // every violation is logged; the first one may stop the step (--fail-fast)
   auto consume = [&] {
+    if (rec_->failed()) return 0;  // the journal is broken: the step is being stopped
     int n = host_->consume();
     while (auto r = source.next())
       if (auto v = rec_->consume(*r)) on_violation(*v);

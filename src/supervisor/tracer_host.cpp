@@ -28,6 +28,7 @@ TracerHost::TracerHost(const TracerOptions& opts) {
     return 0;
   };
   tracer_ = std::make_unique<BpfTracer>(opts.ring_bytes, sink, opts.denied, opts.exec_allowlist);
+  hardened_ = !opts.denied.empty();
 }
 
 CounterSnapshot TracerHost::snapshot() const {
@@ -39,9 +40,17 @@ CounterSnapshot TracerHost::snapshot() const {
 }
 
 uint16_t TracerHost::open_step(bool single) {
-  uint16_t n = single ? 0 : next_++;
+  if (hardened_ && (!single || !steps_.empty()))
+    throw AttachError("a hardened tracer follows one step (its exec rules and pid namespace are "
+                      "the tracer's)");
+  if (!single && steps_.size() >= 65535) throw AttachError("too many open steps for one tracer");
+  uint16_t n = 0;
+  if (!single) {
+    do {  // never 0: that is the number of events without a step
+      n = next_++;
+    } while (n == 0 || steps_.count(n));
+  }
   if (steps_.count(n)) throw AttachError("step " + std::to_string(n) + " is open already");
-  if (!single && next_ == 0) throw AttachError("too many steps for one tracer");
   steps_[n] = {std::make_unique<LiveSource>("live step " + std::to_string(n)), snapshot()};
   return n;
 }
@@ -64,6 +73,7 @@ nlohmann::json TracerHost::counters(uint16_t step) const {
           {"truncated_blobs", d(SS_C_TRUNC_BLOB)},
           {"read_failures", d(SS_C_READ_FAIL)},
           {"lost_decode", b.decode_errors - a.decode_errors},
+          {"lost_unrouted", b.unrouted - a.unrouted},
           {"ring_bytes", tracer_->ring_bytes()}};
 }
 

@@ -8,7 +8,8 @@
 //
 // Loss counters are the tracer's, not a step's: a step is charged with every loss between its
 // opening and its closing (counters_since), so a loss during two overlapping steps makes both
-// incomplete. Never less than the truth.
+// incomplete. Events of no open step (a closed step's stragglers, records without a process)
+// are charged the same way, as lost_unrouted. Never less than the truth.
 #pragma once
 
 #include <array>
@@ -26,7 +27,9 @@ namespace stepseal {
 
 struct TracerOptions {
   size_t ring_bytes = 16u << 20;
-  std::vector<int> denied;      // hardened mode's deny-list (bpf_tracer.h)
+  // hardened mode's deny-list (bpf_tracer.h). Its kernel state (exec rules, the step's pid
+  // namespace) is the tracer's: a hardened tracer follows one step only.
+  std::vector<int> denied;
   bool exec_allowlist = false;
 };
 
@@ -69,6 +72,7 @@ class TracerHost {
   std::unique_ptr<BpfTracer> tracer_;
   std::map<uint16_t, Step> steps_;
   uint16_t next_ = 1;
+  bool hardened_ = false;
   uint64_t decode_errors_ = 0, unrouted_ = 0;
 };
 

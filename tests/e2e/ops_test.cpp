@@ -89,6 +89,20 @@ TEST_F(OpsTest, MetadataChanges) {
   EXPECT_TRUE(s.HasFailed(work("missing"), "utimes", "ENOENT"));
 }
 
+// The kernel reads a system call's number and its fd arguments as ints: garbage above the low
+// 32 bits changes nothing for it, and must change nothing for the probes either.
+TEST_F(OpsTest, WideRegistersAreReadAsTheKernelReadsThem) {
+  WriteFile(work("wide_fd"), "x");
+  ASSERT_EQ(mkdir(work("cwd_dir").c_str(), 0755), 0);
+  TracedRun r = Trace({Prog("wide_args"), work()});
+  ASSERT_TRUE(CleanRun(r));
+  const Summary& s = r.summary;
+  EXPECT_TRUE(s.HasAccess(work("wide_open"), "create")) << "openat with a wide number";
+  EXPECT_TRUE(s.HasAccess(work("wide_fd"), "chmod")) << "fchmod of a wide fd";
+  EXPECT_TRUE(s.HasAccess(work("cwd_dir"), "times")) << "utimensat(AT_FDCWD, \"\", AT_EMPTY_PATH)";
+  EXPECT_EQ(s.raw().value("lost_events", -1), 0);
+}
+
 TEST_F(OpsTest, RenameAndExchange) {
   TracedRun r = Trace({Prog("rename_ops"), work()});
   ASSERT_TRUE(CleanRun(r));
