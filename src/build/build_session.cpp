@@ -128,17 +128,6 @@ void BuildSession::watch(int fd, uint64_t tag) {
 std::optional<int> BuildSession::attach() {
   t0_real_ = clock_ns(CLOCK_REALTIME);
   t0_mono_ = clock_ns(CLOCK_MONOTONIC);
-  // the record's directory: new, or empty
-  std::error_code ec;
-  if (fs::exists(o_.out_dir, ec) && !fs::is_empty(o_.out_dir, ec)) {
-    spdlog::error("the build record directory {} is not empty: give a new one", o_.out_dir);
-    return exit_code::kUsage;
-  }
-  fs::create_directories(fs::path(o_.out_dir) / "steps", ec);
-  if (ec) {
-    spdlog::error("cannot create {}: {}", o_.out_dir, ec.message());
-    return exit_code::kJournalWrite;
-  }
   // the shim: this binary under the shim's name, in a directory only root can use
   char tmpl[] = "/run/stepseal-build-XXXXXX";
   if (!mkdtemp(tmpl)) {
@@ -159,6 +148,17 @@ std::optional<int> BuildSession::attach() {
   } catch (const BuilderArgsError& e) {
     spdlog::error("{}", e.what());
     return exit_code::kUsage;
+  }
+  // the record's directory: new, or empty
+  std::error_code ec;
+  if (fs::exists(o_.out_dir, ec) && !fs::is_empty(o_.out_dir, ec)) {
+    spdlog::error("the build record directory {} is not empty: give a new one", o_.out_dir);
+    return exit_code::kUsage;
+  }
+  fs::create_directories(fs::path(o_.out_dir) / "steps", ec);
+  if (ec) {
+    spdlog::error("cannot create {}: {}", o_.out_dir, ec.message());
+    return exit_code::kJournalWrite;
   }
   runtime_ = which(plan_.user_runtime.empty() ? "runc" : plan_.user_runtime);
   if (runtime_.empty()) {
