@@ -651,4 +651,16 @@ std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageMa
   return envelopes;
 }
 
+ImageContents image_contents(const ImageRef& image, const ImageManifest& manifest) {
+  Layout layout{image.layout};
+  json desc = {{"mediaType", manifest.media_type}, {"digest", manifest.digest},
+               {"size", manifest.size}};
+  ImageContents c;
+  c.manifest = layout.read_json_blob(desc, "the image " + manifest.digest);
+  if (!c.manifest.contains("config") || !c.manifest["config"].is_object())
+    throw OciError("the manifest " + manifest.digest + " has no config descriptor");
+  c.config = layout.read_json_blob(c.manifest["config"], "the config of " + manifest.digest);
+  return c;
+}
+
 }  // namespace stepseal::attest

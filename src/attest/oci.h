@@ -54,6 +54,13 @@ struct Attestation {
 void attach(const ImageRef& image, const ImageManifest& manifest,
             const std::vector<Attestation>& attestations, const AttachOptions& opts);
 
+// The manifest and the config of one image of the layout, each read through its digest (the
+// bytes re-hashed). Throws OciError.
+struct ImageContents {
+  nlohmann::json manifest, config;
+};
+ImageContents image_contents(const ImageRef& image, const ImageManifest& manifest);
+
 // The DSSE envelopes attached to `manifest` in the layout (both styles), as JSON text.
 std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageManifest& manifest);
 

@@ -93,7 +93,8 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
         {"configSource", {{"uri", builder_id(s)},
                           {"digest", {{"sha256", s.header.value("stepseal_sha256", "")}}}}},
         {"tracePolicy", {{"digests", s.header.value("digests", true)},
-                         {"preimages", s.header.value("digests", true)}}}}},
+                         // a RUN of stepseal build: its container is not under the filter
+                         {"preimages", s.header.value("digests", true) && s.build.is_null()}}}}},
       // runtime-trace v0.1: hostID is a URI, event a string (here: the step's name)
       {"monitoredProcess",
        {{"hostID", "urn:stepseal:host:" + s.header.value("host", "") + ":boot:" +
@@ -102,6 +103,7 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
         {"event", s.step_name}}},
       {"step", {{"name", s.step_name}, {"argv", step.value("argv", json::array())},
                 {"cwd", step.value("cwd", "")}, {"exit_code", step.value("exit_code", json())}}},
+      {"build", s.build},
       {"monitorLog",
        {{"process", sum.value("processes", json::array())},
         {"network", sum.value("network", json::array())},

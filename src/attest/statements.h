@@ -36,6 +36,8 @@ struct StepContext {
   nlohmann::json summary;  // stepseal show --format json
   nlohmann::json header;   // the journal's HEADER record
   std::string step_name;   // e.g. the trace file's name without extension
+  // stepseal build: the step's instruction and layer (build.json's step, "instruction"), or null
+  nlohmann::json build = nullptr;
 };
 
 nlohmann::json runtime_trace_statement(const std::vector<Subject>& subjects, const StepContext& s);

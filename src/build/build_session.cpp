@@ -26,7 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attest/oci.h"
 #include "build/builder_args.h"
+#include "build/image_map.h"
 #include "build/runtime_shim.h"
 #include "journal/counters.h"
 #include "supervisor/step_recorder.h"
@@ -101,6 +103,8 @@ class BuildSession {
   std::string open_step(const json& req);
   void finish_step(Step& s, const std::string& why);
   int finish(int builder_rc);
+  std::optional<std::string> export_image(json* manifest, json& steps);
+  int run_quiet(const std::vector<std::string>& argv);
   void watch(int fd, uint64_t tag);
 
   const BuildOptions& o_;
@@ -144,7 +148,7 @@ std::optional<int> BuildSession::attach() {
     return exit_code::kInternal;
   }
   try {
-    plan_ = plan_builder(o_.builder_argv, shim_path_);
+    plan_ = plan_builder(o_.builder_argv, shim_path_, shim_dir_ + "/iid");
   } catch (const BuilderArgsError& e) {
     spdlog::error("{}", e.what());
     return exit_code::kUsage;
@@ -440,6 +444,74 @@ int BuildSession::pump() {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// Runs a helper command (the builder's push), its output on stderr; returns its exit status.
+int BuildSession::run_quiet(const std::vector<std::string>& argv) {
+  pid_t c = fork();
+  if (c < 0) return -1;
+  if (c == 0) {
+    dup2(2, 1);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> v;
+    for (auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    execvp(v[0], v.data());
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// The built image into an OCI layout, its digest from the layout's bytes, and the steps matched
+// to its history. Returns an error message, or nullopt.
+std::optional<std::string> BuildSession::export_image(json* manifest, json& steps) {
+  std::string spec = o_.image_out;
+  if (spec.rfind("oci:", 0) == 0) spec = spec.substr(4);
+  std::string dir = spec, tag = "latest";
+  if (auto colon = spec.rfind(':'); colon != std::string::npos && colon + 1 < spec.size() &&
+                                    spec.find('/', colon) == std::string::npos) {
+    dir = spec.substr(0, colon);
+    tag = spec.substr(colon + 1);
+  }
+  auto iid = util::try_read_file(plan_.iidfile, 4096);
+  if (!iid || iid->empty()) return "the builder wrote no image id to " + plan_.iidfile;
+  std::string id = *iid;
+  while (!id.empty() && isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
+  if (id.rfind("sha256:", 0) == 0) id = id.substr(7);
+  std::vector<std::string> push = {o_.builder_argv[0]};
+  push.insert(push.end(), plan_.global_args.begin(), plan_.global_args.end());
+  push.insert(push.end(), {"push", "--quiet", id, "oci:" + dir + ":" + tag});
+  spdlog::info("exporting the image {} to {}:{}", id.substr(0, 12), dir, tag);
+  if (int rc = run_quiet(push); rc != 0)
+    return plan_.builder + " push to oci:" + dir + ":" + tag + " failed (exit " +
+           std::to_string(rc) + ")";
+  try {
+    attest::ImageRef ref = attest::resolve_image(dir + ":" + tag);
+    if (ref.manifests.size() != 1) return "the exported layout holds " + std::to_string(ref.manifests.size()) + " images";
+    attest::ImageContents c = attest::image_contents(ref, ref.manifests[0]);
+    (*manifest)["image"] = {{"layout", dir},
+                            {"tag", tag},
+                            {"image_id", id},
+                            {"manifest_digest", ref.manifests[0].digest},
+                            {"config_digest", c.manifest["config"].value("digest", "")}};
+    (*manifest)["instructions"] = map_steps(c.config, steps, t0_real_);
+  } catch (const std::exception& e) {
+    return std::string("the exported image cannot be read: ") + e.what();
+  }
+  for (const auto& st : steps)
+    if (st["instruction"].is_null())
+      spdlog::warn("step {}: not found in the image's history (an earlier stage of a multi-stage "
+                   "build?)", st.value("step", 0));
+  for (const auto& in : (*manifest)["instructions"])
+    if (in.value("traced", true) == false)
+      spdlog::warn("instruction {} ran in this build but was not traced: {}",
+                   in.value("history_index", 0), in.value("created_by", ""));
+  return std::nullopt;
+}
+
 int BuildSession::finish(int builder_rc) {
   json steps = json::array();
   uint64_t lost = 0;
@@ -447,6 +519,9 @@ int BuildSession::finish(int builder_rc) {
     steps.push_back(s->record);
     lost += s->record.value("lost_events", uint64_t{0});
   }
+  json image_part = json::object();
+  std::optional<std::string> image_error;
+  if (builder_rc == 0 && !o_.image_out.empty()) image_error = export_image(&image_part, steps);
   int64_t t1 = clock_ns(CLOCK_REALTIME);
   json manifest = {{"format", "stepseal-build"},
                    {"version", 1},
@@ -461,6 +536,11 @@ int BuildSession::finish(int builder_rc) {
                    {"steps", steps},
                    {"lost_events", lost},
                    {"unrouted_events", host_->unrouted()}};
+  manifest.update(image_part);
+  if (image_error) {
+    manifest["image_error"] = *image_error;
+    spdlog::error("{}", *image_error);
+  }
   std::string path = (fs::path(o_.out_dir) / "build.json").string();
   std::string tmp = path + ".tmp";
   std::string text = manifest.dump(2) + "\n";
@@ -474,6 +554,7 @@ int BuildSession::finish(int builder_rc) {
   spdlog::info("build exit {}: {} RUN step(s) traced, {} events lost; record in {}", builder_rc,
                steps.size(), lost, o_.out_dir);
   if (write_failed_) return exit_code::kJournalWrite;
+  if (image_error) return exit_code::kInternal;
   return builder_rc;
 }
 

@@ -7,7 +7,9 @@
 //            follows the container's init before its command runs; the init's exit (its pidfd)
 //            ends the step, whose journal is finished (final digests read through the
 //            container's root) before the shim's `delete` may proceed
-//   finish   the build record, build.json (docs/build.md), and the builder's exit status
+//   finish   the image exported to an OCI layout and each step matched to its instruction and
+//            layer (with image_out); the build record, build.json (docs/build.md); the
+//            builder's exit status
 #pragma once
 
 #include <cstddef>
@@ -21,6 +23,11 @@ struct BuildOptions {
   std::string out_dir;                    // the build record; created, must not exist or be empty
   size_t ring_bytes = 16u << 20;
   bool digests = true;
+  // DIR[:TAG] ("oci:" prefix allowed; TAG default "latest"): after a successful build the image
+  // is exported there as an OCI layout, its manifest digest computed from the layout's bytes,
+  // and every traced step matched to its instruction and layer (build.json "image",
+  // "instructions"). Empty: no export.
+  std::string image_out;
 };
 
 // Runs the build. Returns the builder's exit status (128+N if killed by signal N), or one of

@@ -43,7 +43,8 @@ bool is_true(const std::string& v) { return v == "true" || v == "1" || v == "yes
 
 }  // namespace
 
-BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string& shim) {
+BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string& shim,
+                         const std::string& iidfile) {
   if (argv.empty()) throw BuilderArgsError("no builder command given (stepseal build ... -- buildah bud ...)");
   BuilderPlan plan;
   plan.builder = base_name(argv[0]);
@@ -94,6 +95,7 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
     if (name == "--isolation") isolation = value;
     if (name == "--layers") layers = has_value ? value : "true";
     if (name == "--runtime") plan.user_runtime = value;
+    if (name == "--iidfile") plan.iidfile = value;
     if (name == "--runtime-flag")
       throw BuilderArgsError("--runtime-flag is not passed through stepseal's runtime shim yet");
   }
@@ -111,7 +113,13 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
     throw BuilderArgsError("--layers=" + layers + ": stepseal build needs one layer per step");
 
   // the command: the user's, with the shim as the runtime (and oci isolation for buildah)
+  for (size_t i = 1; i < sub; i++) plan.global_args.push_back(argv[i]);
   for (size_t i = 0; i <= sub; i++) plan.argv.push_back(argv[i]);
+  if (plan.iidfile.empty() && !iidfile.empty()) {
+    plan.iidfile = iidfile;
+    plan.argv.push_back("--iidfile");
+    plan.argv.push_back(iidfile);
+  }
   if (plan.builder == "buildah" && isolation.empty()) {
     plan.argv.push_back("--isolation");
     plan.argv.push_back("oci");

@@ -21,11 +21,16 @@ struct BuilderPlan {
   std::string builder;            // "buildah" or "podman"
   std::vector<std::string> argv;  // what to run: the shim inserted as --runtime
   std::string user_runtime;       // a --runtime the user gave: the shim runs it (else runc)
+  std::vector<std::string> global_args;  // the builder's options before its subcommand
+                                         // (storage: --root, --storage-driver ...)
+  std::string iidfile;  // where the builder writes the built image's id (--iidfile)
 };
 
 // `argv`: the builder command as the user gave it (buildah bud ... / podman build ...).
-// `shim`: the path of the runtime shim. Throws BuilderArgsError with a message that says what to
-// change.
-BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string& shim);
+// `shim`: the path of the runtime shim. `iidfile`: where the builder is to write the image id,
+// unless the user gave --iidfile (then theirs). Throws BuilderArgsError with a message that says
+// what to change.
+BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string& shim,
+                         const std::string& iidfile = "");
 
 }  // namespace stepseal::build

@@ -20,15 +20,7 @@ namespace stepseal::cli {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-struct AttestArgs {
-  std::string key, image, out, attach = "both";
-  bool link = false;
-  std::vector<std::string> traces;
-};
-
-int attest_traces(const AttestArgs& a) {
+int attest_journals(const AttestRequest& a) {
   const std::string &key_path = a.key, &image_spec = a.image, &out_dir = a.out, &attach = a.attach;
   const bool link = a.link;
   const std::vector<std::string>& traces = a.traces;
@@ -63,6 +55,7 @@ int attest_traces(const AttestArgs& a) {
       if (rec.end.contains("stepseal_sha256"))  // written with the step's end
         header["stepseal_sha256"] = rec.end["stepseal_sha256"];
       attest::StepContext ctx{summary, header, step_name(trace)};
+      if (auto b = a.build.find(trace); b != a.build.end()) ctx.build = b->second;
       if (!names.insert(ctx.step_name).second) {
         spdlog::error("{}: another trace is also named {}: step names come from file names and "
                       "must differ", trace, ctx.step_name);
@@ -99,10 +92,8 @@ int attest_traces(const AttestArgs& a) {
   return exit_code::kOk;
 }
 
-}  // namespace
-
 CLI::App* add_attest(CLI::App& app, int& rc) {
-  auto a = std::make_shared<AttestArgs>();
+  auto a = std::make_shared<AttestRequest>();
   CLI::App* sub = app.add_subcommand(
       "attest", "Sign each journal as in-toto attestations bound to an OCI image.\nstepseal attest --key KEY --image DIR[:TAG] --out DIR [OPTIONS] TRACE...");
   sub->add_option("--key", a->key, "the private signing key (PEM)")->required()
@@ -123,7 +114,7 @@ CLI::App* add_attest(CLI::App& app, int& rc) {
               "4 a journal is damaged (it is not attested); 125 bad arguments.");
   sub->callback([a, &rc] {
     set_verbosity(0);
-    rc = attest_traces(*a);
+    rc = attest_journals(*a);
   });
   return sub;
 }

@@ -1,11 +1,19 @@
 // stepseal build --out DIR [--ring-mb N] [--digests on|off] [-v|-q] -- BUILDER [ARG...]
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+
+#include <nlohmann/json.hpp>
 
 #include "build/build_session.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
+#include "util/file_io.h"
 
 namespace stepseal::cli {
 
@@ -13,6 +21,7 @@ namespace {
 
 struct BuildArgs {
   build::BuildOptions o;
+  std::string key;
   std::string digests = "on";
   std::string ring_mb = "16";
   int verbose = 0;
@@ -30,9 +39,41 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   if (a.o.out_dir.empty()) return usage_error("build: --out DIR is required");
   if (command.empty())
     return usage_error("build: no builder command given (stepseal build --out D -- buildah bud ...)");
+  if (!a.key.empty() && a.o.image_out.empty())
+    return usage_error("build: --key signs attestations bound to the image: add --image-out DIR:TAG");
   a.o.builder_argv = std::move(command);
   set_verbosity(a.quiet ? -1 : a.verbose);
-  return build::run_build(a.o);
+  if (!a.key.empty() && access(a.key.c_str(), R_OK) != 0) {  // before the build, not after it
+    spdlog::error("cannot read the key {}: {}", a.key, strerror(errno));
+    return exit_code::kInputUnreadable;
+  }
+  int rc = build::run_build(a.o);
+  if (rc != 0 || a.key.empty()) return rc;
+  // one signed runtime trace and provenance per traced RUN, bound to the exported image
+  namespace fs = std::filesystem;
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(util::read_file((fs::path(a.o.out_dir) / "build.json").string()));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot read back build.json: {}", e.what());
+    return exit_code::kInternal;
+  }
+  AttestRequest req;
+  req.key = a.key;
+  req.image = m["image"].value("layout", "") + ":" + m["image"].value("tag", "");
+  req.out = (fs::path(a.o.out_dir) / "attestations").string();
+  for (const auto& st : m.value("steps", nlohmann::json::array())) {
+    std::string journal = (fs::path(a.o.out_dir) / st.value("journal", "")).string();
+    req.traces.push_back(journal);
+    req.build[journal] = {{"step", st.value("step", 0)},
+                          {"instruction", st.value("instruction", nlohmann::json())},
+                          {"image", m["image"]}};
+  }
+  if (req.traces.empty()) {
+    spdlog::warn("no RUN step was traced: nothing to attest");
+    return rc;
+  }
+  return attest_journals(req);
 }
 
 }  // namespace
@@ -53,6 +94,14 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
   sub->add_option("--digests", a->digests,
                   "on (default): SHA-256 of what each RUN executed, read and changed; off: the "
                   "trace only")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--image-out", a->o.image_out,
+                  "DIR[:TAG]: export the built image to this OCI layout and match each step to "
+                  "its instruction and layer")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--key", a->key,
+                  "KEY: sign each traced RUN as in-toto attestations bound to the exported "
+                  "image (needs --image-out; written to DIR/attestations and attached)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("-v", a->verbose, "more logging on stderr (-vv: more still)");
   sub->add_flag("-q", a->quiet, "warnings and errors only");

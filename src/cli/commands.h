@@ -4,7 +4,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,16 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
 // --ring-mb: a power of two from 1 to 1024, decimal only (CLI11 would also take 0x10 and 010,
 // and wrap -1). The size in bytes, or nullopt.
 std::optional<size_t> parse_ring_mb(const std::string& v);
+
+// What `attest` signs (and `build --key` after a build): each journal as two statements bound
+// to the image. `build`: per journal path, its build.json step (instruction and layer).
+struct AttestRequest {
+  std::string key, image, out, attach = "both";
+  bool link = false;
+  std::vector<std::string> traces;
+  std::map<std::string, nlohmann::json> build;
+};
+int attest_journals(const AttestRequest& a);
 
 // Prints "stepseal: MSG" and the usage hint on stderr; returns the usage exit status (125).
 int usage_error(const std::string& msg);

@@ -24,7 +24,8 @@ Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
   stepseal run --hardened --policy POLICY [--workspace DIR] [--fail-fast] --trace FILE
                [...] -- COMMAND [ARG...]
-  stepseal build --out DIR [--ring-mb N] [--digests on|off] [-v|-q]
+  stepseal build --out DIR [--image-out DIR[:TAG] [--key KEY]] [--ring-mb N]
+               [--digests on|off] [-v|-q]
                -- buildah bud --layers [...] CONTEXT | podman build [...] CONTEXT
   stepseal show FILE [--format text|json]
   stepseal keygen --out PREFIX [--type ecdsa|ed25519]
@@ -77,6 +78,11 @@ build  Runs a container build (buildah bud, podman build) under one tracer and w
        run no process and get no journal; a cached step ran before and is not traced
        (docs/build.md). Needs root, runc, and buildah or podman.
          --out DIR      the build record (created; must be new or empty)
+         --image-out DIR[:TAG]
+                        export the built image to this OCI layout; match each step to its
+                        instruction and layer (build.json "image", "instructions")
+         --key KEY      sign each traced RUN (runtime trace + SLSA provenance) with the
+                        exported image's manifest digest as subject: DIR/attestations
          --ring-mb N, --digests on|off, -v, -q
                         as for run
 

@@ -36,7 +36,10 @@ class BuildTest : public E2ETest {
     auto inst = Builder("/usr/bin/buildah", {"run", "--isolation", "chroot", ctr, "/bin/busybox",
                                     "--install", "-s", "/bin"});
     ASSERT_EQ(inst.exit_code, 0) << inst.Describe();
-    auto commit = Builder("/usr/bin/buildah", {"commit", "--rm", ctr, "localhost/bbase:1"});
+    // made at the epoch, as a reproducible base image is: its history is then older than any
+    // build's, whatever second the build starts in (build.md, which entries a build made)
+    auto commit = Builder("/usr/bin/buildah",
+                          {"commit", "--rm", "--timestamp", "0", ctr, "localhost/bbase:1"});
     ASSERT_EQ(commit.exit_code, 0) << commit.Describe();
     ASSERT_EQ(mkdir(ctx().c_str(), 0755), 0);
     WriteFile(ctx() + "/a.txt", "hello\n");
@@ -134,6 +137,61 @@ class BuildTest : public E2ETest {
 TEST_F(BuildTest, BuildahEveryRunGetsItsOwnJournal) {
   WriteDockerfile(kTwoRuns);
   CheckTwoRunBuild(Build("/usr/bin/buildah", {"bud", "--layers", "-t", "localhost/demo:1", ctx()}));
+}
+
+// --image-out and --key: the image exported to a layout, its digest computed from the layout's
+// bytes, each RUN matched to its instruction and layer, and signed attestations that verify.
+TEST_F(BuildTest, StepsAreMatchedToLayersAndAttestedAgainstTheImage) {
+  WriteDockerfile(kTwoRuns);
+  auto kg = RunCommand({STEPSEAL_BIN, "keygen", "--out", dir() / "ci"});
+  ASSERT_EQ(kg.exit_code, 0) << kg.Describe();
+  const std::string layout = dir() / "layout";
+  std::vector<std::string> argv = {STEPSEAL_BIN, "build", "--out", rec(), "--image-out",
+                                   "oci:" + layout + ":demo", "--key", dir() / "ci.key", "--"};
+  for (auto& a : BuilderArgv("/usr/bin/buildah", {"bud", "--layers", "-t", "localhost/demo:1", ctx()}))
+    argv.push_back(a);
+  CommandResult r = RunCommand(argv, {}, 600s);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  json m = Manifest();
+  ASSERT_TRUE(m.contains("image")) << m.dump(2);
+  // the manifest digest is the sha256 of a blob in the layout (checked with sha256sum)
+  const std::string digest = m["image"].value("manifest_digest", "");
+  ASSERT_EQ(digest.rfind("sha256:", 0), 0u) << digest;
+  const std::string hex = digest.substr(7);
+  EXPECT_EQ(Sha256Sum(layout + "/blobs/sha256/" + hex), hex);
+  // each step's layer is the config's diff_id of its history entry
+  std::ifstream mf(layout + "/blobs/sha256/" + hex);
+  json manifest = json::parse(mf, nullptr, false);
+  ASSERT_TRUE(manifest.is_object());
+  std::string cfg_hex = manifest["config"].value("digest", "").substr(7);
+  std::ifstream cf(layout + "/blobs/sha256/" + cfg_hex);
+  json config = json::parse(cf, nullptr, false);
+  ASSERT_TRUE(config.is_object());
+  const json& hist = config["history"];
+  const json& diff_ids = config["rootfs"]["diff_ids"];
+  ASSERT_EQ(m["steps"].size(), 2u);
+  for (const json& st : m["steps"]) {
+    const json& in = st["instruction"];
+    ASSERT_TRUE(in.is_object()) << st.dump(2);
+    size_t h = in.value("history_index", size_t{0});
+    ASSERT_LT(h, hist.size());
+    EXPECT_EQ(hist[h].value("created_by", ""), "/bin/sh -c " + st["argv"][2].get<std::string>());
+    size_t layer = 0;  // count the non-empty entries before it
+    for (size_t i = 0; i < h; i++)
+      if (!hist[i].value("empty_layer", false)) layer++;
+    EXPECT_EQ(in.value("layer", ""), diff_ids[layer].get<std::string>());
+  }
+  // this build's instructions: COPY, RUN, ENV, RUN; both RUNs traced
+  std::vector<std::string> kinds;
+  for (const json& in : m["instructions"]) kinds.push_back(in.value("kind", ""));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"copy", "run", "other", "run"})) << m["instructions"].dump(2);
+  // four envelopes (two per RUN), attached, verified against the image with the public key
+  auto v = RunCommand({STEPSEAL_BIN, "verify", "--pub", dir() / "ci.pub", "--image",
+                       layout + ":demo", "--attached"});
+  EXPECT_EQ(v.exit_code, 0) << v.Describe();
+  size_t oks = 0;
+  for (size_t p = v.out.find("OK "); p != std::string::npos; p = v.out.find("OK ", p + 1)) oks++;
+  EXPECT_EQ(oks, 4u) << v.out;
 }
 
 TEST_F(BuildTest, PodmanEveryRunGetsItsOwnJournal) {

@@ -96,3 +96,69 @@ TEST(RuntimeCall, FindsTheSubcommandAndWhatTheHandshakesNeed) {
 
 }  // namespace
 }  // namespace stepseal::build
+
+#include "build/image_map.h"
+
+namespace stepseal::build {
+namespace {
+
+TEST(ImageMap, ParsesRfc3339AsUtc) {
+  EXPECT_EQ(parse_rfc3339_ns("1970-01-01T00:00:01Z"), 1000000000);
+  EXPECT_EQ(parse_rfc3339_ns("1970-01-01T00:00:01.5Z"), 1500000000);
+  EXPECT_EQ(parse_rfc3339_ns("1970-01-01T01:00:00+01:00"), 0);
+  EXPECT_EQ(parse_rfc3339_ns("2026-12-05T11:09:57.000993912Z") % 1000000000, 993912);
+  EXPECT_EQ(parse_rfc3339_ns("yesterday"), -1);
+  EXPECT_EQ(parse_rfc3339_ns("1970-01-01T00:00:01"), -1) << "no zone";
+}
+
+TEST(ImageMap, StepsMatchTheirRunEntriesAndLayersInOrder) {
+  const int64_t start = parse_rfc3339_ns("2026-01-01T00:00:10Z");
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "rootfs": {"diff_ids": ["sha256:base", "sha256:copy", "sha256:run1", "sha256:run2"]},
+    "history": [
+      {"created": "2020-01-01T00:00:00Z", "created_by": "/bin/sh -c echo same"},
+      {"created": "2026-01-01T00:00:10.2Z", "created_by": "/bin/sh -c #(nop) COPY file:x in /d "},
+      {"created": "2026-01-01T00:00:11Z", "created_by": "/bin/sh -c echo same"},
+      {"created": "2026-01-01T00:00:12Z", "created_by": "/bin/sh -c #(nop) ENV A=1", "empty_layer": true},
+      {"created": "2026-01-01T00:00:13Z", "created_by": "/bin/sh -c make"}
+    ]})");
+  nlohmann::json steps = nlohmann::json::parse(R"([
+    {"step": 1, "argv": ["/bin/sh", "-c", "echo same"]},
+    {"step": 2, "argv": ["/bin/sh", "-c", "make"]},
+    {"step": 3, "argv": ["/bin/sh", "-c", "in another stage"]}])");
+  nlohmann::json ins = map_steps(config, steps, start);
+  // "echo same" is this build's entry 2, not the base image's entry 0 with the same text
+  EXPECT_EQ(steps[0]["instruction"]["history_index"], 2);
+  EXPECT_EQ(steps[0]["instruction"]["layer"], "sha256:run1");
+  EXPECT_EQ(steps[1]["instruction"]["layer"], "sha256:run2");
+  EXPECT_TRUE(steps[2]["instruction"].is_null());
+  ASSERT_EQ(ins.size(), 4u) << ins.dump(2);  // the base image's entry is not this build's
+  EXPECT_EQ(ins[0]["kind"], "copy");
+  EXPECT_EQ(ins[0]["layer"], "sha256:copy");
+  EXPECT_TRUE(ins[2]["layer"].is_null());  // ENV: no layer
+  EXPECT_EQ(ins[3]["traced"], true);
+}
+
+TEST(ImageMap, AnUntracedRunOfThisBuildIsListedAsSuch) {
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "rootfs": {"diff_ids": ["sha256:a"]},
+    "history": [{"created": "2026-01-01T00:00:11Z", "created_by": "/bin/sh -c curl x | sh"}]})");
+  nlohmann::json steps = nlohmann::json::array();
+  nlohmann::json ins = map_steps(config, steps, parse_rfc3339_ns("2026-01-01T00:00:10Z"));
+  ASSERT_EQ(ins.size(), 1u);
+  EXPECT_EQ(ins[0]["traced"], false);
+}
+
+TEST(ImageMap, HistoryAndLayersThatDisagreeAreAnError) {
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "rootfs": {"diff_ids": ["sha256:a"]},
+    "history": [{"created_by": "/bin/sh -c a"}, {"created_by": "/bin/sh -c b"}]})");
+  nlohmann::json steps = nlohmann::json::array();
+  EXPECT_THROW(map_steps(config, steps, 0), std::runtime_error);
+  config["rootfs"]["diff_ids"].push_back("sha256:b");
+  config["rootfs"]["diff_ids"].push_back("sha256:c");
+  EXPECT_THROW(map_steps(config, steps, 0), std::runtime_error) << "a squashed layer too many";
+}
+
+}  // namespace
+}  // namespace stepseal::build

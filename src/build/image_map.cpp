@@ -1,0 +1,136 @@
+#include "build/image_map.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace stepseal::build {
+
+using json = nlohmann::json;
+
+int64_t parse_rfc3339_ns(const std::string& s) {
+  int y, mo, d, h, mi, sec;
+  int n = 0;
+  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    return -1;
+  size_t i = 19;
+  int64_t frac = 0;
+  int digits = 0;
+  if (i < s.size() && s[i] == '.') {
+    for (i++; i < s.size() && isdigit(static_cast<unsigned char>(s[i])); i++)
+      if (digits < 9) {
+        frac = frac * 10 + (s[i] - '0');
+        digits++;
+      }
+    for (; digits < 9; digits++) frac *= 10;
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    i++;
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    i += 6;
+  } else {
+    return -1;
+  }
+  if (i != s.size()) return -1;
+  tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = sec;
+  time_t secs = timegm(&t);
+  return (static_cast<int64_t>(secs) - offset) * 1000000000 + frac;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string kind_of(const std::string& created_by) {
+  if (created_by.find("#(nop) COPY ") != std::string::npos ||
+      created_by.find("#(nop) ADD ") != std::string::npos)
+    return "copy";
+  if (created_by.find("#(nop)") != std::string::npos) return "other";
+  if (created_by.find("/bin/sh -c ") != std::string::npos) return "run";
+  return "other";
+}
+
+}  // namespace
+
+json map_steps(const json& config, json& steps, int64_t build_started_ns) {
+  const json history = config.value("history", json::array());
+  const json rootfs = config.value("rootfs", json::object());
+  const json diff_ids = rootfs.is_object() ? rootfs.value("diff_ids", json::array()) : json::array();
+  if (!history.is_array() || !diff_ids.is_array())
+    throw std::runtime_error("the image config has no history or no rootfs.diff_ids");
+  // the layer of every history entry
+  std::vector<json> layer_of(history.size(), nullptr);
+  size_t layer = 0;
+  for (size_t i = 0; i < history.size(); i++) {
+    if (!history[i].is_object()) throw std::runtime_error("a history entry is not an object");
+    if (history[i].value("empty_layer", false)) continue;
+    if (layer >= diff_ids.size())
+      throw std::runtime_error("the image's history has more layers than rootfs.diff_ids (" +
+                               std::to_string(diff_ids.size()) + ")");
+    layer_of[i] = diff_ids[layer++];
+  }
+  if (layer != diff_ids.size())
+    throw std::runtime_error("the image's history names " + std::to_string(layer) +
+                             " layers, rootfs.diff_ids " + std::to_string(diff_ids.size()) +
+                             ": built with --squash or without --layers?");
+  // each traced step, last first, to the latest RUN entry before the previous match
+  std::vector<int> step_of(history.size(), -1);
+  size_t limit = history.size();
+  for (size_t k = steps.size(); k-- > 0;) {
+    json& st = steps[k];
+    const json argv = st.value("argv", json::array());
+    st["instruction"] = nullptr;
+    if (!(argv.is_array() && argv.size() == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" &&
+          argv[2].is_string()))
+      continue;
+    const std::string want = "/bin/sh -c " + argv[2].get<std::string>();
+    for (size_t i = limit; i-- > 0;) {
+      const std::string by = history[i].value("created_by", "");
+      if (kind_of(by) == "run" && ends_with(by, want)) {
+        step_of[i] = static_cast<int>(k);
+        st["instruction"] = {{"history_index", i},
+                             {"created_by", by},
+                             {"layer", layer_of[i]},
+                             {"empty_layer", history[i].value("empty_layer", false)}};
+        limit = i;
+        break;
+      }
+    }
+  }
+  json out = json::array();
+  for (size_t i = 0; i < history.size(); i++) {
+    const std::string created = history[i].value("created", "");
+    const int64_t t = parse_rfc3339_ns(created);
+    // this build's entries: made at or after the second the build started in (buildah's history
+    // times can be earlier than the instruction by the fraction of a second it truncates)
+    const bool this_build = t >= 0 && t >= build_started_ns - build_started_ns % 1000000000;
+    if (!this_build && step_of[i] < 0) continue;
+    const std::string by = history[i].value("created_by", "");
+    json e = {{"history_index", i},
+              {"created_by", by},
+              {"created", created},
+              {"kind", kind_of(by)},
+              {"layer", layer_of[i]},
+              {"step", step_of[i] >= 0 ? json(steps[static_cast<size_t>(step_of[i])].value("step", 0))
+                                       : json(nullptr)}};
+    if (e["kind"] == "run") e["traced"] = step_of[i] >= 0;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace stepseal::build
