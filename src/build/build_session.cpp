@@ -83,6 +83,7 @@ struct Step {
   int64_t started_real = 0;
   std::unique_ptr<StepRecorder> rec;
   Fd pidfd;
+  Fd mntns;  // the container's mount namespace, held until the final digests: its mounts with it
   std::optional<int64_t> wait_status;  // the init's, from its EXIT event
   std::vector<int> pending_deletes;     // shim connections waiting for the step to finish
   bool done = false;
@@ -100,6 +101,7 @@ class BuildSession {
   int pump();
   void consume_ring();
   void handle_connection(int fd);
+  std::string check_peer(int fd);
   std::string open_step(const json& req);
   void finish_step(Step& s, const std::string& why);
   int finish(int builder_rc);
@@ -115,6 +117,8 @@ class BuildSession {
   pid_t builder_ = -1;
   int64_t t0_real_ = 0, t0_mono_ = 0;
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
+  std::map<int, Fd> conns_;                          // shim connections not yet read
+  struct stat self_exe_{};
   int next_index_ = 1;
   bool write_failed_ = false;
 };
@@ -139,6 +143,7 @@ std::optional<int> BuildSession::attach() {
     return exit_code::kInternal;
   }
   shim_dir_ = tmpl;
+  stat("/proc/self/exe", &self_exe_);
   shim_path_ = shim_dir_ + "/" + kShimName;
   sock_path_ = shim_dir_ + "/shim.sock";
   char self[PATH_MAX] = {};
@@ -189,6 +194,7 @@ std::optional<int> BuildSession::attach() {
 }
 
 std::optional<int> BuildSession::spawn(const sigset_t& orig) {
+  const pid_t parent = getpid();
   builder_ = fork();
   if (builder_ < 0) {
     spdlog::error("fork: {}", strerror(errno));
@@ -197,6 +203,7 @@ std::optional<int> BuildSession::spawn(const sigset_t& orig) {
   if (builder_ == 0) {
     // if stepseal dies, the build stops: no RUN step may go on untraced
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(122);  // it died before the line above
     sigprocmask(SIG_SETMASK, &orig, nullptr);
     setenv("STEPSEAL_SHIM_SOCKET", sock_path_.c_str(), 1);
     setenv("STEPSEAL_REAL_RUNTIME", runtime_.c_str(), 1);
@@ -246,8 +253,30 @@ std::string BuildSession::open_step(const json& req) {
   s->journal_rel = name;
   s->pidfd = Fd(static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
   if (s->pidfd.get() < 0) return std::string("error: the container's init is gone: ") + strerror(errno);
+  // the pid must be a container's init waiting to exec: runc's "runc init" (checked after the
+  // pidfd is held, so the pid cannot be another process's by then)
+  auto cmdline = util::try_read_file("/proc/" + std::to_string(pid) + "/cmdline", 4096);
+  std::string arg0, arg1;
+  if (cmdline) {
+    arg0 = cmdline->substr(0, cmdline->find('\0'));
+    if (arg0.size() + 1 < cmdline->size()) {
+      arg1 = cmdline->substr(arg0.size() + 1);
+      arg1 = arg1.substr(0, arg1.find('\0'));
+    }
+  }
+  if (arg0.substr(arg0.rfind('/') == std::string::npos ? 0 : arg0.rfind('/') + 1) != "runc" ||
+      arg1 != "init")
+    return "error: process " + std::to_string(pid) + " is not a runc container's init";
   // what the step runs, from its bundle (the builder wrote it; it is what runc executes)
   try {
+    // the builder's bundle: a regular file (opened without blocking: never a FIFO's reader)
+    int cfd = open((bundle + "/config.json").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat cst{};
+    if (cfd < 0 || fstat(cfd, &cst) < 0 || !S_ISREG(cst.st_mode)) {
+      if (cfd >= 0) close(cfd);
+      return "error: the bundle has no regular config.json";
+    }
+    close(cfd);
     json cfg = util::parse_bounded_json(util::read_file(bundle + "/config.json", 16u << 20));
     if (cfg.contains("process") && cfg["process"].is_object()) {
       s->argv = cfg["process"].value("args", json::array());
@@ -266,9 +295,16 @@ std::string BuildSession::open_step(const json& req) {
     if (s->number) host_->close_step(s->number);
     return std::string("error: ") + e.what();
   }
-  // digests of the container's files are taken inside its root (paths are the container's)
+  // digests of the container's files are taken inside its root (paths are the container's),
+  // never in stepseal's; its mount namespace is held so that its mounts stay for the final ones
   int root = open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_CLOEXEC);
-  if (root >= 0) s->rec->digests().set_root(root);
+  s->mntns = Fd(open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+  if (root < 0 || s->mntns.get() < 0) {
+    if (root >= 0) close(root);
+    host_->close_step(s->number);
+    return std::string("error: cannot open the container's root: ") + strerror(errno);
+  }
+  s->rec->digests().set_root(root);
   s->started_real = clock_ns(CLOCK_REALTIME);
   struct utsname un{};
   uname(&un);
@@ -342,25 +378,49 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
   }
   host_->close_step(s.number);
   s.done = true;
+  const uint64_t events = s.rec->events();
   s.record = {{"step", s.index},
               {"container_id", s.container_id},
               {"argv", s.argv},
               {"cwd", s.cwd},
               {"journal", s.journal_rel},
               {"journal_sha256", head},
-              {"events", s.rec->events()},
+              {"events", events},
               {"lost_events", lost},
               {"exit_code", rc},
               {"started", rfc3339(s.started_real)},
               {"finished", rfc3339(t1)}};
-  spdlog::info("step {}: exit {}, {} events, {} lost: {}", s.index, rc, s.rec->events(), lost,
+  spdlog::info("step {}: exit {}, {} events, {} lost: {}", s.index, rc, events, lost,
                s.journal_rel);
   for (int fd : s.pending_deletes) {
-    send(fd, "ok", 2, MSG_NOSIGNAL);
+    const std::string r = write_failed_ ? "error: the step's journal could not be written" : "ok";
+    send(fd, r.data(), r.size(), MSG_NOSIGNAL);
     close(fd);
   }
   s.pending_deletes.clear();
   s.pidfd.reset();
+  s.mntns.reset();
+  s.rec.reset();  // its digest workers and the container's root
+}
+
+// The peer must run this very binary (as the shim) and descend from the builder.
+std::string BuildSession::check_peer(int pid) {
+  struct stat st{};
+  if (stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &st) < 0 ||
+      st.st_dev != self_exe_.st_dev || st.st_ino != self_exe_.st_ino)
+    return "not stepseal's runtime shim";
+  for (int p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+    if (p == builder_) return "";
+    auto stat_text = util::try_read_file("/proc/" + std::to_string(p) + "/stat", 4096);
+    if (!stat_text) break;
+    auto close_paren = stat_text->rfind(')');
+    if (close_paren == std::string::npos) break;
+    int ppid = 0;
+    char state = 0;
+    if (sscanf(stat_text->c_str() + close_paren + 1, " %c %d", &state, &ppid) != 2) break;
+    p = ppid;
+  }
+  return "not started by the builder";
 }
 
 void BuildSession::handle_connection(int fd) {
@@ -372,9 +432,13 @@ void BuildSession::handle_connection(int fd) {
     send(fd, r.data(), r.size(), MSG_NOSIGNAL);
     close(fd);
   };
-  // only a process of stepseal's own user (the shim under the builder) may ask
+  // only the shim: this binary, run by the builder stepseal started
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid())
     return reply("error: not allowed");
+  if (std::string why = check_peer(cred.pid); !why.empty()) {
+    spdlog::warn("shim socket: refused a request from pid {}: {}", cred.pid, why);
+    return reply("error: not allowed: " + why);
+  }
   if (n <= 0) return reply("error: empty request");
   json req;
   try {
@@ -389,6 +453,9 @@ void BuildSession::handle_connection(int fd) {
     const std::string id = req.value("id", "");
     for (auto& [tag, s] : steps_)
       if (s->container_id == id && !s->done) {
+        // a forced delete of a running container: the init dies first, then the step ends
+        if (req.value("force", false) && s->pidfd.get() >= 0)
+          syscall(SYS_pidfd_send_signal, s->pidfd.get(), SIGKILL, nullptr, 0);
         s->pending_deletes.push_back(fd);  // answered when the step is finished
         return;
       }
@@ -411,8 +478,20 @@ int BuildSession::pump() {
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kListen) {
-        for (int c; (c = accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0;)
-          handle_connection(c);
+        // read when the request arrives, never waited for: a silent client stalls nothing
+        for (int c; (c = accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;) {
+          watch(c, kConnBase + static_cast<uint64_t>(c));
+          conns_.emplace(c, Fd(c));
+        }
+      } else if (tag >= kConnBase && tag < kStepBase) {
+        int c = static_cast<int>(tag - kConnBase);
+        auto it = conns_.find(c);
+        if (it != conns_.end()) {
+          epoll_ctl(ep_.get(), EPOLL_CTL_DEL, c, nullptr);
+          int fd = it->second.release();
+          conns_.erase(it);
+          handle_connection(fd);
+        }
       } else if (tag == kSignal) {
         signalfd_siginfo si;
         while (read(sfd_.get(), &si, sizeof si) == sizeof si) {
@@ -436,7 +515,7 @@ int BuildSession::pump() {
   for (auto& [tag, s] : steps_)
     if (!s->done) {
       spdlog::warn("step {}: the builder ended while its container ran: killing it", s->index);
-      kill(static_cast<pid_t>(s->root_pid), SIGKILL);
+      syscall(SYS_pidfd_send_signal, s->pidfd.get(), SIGKILL, nullptr, 0);
       pollfd p{s->pidfd.get(), POLLIN, 0};
       poll(&p, 1, 5000);
       finish_step(*s, "builder_exit");
@@ -481,6 +560,8 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
   std::string id = *iid;
   while (!id.empty() && isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
   if (id.rfind("sha256:", 0) == 0) id = id.substr(7);
+  if (id.size() != 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return "the image id in " + plan_.iidfile + " is not a sha256 digest";
   std::vector<std::string> push = {o_.builder_argv[0]};
   push.insert(push.end(), plan_.global_args.begin(), plan_.global_args.end());
   push.insert(push.end(), {"push", "--quiet", id, "oci:" + dir + ":" + tag});
@@ -492,6 +573,10 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
     attest::ImageRef ref = attest::resolve_image(dir + ":" + tag);
     if (ref.manifests.size() != 1) return "the exported layout holds " + std::to_string(ref.manifests.size()) + " images";
     attest::ImageContents c = attest::image_contents(ref, ref.manifests[0]);
+    // the exported image is the one built: its config is the image id
+    if (c.manifest["config"].value("digest", "") != "sha256:" + id)
+      return "the exported image's config is " + c.manifest["config"].value("digest", "") +
+             ", not the built image " + id;
     (*manifest)["image"] = {{"layout", dir},
                             {"tag", tag},
                             {"image_id", id},
@@ -541,6 +626,15 @@ int BuildSession::finish(int builder_rc) {
     manifest["image_error"] = *image_error;
     spdlog::error("{}", *image_error);
   }
+  // every RUN of this build traced and matched, nothing lost (pre-images aside: each step's
+  // summary says so). Without --image-out, untraced RUNs cannot be told.
+  bool untraced = false;
+  for (const auto& in : manifest.value("instructions", json::array()))
+    if (in.value("traced", true) == false) untraced = true;
+  for (const auto& st : steps)
+    if (!o_.image_out.empty() && !image_error && st.value("instruction", json()).is_null())
+      untraced = true;
+  manifest["complete"] = lost == 0 && !untraced && !image_error && !o_.image_out.empty();
   std::string path = (fs::path(o_.out_dir) / "build.json").string();
   std::string tmp = path + ".tmp";
   std::string text = manifest.dump(2) + "\n";
@@ -555,6 +649,11 @@ int BuildSession::finish(int builder_rc) {
                steps.size(), lost, o_.out_dir);
   if (write_failed_) return exit_code::kJournalWrite;
   if (image_error) return exit_code::kInternal;
+  if (builder_rc == 0 && untraced) {
+    spdlog::error("a RUN of this build was not traced, or a traced step is not in the image "
+                  "(build.json \"instructions\")");
+    return exit_code::kIncomplete;
+  }
   return builder_rc;
 }
 

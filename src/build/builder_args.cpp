@@ -35,11 +35,16 @@ const std::set<std::string> kBuildWithValue = {
     "--env", "--from", "--ipc", "--jobs", "--logfile", "--manifest", "--pid", "--security-opt",
     "--sign-by", "--timestamp", "--userns", "--userns-uid-map", "--userns-gid-map",
     "--userns-uid-map-user", "--userns-gid-map-group", "--uts", "--decryption-key",
-    "--hooks-dir", "--os-feature", "--os-version", "--pull", "--retry", "--retry-delay",
+    "--hooks-dir", "--os-feature", "--os-version", "--retry", "--retry-delay",
     "--unsetenv", "--unsetlabel", "--group-add", "--cw", "--build-context", "--layer-label",
-    "--output", "-o", "--cpp-flag", "--http-proxy", "--stdin", "--logsplit", "--rusage-logfile"};
+    "--output", "-o", "--cpp-flag", "--rusage-logfile"};
+// (--pull takes its value only after '=': "--pull" alone is "--pull=true")
 
-bool is_true(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
+// as the builders read a boolean: "true" in any case, or "1"
+bool is_true(std::string v) {
+  for (auto& c : v) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return v == "true" || v == "1";
+}
 
 }  // namespace
 
@@ -67,24 +72,45 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
     throw BuilderArgsError("stepseal build wraps '" + plan.builder + " " +
                            (plan.builder == "buildah" ? "bud" : "build") + "', not '" +
                            plan.builder + " " + cmd + "'");
-  for (size_t i = 1; i < sub; i++)
+  for (size_t i = 1; i < sub; i++) {
     if (argv[i] == "--runtime" || argv[i].rfind("--runtime=", 0) == 0)
       throw BuilderArgsError("give --runtime after '" + cmd + "', not before it");
+    if (argv[i] == "-r" || argv[i] == "--remote" || argv[i].rfind("--remote=", 0) == 0 ||
+        argv[i].rfind("--url", 0) == 0 || argv[i] == "-c" || argv[i].rfind("--connection", 0) == 0)
+      throw BuilderArgsError("a remote builder runs its RUN steps on another machine, where "
+                             "stepseal cannot follow them");
+  }
+  if (plan.builder == "podman" && std::getenv("CONTAINER_HOST"))
+    throw BuilderArgsError("CONTAINER_HOST makes podman a remote client: its RUN steps would run "
+                           "where stepseal cannot follow them; unset it");
 
-  // the build's own options
+  // The build's own options. Every argument up to a "--" is looked at, not only those before the
+  // context directory: podman takes options after it too. The options stepseal sets itself
+  // (--isolation, --layers, --runtime) are checked, then removed: stepseal's own come first, and
+  // no later one may override them (the builders take the last value of a repeated option).
   std::string isolation, layers;
+  std::vector<std::string> kept;
+  size_t end = argv.size();
   for (size_t i = sub + 1; i < argv.size(); i++) {
     const std::string& a = argv[i];
-    if (a == "--") break;
-    if (a.empty() || a[0] != '-') continue;  // the context directory
+    if (a == "--") {
+      end = i;
+      break;
+    }
+    if (a.empty() || a[0] != '-') {
+      kept.push_back(a);  // the context directory
+      continue;
+    }
     std::string name = a, value;
     bool has_value = false;
+    std::vector<std::string> raw = {a};
     if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
       name = a.substr(0, eq);
       value = a.substr(eq + 1);
       has_value = true;
     } else if (kBuildWithValue.count(a) && i + 1 < argv.size()) {
       value = argv[++i];
+      raw.push_back(value);
       has_value = true;
     }
     if (name == "--squash" || name == "--squash-all")
@@ -92,17 +118,26 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
                              "layer per instruction to match steps to layers");
     if (name == "--omit-history")
       throw BuilderArgsError("--omit-history drops the history that maps instructions to layers");
-    if (name == "--isolation") isolation = value;
-    if (name == "--layers") layers = has_value ? value : "true";
-    if (name == "--runtime") plan.user_runtime = value;
-    if (name == "--iidfile") plan.iidfile = value;
     if (name == "--runtime-flag")
       throw BuilderArgsError("--runtime-flag is not passed through stepseal's runtime shim yet");
+    if (name == "--pid" && value != "private")
+      throw BuilderArgsError("--pid " + value + ": a RUN must have a pid namespace of its own, so "
+                             "that its end ends all of its processes");
+    if (name == "--jobs" && value != "1")
+      throw BuilderArgsError("--jobs " + value + ": parallel stages are not supported yet");
+    if (name == "--iidfile") plan.iidfile = value;
+    if (name == "--isolation" || name == "--layers" || name == "--runtime") {
+      if (name == "--isolation") isolation = value;
+      if (name == "--layers") layers = has_value ? value : "true";
+      if (name == "--runtime") plan.user_runtime = value;
+      continue;  // stepseal sets these itself
+    }
+    kept.insert(kept.end(), raw.begin(), raw.end());
   }
   if (!isolation.empty() && isolation != "oci")
     throw BuilderArgsError("--isolation " + isolation +
-                           " runs RUN steps without an OCI runtime, where stepseal cannot follow "
-                           "them; use --isolation oci (the default for podman)");
+                           " is not traced: stepseal build runs every RUN through runc "
+                           "(--isolation oci)");
   if (plan.builder == "buildah") {
     const char* env = std::getenv("BUILDAH_LAYERS");
     if (layers.empty() && !(env && is_true(env)))
@@ -111,30 +146,23 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
   }
   if (!layers.empty() && !is_true(layers))
     throw BuilderArgsError("--layers=" + layers + ": stepseal build needs one layer per step");
+  if (!plan.user_runtime.empty() && base_name(plan.user_runtime) != "runc")
+    throw BuilderArgsError("--runtime " + plan.user_runtime + ": stepseal build follows "
+                           "containers of runc only (a sandboxed runtime's pid is not the step's)");
 
-  // the command: the user's, with the shim as the runtime (and oci isolation for buildah)
+  // the command: stepseal's options first (environment defaults such as BUILDAH_ISOLATION lose
+  // to options), then the user's, less the ones stepseal sets
   for (size_t i = 1; i < sub; i++) plan.global_args.push_back(argv[i]);
   for (size_t i = 0; i <= sub; i++) plan.argv.push_back(argv[i]);
+  plan.argv.push_back("--isolation=oci");
+  plan.argv.push_back("--layers=true");
+  plan.argv.push_back("--runtime=" + shim);
   if (plan.iidfile.empty() && !iidfile.empty()) {
     plan.iidfile = iidfile;
-    plan.argv.push_back("--iidfile");
-    plan.argv.push_back(iidfile);
+    plan.argv.push_back("--iidfile=" + iidfile);
   }
-  if (plan.builder == "buildah" && isolation.empty()) {
-    plan.argv.push_back("--isolation");
-    plan.argv.push_back("oci");
-  }
-  plan.argv.push_back("--runtime");
-  plan.argv.push_back(shim);
-  for (size_t i = sub + 1; i < argv.size(); i++) {
-    const std::string& a = argv[i];
-    if (a == "--runtime" && i + 1 < argv.size()) {
-      i++;  // the user's runtime: the shim runs it
-      continue;
-    }
-    if (a.rfind("--runtime=", 0) == 0) continue;
-    plan.argv.push_back(a);
-  }
+  plan.argv.insert(plan.argv.end(), kept.begin(), kept.end());
+  for (size_t i = end; i < argv.size(); i++) plan.argv.push_back(argv[i]);
   return plan;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -135,10 +136,27 @@ int shim_main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv + 1, argv + argc);
   RuntimeCall call = parse_runtime_call(args);
+  // Only what a builder needs, and nothing that could start a process stepseal does not follow
+  // (run, exec, restore ...). A "create" this parser did not recognise as the command (behind a
+  // global option it does not know) is refused too.
+  static const std::set<std::string> kPassThrough = {"start", "state", "kill", "delete",
+                                                     "features", "list", "ps", "events"};
+  const bool create_named = std::find(args.begin(), args.end(), "create") != args.end();
+  if (call.command.empty() && !create_named) exec_runtime(real, argc, argv);  // --version, --help
+  if (call.command != "create" && (create_named || !kPassThrough.count(call.command))) {
+    say("refusing '" + call.command + "': under stepseal build a container is started only "
+        "through create and start, which stepseal follows");
+    return 1;
+  }
   if (call.command == "delete" && !call.id.empty()) {
     // the step's journal and final digests first: the builder commits the layer after this
-    std::string reply = ask(sock, {{"op", "delete"}, {"id", call.id}}, 600);
-    if (reply != "ok") say("stepseal: " + reply);
+    const bool force = std::find(args.begin(), args.end(), "--force") != args.end() ||
+                       std::find(args.begin(), args.end(), "-f") != args.end();
+    std::string reply = ask(sock, {{"op", "delete"}, {"id", call.id}, {"force", force}}, 600);
+    if (reply != "ok") {
+      say("the step's record could not be finished before the container is deleted: " + reply);
+      return 1;
+    }
   }
   if (call.command != "create") exec_runtime(real, argc, argv);
 

@@ -121,9 +121,10 @@ Exit status:
   attest   4  a journal is damaged: it is not attested
   verify   0  every envelope passed;  5  some check failed (each failure is printed);
            4  a journal given with --trace is damaged
-  build  the builder's exit status (128+N if killed by signal N), or 120, 121 (the record
-           could not be written), 122, 125 (bad arguments, or builder arguments that would
-           defeat the tracing), as for run
+  build  the builder's exit status (128+N if killed by signal N), or 119 (a RUN of the build
+           was not traced, with --image-out), 120, 121 (the record could not be written), 122
+           (also: the image could not be exported), 125 (bad arguments, or builder arguments
+           that would defeat the tracing), as for run
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal

@@ -30,26 +30,32 @@ TEST(BuilderArgs, BuildahGetsOciIsolationAndTheShimAfterItsSubcommand) {
                                 "x:1", "ctx"},
                                kShim);
   EXPECT_EQ(p.builder, "buildah");
-  EXPECT_EQ(p.argv, (Args{"buildah", "--storage-driver", "vfs", "bud", "--isolation", "oci",
-                          "--runtime", kShim, "--layers", "-t", "x:1", "ctx"}));
+  EXPECT_EQ(p.argv, (Args{"buildah", "--storage-driver", "vfs", "bud", "--isolation=oci",
+                          "--layers=true", "--runtime=" + kShim, "-t", "x:1", "ctx"}));
+  EXPECT_EQ(p.global_args, (Args{"--storage-driver", "vfs"}));
   EXPECT_EQ(p.user_runtime, "");
 }
 
 TEST(BuilderArgs, PodmanGetsTheShimAndKeepsItsOwnRuntimeAsTheRealOne) {
   BuilderPlan p =
-      plan_builder({"/usr/bin/podman", "build", "--runtime", "/usr/bin/crun", "ctx"}, kShim);
+      plan_builder({"/usr/bin/podman", "build", "--runtime", "/usr/sbin/runc", "ctx"}, kShim);
   EXPECT_EQ(p.builder, "podman");
-  EXPECT_EQ(p.argv, (Args{"/usr/bin/podman", "build", "--runtime", kShim, "ctx"}));
-  EXPECT_EQ(p.user_runtime, "/usr/bin/crun");
-  BuilderPlan q = plan_builder({"podman", "build", "--runtime=runc", "ctx"}, kShim);
-  EXPECT_EQ(q.argv, (Args{"podman", "build", "--runtime", kShim, "ctx"}));
+  EXPECT_EQ(p.argv, (Args{"/usr/bin/podman", "build", "--isolation=oci", "--layers=true",
+                          "--runtime=" + kShim, "ctx"}));
+  EXPECT_EQ(p.user_runtime, "/usr/sbin/runc");
+  BuilderPlan q = plan_builder({"podman", "build", "--runtime=runc", "ctx", "--iidfile", "/i"},
+                               kShim, "/run/x/iid");
+  EXPECT_EQ(q.argv, (Args{"podman", "build", "--isolation=oci", "--layers=true",
+                          "--runtime=" + kShim, "ctx", "--iidfile", "/i"}));
   EXPECT_EQ(q.user_runtime, "runc");
+  EXPECT_EQ(q.iidfile, "/i") << "the user's own iidfile is read";
 }
 
 TEST(BuilderArgs, WhatWouldDefeatTheTracingIsRefusedWithWhatToChange) {
   unsetenv("BUILDAH_LAYERS");
   {
     EXPECT_NE(refusal({"buildah", "bud", "--layers", "--isolation", "chroot", "c"}).find("--isolation oci"), std::string::npos);
+    EXPECT_NE(refusal({"buildah", "bud", "--layers", "--jobs", "2", "c"}).find("--jobs"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "bud", "--layers", "--isolation=rootless", "c"}).find("rootless"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "bud", "c"}).find("add --layers"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "bud", "--layers=false", "c"}).find("one layer per step"), std::string::npos);
@@ -63,14 +69,34 @@ TEST(BuilderArgs, WhatWouldDefeatTheTracingIsRefusedWithWhatToChange) {
   }
 }
 
+TEST(BuilderArgs, BooleanOptionsDoNotHideTheNextOne) {
+  unsetenv("BUILDAH_LAYERS");
+  // boolean (or optional-value) options take no argument: what follows them is still checked
+  EXPECT_NE(refusal({"buildah", "bud", "--layers", "--pull", "--squash", "c"}), "");
+  EXPECT_NE(refusal({"podman", "build", "--stdin", "--isolation=chroot", "c"}), "");
+  EXPECT_NE(refusal({"podman", "build", "--http-proxy", "--layers=false", "c"}), "");
+  EXPECT_NE(refusal({"podman", "build", "c", "--squash"}), "") << "podman takes options after the context";
+  EXPECT_NE(refusal({"podman", "build", "--pid", "host", "c"}).find("pid namespace"), std::string::npos);
+  EXPECT_NE(refusal({"podman", "build", "--runtime", "runsc", "c"}).find("runc only"), std::string::npos);
+  EXPECT_NE(refusal({"podman", "--remote", "build", "c"}).find("remote"), std::string::npos);
+  EXPECT_NE(refusal({"podman", "--url", "tcp://h:1", "build", "c"}).find("remote"), std::string::npos);
+}
+
+TEST(BuilderArgs, StepsealsOwnOptionsComeFirstAndAreNotRepeated) {
+  unsetenv("BUILDAH_LAYERS");
+  BuilderPlan p = plan_builder({"buildah", "bud", "--layers", "--isolation", "oci", "--runtime",
+                                "runc", "-t", "x", "c", "--", "extra"},
+                               kShim);
+  EXPECT_EQ(p.argv, (Args{"buildah", "bud", "--isolation=oci", "--layers=true",
+                          "--runtime=" + kShim, "-t", "x", "c", "--", "extra"}));
+}
+
 TEST(BuilderArgs, OptionValuesAreNotTakenForOptions) {
   unsetenv("BUILDAH_LAYERS");
-  // "--squash" as the value of -t is a tag, not the option; "--root" before the subcommand
-  // takes "bud"-looking value "bud"
-  EXPECT_EQ(refusal({"buildah", "bud", "--layers", "-t", "--squash", "c"}), "");
+  // "--root" before the subcommand takes the "bud"-looking value "bud"
   BuilderPlan p = plan_builder({"buildah", "--root", "bud", "bud", "--layers", "c"}, kShim);
   EXPECT_EQ(p.argv[3], "bud");
-  EXPECT_EQ(p.argv[4], "--isolation");
+  EXPECT_EQ(p.argv[4], "--isolation=oci");
   setenv("BUILDAH_LAYERS", "true", 1);
   EXPECT_EQ(refusal({"buildah", "bud", "c"}), "");
   unsetenv("BUILDAH_LAYERS");
