@@ -29,6 +29,9 @@
 #include "attest/oci.h"
 #include "build/builder_args.h"
 #include "build/image_map.h"
+#include "build/layer_check.h"
+#include "distill/summary.h"
+#include "replay/step_record.h"
 #include "build/runtime_shim.h"
 #include "journal/counters.h"
 #include "supervisor/step_recorder.h"
@@ -80,6 +83,7 @@ struct Step {
   uint32_t root_pid = 0;
   json argv = json::array();
   std::string cwd;
+  std::vector<std::string> mounts;  // the container's mount destinations (config.json)
   int64_t started_real = 0;
   std::unique_ptr<StepRecorder> rec;
   Fd pidfd;
@@ -282,6 +286,9 @@ std::string BuildSession::open_step(const json& req) {
       s->argv = cfg["process"].value("args", json::array());
       s->cwd = cfg["process"].value("cwd", "");
     }
+    for (const auto& m : cfg.value("mounts", json::array()))
+      if (m.is_object() && m.contains("destination") && m["destination"].is_string())
+        s->mounts.push_back(m["destination"].get<std::string>());
   } catch (const std::exception& e) {
     return std::string("error: cannot read the bundle's config.json: ") + e.what();
   }
@@ -384,6 +391,7 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
               {"argv", s.argv},
               {"cwd", s.cwd},
               {"journal", s.journal_rel},
+              {"mounts", s.mounts},
               {"journal_sha256", head},
               {"events", events},
               {"lost_events", lost},
@@ -583,6 +591,25 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
                             {"manifest_digest", ref.manifests[0].digest},
                             {"config_digest", c.manifest["config"].value("digest", "")}};
     (*manifest)["instructions"] = map_steps(c.config, steps, t0_real_);
+    // every RUN's layer against its trace (docs/build.md, "Layers against the trace")
+    const json diff_ids = c.config["rootfs"]["diff_ids"];
+    const json layers = c.manifest.value("layers", json::array());
+    for (auto& st : steps) {
+      const json& in = st["instruction"];
+      if (!in.is_object() || !in["layer"].is_string()) continue;
+      size_t k = 0;
+      while (k < diff_ids.size() && diff_ids[k] != in["layer"]) k++;
+      if (k >= diff_ids.size() || k >= layers.size()) continue;
+      std::string blob = dir + "/blobs/sha256/" + layers[k].value("digest", "").substr(7);
+      StepRecord rec = load_step((fs::path(o_.out_dir) / st.value("journal", "")).string());
+      json summary = summary_json(rec);
+      std::vector<std::string> mounts;
+      for (const auto& m : st.value("mounts", json::array())) mounts.push_back(m.get<std::string>());
+      st["layer_check"] = check_layer(list_layer(blob, shim_dir_ + "/layer"), summary, mounts);
+      if (!st["layer_check"].value("reconciled", false))
+        spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
+                     st["layer_check"].dump());
+    }
   } catch (const std::exception& e) {
     return std::string("the exported image cannot be read: ") + e.what();
   }
@@ -635,6 +662,12 @@ int BuildSession::finish(int builder_rc) {
     if (!o_.image_out.empty() && !image_error && st.value("instruction", json()).is_null())
       untraced = true;
   manifest["complete"] = lost == 0 && !untraced && !image_error && !o_.image_out.empty();
+  // every traced RUN's layer explained by its trace, and its trace's changes all in the layer
+  bool reconciled = !o_.image_out.empty() && !image_error;
+  for (const auto& st : steps)
+    if (!st.contains("layer_check") || !st["layer_check"].value("reconciled", false))
+      reconciled = false;
+  manifest["reconciled"] = reconciled;
   std::string path = (fs::path(o_.out_dir) / "build.json").string();
   std::string tmp = path + ".tmp";
   std::string text = manifest.dump(2) + "\n";

@@ -55,13 +55,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// By the entry's form, not by a search of its text: "[|N ARG=v ... ]/bin/sh -c TEXT" for a RUN,
+// "/bin/sh -c #(nop) INSTRUCTION ..." for the others (a RUN whose text contains "#(nop) COPY"
+// is still a RUN).
 std::string kind_of(const std::string& created_by) {
-  if (created_by.find("#(nop) COPY ") != std::string::npos ||
-      created_by.find("#(nop) ADD ") != std::string::npos)
-    return "copy";
-  if (created_by.find("#(nop)") != std::string::npos) return "other";
-  if (created_by.find("/bin/sh -c ") != std::string::npos) return "run";
-  return "other";
+  size_t at = created_by.find("/bin/sh -c ");
+  if (at == std::string::npos) return "other";
+  if (at > 0 && created_by[0] != '|') return "other";
+  const std::string rest = created_by.substr(at + 11);
+  if (rest.rfind("#(nop) COPY ", 0) == 0 || rest.rfind("#(nop) ADD ", 0) == 0) return "copy";
+  if (rest.rfind("#(nop) ", 0) == 0) return "other";
+  return "run";
 }
 
 }  // namespace

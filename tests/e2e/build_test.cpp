@@ -181,6 +181,14 @@ TEST_F(BuildTest, StepsAreMatchedToLayersAndAttestedAgainstTheImage) {
       if (!hist[i].value("empty_layer", false)) layer++;
     EXPECT_EQ(in.value("layer", ""), diff_ids[layer].get<std::string>());
   }
+  // each RUN's layer is explained by its trace, and holds everything the trace changed
+  for (const json& st : m["steps"]) {
+    const json& lc = st["layer_check"];
+    ASSERT_TRUE(lc.is_object()) << st.dump(2);
+    EXPECT_TRUE(lc.value("reconciled", false)) << lc.dump(2);
+    EXPECT_GT(lc.value("entries", 0), 0);
+  }
+  EXPECT_EQ(m.value("reconciled", false), true);
   // this build's instructions: COPY, RUN, ENV, RUN; both RUNs traced
   std::vector<std::string> kinds;
   for (const json& in : m["instructions"]) kinds.push_back(in.value("kind", ""));

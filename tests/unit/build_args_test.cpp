@@ -165,6 +165,18 @@ TEST(ImageMap, StepsMatchTheirRunEntriesAndLayersInOrder) {
   EXPECT_EQ(ins[3]["traced"], true);
 }
 
+TEST(ImageMap, ARunWhoseTextMentionsNopIsStillARun) {
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "rootfs": {"diff_ids": ["sha256:a"]},
+    "history": [{"created": "2026-01-01T00:00:11Z",
+                 "created_by": "/bin/sh -c curl x | sh #(nop) COPY file:y in /"}]})");
+  nlohmann::json steps = nlohmann::json::array();
+  nlohmann::json ins = map_steps(config, steps, parse_rfc3339_ns("2026-01-01T00:00:10Z"));
+  ASSERT_EQ(ins.size(), 1u);
+  EXPECT_EQ(ins[0]["kind"], "run");
+  EXPECT_EQ(ins[0]["traced"], false);
+}
+
 TEST(ImageMap, AnUntracedRunOfThisBuildIsListedAsSuch) {
   nlohmann::json config = nlohmann::json::parse(R"({
     "rootfs": {"diff_ids": ["sha256:a"]},
@@ -184,6 +196,82 @@ TEST(ImageMap, HistoryAndLayersThatDisagreeAreAnError) {
   config["rootfs"]["diff_ids"].push_back("sha256:b");
   config["rootfs"]["diff_ids"].push_back("sha256:c");
   EXPECT_THROW(map_steps(config, steps, 0), std::runtime_error) << "a squashed layer too many";
+}
+
+}  // namespace
+}  // namespace stepseal::build
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "build/layer_check.h"
+
+namespace stepseal::build {
+namespace {
+
+nlohmann::json files_summary(const char* text) {
+  return {{"files", nlohmann::json::parse(text)}};
+}
+
+TEST(LayerCheck, ALayerTheTraceExplainsIsReconciled) {
+  std::vector<LayerEntry> layer = {{"/data", 'd', ""},
+                                   {"/data/out.txt", 'f', "aa"},
+                                   {"/data/.wh.b.txt", 'f', "e3"},
+                                   {"/etc/hosts", 'f', "cc"}};
+  auto summary = files_summary(R"([
+    {"path": "/data/out.txt", "access": ["create", "write"], "sha256_after": "aa"},
+    {"path": "/data/b.txt", "access": ["delete"]},
+    {"path": "/data/a.txt", "access": ["read"]},
+    {"path": "/tmp/scratch", "access": ["create", "write", "delete"]},
+    {"path": "/run/x", "access": ["create", "write"]}])");
+  auto r = check_layer(layer, summary, {"/run", "/proc"});
+  EXPECT_TRUE(r["reconciled"].get<bool>()) << r.dump(2);
+  EXPECT_EQ(r["stubs"], nlohmann::json({"/etc/hosts"}));
+}
+
+TEST(LayerCheck, WhatNoTracedCallMadeIsFlaggedInBothDirections) {
+  std::vector<LayerEntry> layer = {{"/data", 'd', ""},
+                                   {"/data/out.txt", 'f', "tampered"},
+                                   {"/data/planted", 'f', "dd"},
+                                   {"/usr/.wh.lib", 'f', "e3"}};
+  auto summary = files_summary(R"([
+    {"path": "/data/out.txt", "access": ["create", "write"], "sha256_after": "aa"},
+    {"path": "/data/log", "access": ["create", "write"]}])");
+  auto r = check_layer(layer, summary, {});
+  EXPECT_FALSE(r["reconciled"].get<bool>());
+  ASSERT_EQ(r["unexplained"].size(), 2u) << r.dump(2);
+  EXPECT_EQ(r["unexplained"][0]["path"], "/data/planted");
+  EXPECT_EQ(r["unexplained"][1]["path"], "/usr/lib");  // a removal nothing traced
+  EXPECT_EQ(r["unexplained"][1]["kind"], "removed");
+  ASSERT_EQ(r["content_differs"].size(), 1u);
+  EXPECT_EQ(r["content_differs"][0]["layer_sha256"], "tampered");
+  ASSERT_EQ(r["missing"].size(), 1u);
+  EXPECT_EQ(r["missing"][0]["path"], "/data/log");
+}
+
+TEST(LayerCheck, ListsARealTarLayer) {
+  namespace fs = std::filesystem;
+  fs::path d = fs::temp_directory_path() / ("stepseal-layer-" + std::to_string(getpid()));
+  fs::create_directories(d / "src/data");
+  std::ofstream(d / "src/data/out.txt") << "built\n";
+  std::ofstream(d / "src/data/.wh.b.txt");
+  ASSERT_EQ(system(("tar -czf " + (d / "layer.tgz").string() + " -C " + (d / "src").string() + " data").c_str()), 0);
+  auto entries = list_layer((d / "layer.tgz").string(), (d / "scratch").string());
+  std::map<std::string, LayerEntry> by;
+  for (auto& e : entries) by[e.path] = e;
+  ASSERT_TRUE(by.count("/data/out.txt"));
+  EXPECT_EQ(by["/data/out.txt"].type, 'f');
+  // sha256("built\n"), by sha256sum(1)
+  EXPECT_EQ(by["/data/out.txt"].sha256,
+            "56f6e6304d02d413bb7d5d463ac5cdc58551266dc7269b467fc385815f39b913");
+  EXPECT_TRUE(by.count("/data/.wh.b.txt"));
+  EXPECT_EQ(by["/data"].type, 'd');
+  EXPECT_FALSE(fs::exists(d / "scratch")) << "the scratch directory is removed";
+  EXPECT_THROW(list_layer((d / "nothing.tgz").string(), (d / "scratch").string()), std::runtime_error);
+  fs::remove_all(d);
 }
 
 }  // namespace

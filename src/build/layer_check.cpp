@@ -1,0 +1,169 @@
+#include "build/layer_check.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "digest/file_hash.h"
+
+namespace stepseal::build {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<LayerEntry> list_layer(const std::string& blob_path, const std::string& scratch) {
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch, ec);
+  if (ec) throw std::runtime_error("cannot create " + scratch + ": " + ec.message());
+  pid_t c = fork();
+  if (c < 0) throw std::runtime_error("fork failed");
+  if (c == 0) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, 1);
+    // GNU tar finds the compression itself; whiteouts (.wh.*) are ordinary files here
+    execlp("tar", "tar", "-xf", blob_path.c_str(), "-C", scratch.c_str(), "--no-same-owner",
+           "--no-same-permissions", "--delay-directory-restore", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(c, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fs::remove_all(scratch, ec);
+    throw std::runtime_error("tar could not unpack the layer " + blob_path);
+  }
+  std::vector<LayerEntry> out;
+  for (auto it = fs::recursive_directory_iterator(scratch, fs::directory_options::none, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    LayerEntry e;
+    e.path = "/" + fs::relative(it->path(), scratch, ec).string();
+    auto s = it->symlink_status(ec);
+    if (fs::is_symlink(s)) e.type = 'l';
+    else if (fs::is_directory(s)) e.type = 'd';
+    else if (fs::is_regular_file(s)) e.type = 'f';
+    else e.type = 'o';
+    if (e.type == 'f') e.sha256 = hash_path(AT_FDCWD, it->path().string(), false, std::nullopt).sha256;
+    out.push_back(std::move(e));
+  }
+  fs::remove_all(scratch, ec);
+  return out;
+}
+
+namespace {
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+bool has(const json& access, const char* what) {
+  for (const auto& a : access)
+    if (a == what) return true;
+  return false;
+}
+
+}  // namespace
+
+json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
+                 const std::vector<std::string>& mounts) {
+  // what the step did to each path
+  std::map<std::string, json> files;
+  for (const auto& f : summary.value("files", json::array()))
+    if (f.is_object()) files[f.value("path", "")] = f;
+  auto access_of = [&](const std::string& p) {
+    auto it = files.find(p);
+    return it == files.end() ? json::array() : it->second.value("access", json::array());
+  };
+  static const char* kMakes[] = {"create", "write", "overwrite", "rename_to", "link", "mmap_write",
+                                 "chmod", "chown", "times"};
+  auto made = [&](const std::string& p) {
+    json a = access_of(p);
+    for (const char* k : kMakes)
+      if (has(a, k)) return true;
+    return false;
+  };
+  auto removed = [&](const std::string& p) {
+    json a = access_of(p);
+    return has(a, "delete") || has(a, "rename_from");
+  };
+  static const std::set<std::string> kStubs = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname",
+                                               "/run/.containerenv", "/.containerenv"};
+  json unexplained = json::array(), differs = json::array(), missing = json::array(),
+       stubs = json::array();
+  std::set<std::string> in_layer, explained_dirs;
+  for (const auto& e : layer) {
+    in_layer.insert(e.path);
+    const std::string name = fs::path(e.path).filename().string();
+    const std::string dir = fs::path(e.path).parent_path().string();
+    if (name == ".wh..wh..opq") {  // the directory's lower content hidden
+      if (!made(dir) && !removed(dir)) unexplained.push_back({{"path", e.path}, {"kind", "opaque"}});
+      continue;
+    }
+    if (name.rfind(".wh.", 0) == 0) {  // a whiteout: the step removed DIR/NAME
+      std::string target = (fs::path(dir) / name.substr(4)).string();
+      in_layer.insert(target);
+      if (!removed(target)) unexplained.push_back({{"path", target}, {"kind", "removed"}});
+      else
+        for (std::string d = dir; d.size() > 1; d = fs::path(d).parent_path().string())
+          explained_dirs.insert(d);
+      continue;
+    }
+    if (kStubs.count(e.path)) {
+      stubs.push_back(e.path);
+      continue;
+    }
+    if (e.type == 'd') continue;  // judged below, by what lies under it
+    if (!made(e.path)) {
+      unexplained.push_back({{"path", e.path}, {"kind", e.type == 'l' ? "symlink" : e.type == 'f' ? "file" : "other"}});
+      continue;
+    }
+    for (std::string d = dir; d.size() > 1; d = fs::path(d).parent_path().string())
+      explained_dirs.insert(d);
+    if (e.type == 'f') {
+      auto it = files.find(e.path);
+      std::string after = it != files.end() ? it->second.value("sha256_after", "") : "";
+      if (!after.empty() && after != e.sha256)
+        differs.push_back({{"path", e.path}, {"layer_sha256", e.sha256}, {"traced_sha256", after}});
+    }
+  }
+  // a directory entry is explained if the step made it, or made something under it
+  for (const auto& e : layer)
+    if (e.type == 'd' && !made(e.path) && !explained_dirs.count(e.path) && !kStubs.count(e.path)) {
+      bool any_child = false;
+      for (const auto& s : stubs)
+        if (under(s.get<std::string>(), e.path)) any_child = true;
+      for (const auto& u : unexplained)
+        if (under(u.value("path", ""), e.path)) any_child = true;
+      if (!any_child) unexplained.push_back({{"path", e.path}, {"kind", "directory"}});
+    }
+  // the other direction: what the step changed must be in the layer
+  for (const auto& [p, f] : files) {
+    if (p.empty() || p[0] != '/') continue;
+    bool on_mount = false;
+    for (const auto& m : mounts)
+      if (under(p, m)) on_mount = true;
+    if (on_mount) continue;
+    const json a = f.value("access", json::array());
+    const bool gone = removed(p) && !has(a, "rename_to");
+    if (gone && has(a, "create")) continue;  // made and removed within the step
+    if ((made(p) || gone) && !in_layer.count(p))
+      missing.push_back({{"path", p}, {"kind", gone ? "removed" : "changed"}});
+  }
+  const bool ok = unexplained.empty() && differs.empty() && missing.empty();
+  return {{"entries", layer.size()},
+          {"unexplained", unexplained},
+          {"content_differs", differs},
+          {"missing", missing},
+          {"stubs", stubs},
+          {"reconciled", ok}};
+}
+
+}  // namespace stepseal::build

@@ -1,0 +1,35 @@
+// layer_check.h - every file of a RUN's layer against what the trace saw the step do, in both
+// directions (docs/build.md, "Layers against the trace").
+//
+//   unexplained      an entry of the layer no traced call of the step made: no create, write,
+//                    rename, link or metadata change of that path (a whiteout: no delete or
+//                    rename away)
+//   content_differs  a file whose content in the layer is not the step's after-digest
+//   missing          a path the step changed (and did not remove again) that the layer lacks,
+//                    unless it lies under one of the container's mounts (tmpfs, bind mounts)
+//   stubs            entries the runtime makes, not the step (/etc/hosts, /etc/resolv.conf ...)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace stepseal::build {
+
+struct LayerEntry {
+  std::string path;  // absolute, as in the image ("/data/out.txt")
+  char type = 'f';   // 'f' file, 'd' directory, 'l' symlink, 'o' other (device, fifo)
+  std::string sha256;  // files only
+};
+
+// Unpacks a layer blob (a tar, compressed or not) with tar(1) into `scratch` (created, then
+// removed) and lists it. Throws std::runtime_error.
+std::vector<LayerEntry> list_layer(const std::string& blob_path, const std::string& scratch);
+
+// Compares a layer with a step's summary (stepseal show --format json's "files").
+// `mounts`: the container's mount destinations, under which changes never reach the layer.
+nlohmann::json check_layer(const std::vector<LayerEntry>& layer, const nlohmann::json& summary,
+                           const std::vector<std::string>& mounts);
+
+}  // namespace stepseal::build
