@@ -220,6 +220,20 @@ TEST_F(BuildTest, AFailingRunKeepsItsRecordAndTheBuildersStatus) {
   EXPECT_TRUE(s.HasAccess("/p.txt", "create"));
 }
 
+// A RUN's network attempt is recorded with its destination (loopback inside the RUN's own
+// network namespace: nothing listens there, so the connect is refused, and recorded as such).
+TEST_F(BuildTest, ARunsConnectIsRecorded) {
+  WriteDockerfile("FROM localhost/bbase:1\nRUN nc -w 2 127.0.0.1 9 </dev/null || true\n");
+  CommandResult r = Build("/usr/bin/buildah", {"bud", "--layers", "-t", "localhost/net:1", ctx()});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  json m = Manifest();
+  ASSERT_EQ(m["steps"].size(), 1u) << m.dump(2);
+  Summary s = StepSummary(m["steps"][0]);
+  EXPECT_TRUE(s.HasNetwork({{"op", "connect"}, {"address", "127.0.0.1"}, {"port", 9},
+                            {"protocol", "tcp"}, {"result", "ECONNREFUSED"}}))
+      << Dump(s.network());
+}
+
 TEST_F(BuildTest, ChrootIsolationIsRefusedBeforeAnythingRuns) {
   WriteDockerfile(kTwoRuns);
   CommandResult r =
