@@ -140,6 +140,12 @@ void BuildSession::watch(int fd, uint64_t tag) {
 std::optional<int> BuildSession::attach() {
   t0_real_ = clock_ns(CLOCK_REALTIME);
   t0_mono_ = clock_ns(CLOCK_MONOTONIC);
+  try {  // the builder's arguments first: a refusal needs nothing else
+    plan_builder(o_.builder_argv, "/run/stepseal-build/stepseal-runtime");
+  } catch (const BuilderArgsError& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kUsage;
+  }
   // the shim: this binary under the shim's name, in a directory only root can use
   char tmpl[] = "/run/stepseal-build-XXXXXX";
   if (!mkdtemp(tmpl)) {

@@ -19,13 +19,9 @@ namespace stepseal::cli {
 
 namespace {
 
-struct BuildArgs {
+struct BuildArgs : TraceOptionValues {
   build::BuildOptions o;
   std::string key;
-  std::string digests = "on";
-  std::string ring_mb = "16";
-  int verbose = 0;
-  bool quiet = false;
 };
 
 int build_cmd(BuildArgs& a, std::vector<std::string> command) {
@@ -88,13 +84,9 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
   sub->add_option("--out", a->o.out_dir, "DIR: the build record (created; must be new or empty)")
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_option("--ring-mb", a->ring_mb,
-                  "kernel ring buffer size in MiB, a power of two up to 1024 (default 16)")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_option("--digests", a->digests,
-                  "on (default): SHA-256 of what each RUN executed, read and changed; off: the "
-                  "trace only")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_trace_options(sub, *a,
+                    "on (default): SHA-256 of what each RUN executed, read and changed; off: "
+                    "the trace only");
   sub->add_option("--image-out", a->o.image_out,
                   "DIR[:TAG]: export the built image to this OCI layout and match each step to "
                   "its instruction and layer")
@@ -103,8 +95,6 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
                   "KEY: sign each traced RUN as in-toto attestations bound to the exported "
                   "image (needs --image-out; written to DIR/attestations and attached)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_flag("-v", a->verbose, "more logging on stderr (-vv: more still)");
-  sub->add_flag("-q", a->quiet, "warnings and errors only");
   sub->prefix_command();
   sub->footer(
       "Writes DIR/build.json and DIR/steps/NN.journal (one per RUN; stepseal show reads them).\n"
@@ -112,16 +102,8 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
       "be attached), 121 (the record could not be written), 122 (stepseal failed), 125 (bad\n"
       "arguments, or builder arguments that would defeat the tracing). See docs/build.md.");
   sub->callback([a, sub, &rc, after_dashes, had_dashes] {
-    std::vector<std::string> command = sub->remaining();
-    if (!command.empty() && !command[0].empty() && command[0][0] == '-') {
-      rc = usage_error("build: unknown option '" + command[0] + "'");
-      return;
-    }
-    if (had_dashes) {
-      if (!command.empty()) command.push_back("--");
-      command.insert(command.end(), after_dashes.begin(), after_dashes.end());
-    }
-    rc = build_cmd(*a, std::move(command));
+    auto command = command_after(sub, had_dashes, after_dashes, rc);
+    if (command) rc = build_cmd(*a, std::move(*command));
   });
   return sub;
 }

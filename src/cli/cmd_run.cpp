@@ -22,12 +22,9 @@ namespace stepseal::cli {
 
 namespace {
 
-struct RunArgs {
+struct RunArgs : TraceOptionValues {
   RunOptions o;
-  std::string digests = "on";
-  std::string ring_mb = "16";
-  int verbose = 0;
-  bool quiet = false, hardened = false;
+  bool hardened = false;
   std::string policy_path;
 };
 
@@ -124,15 +121,9 @@ CLI::App* add_run(CLI::App& app, int& rc, const std::vector<std::string>& after_
   sub->add_option("--trace", a->o.trace_path, "FILE: the journal to write (replaced if it exists)")
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_option("--ring-mb", a->ring_mb,
-                  "kernel ring buffer size in MiB, a power of two up to 1024 (default 16)")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_option("--digests", a->digests,
-                  "on (default): SHA-256 of everything executed, read and changed, with "
-                  "pre-images; off: the trace only")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  sub->add_flag("-v", a->verbose, "more logging on stderr (-vv: more still)");
-  sub->add_flag("-q", a->quiet, "warnings and errors only");
+  add_trace_options(sub, *a,
+                    "on (default): SHA-256 of everything executed, read and changed, with "
+                    "pre-images; off: the trace only");
   sub->add_flag("--hardened", a->hardened, "enforce the policy (docs/policy.md; needs --policy)");
   sub->add_option("--policy", a->policy_path, "FILE: the policy (JSON; unknown keys are errors)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -151,16 +142,9 @@ CLI::App* add_run(CLI::App& app, int& rc, const std::vector<std::string>& after_
       "invalid policy), 126/127 (the command could not be executed / was not found).\n"
       "'stepseal --help' explains everything.");
   sub->callback([a, sub, &rc, after_dashes, had_dashes] {
-    std::vector<std::string> command = sub->remaining();
-    if (!command.empty() && !command[0].empty() && command[0][0] == '-') {
-      rc = usage_error("run: unknown option '" + command[0] + "'");
-      return;
-    }
-    // "run --trace T make -- -x": the "--" after the command's name is the command's own
-    if (had_dashes) {
-      if (!command.empty()) command.push_back("--");
-      command.insert(command.end(), after_dashes.begin(), after_dashes.end());
-    }
+    auto given = command_after(sub, had_dashes, after_dashes, rc);
+    if (!given) return;
+    std::vector<std::string> command = std::move(*given);
     if (command.empty()) {
       rc = usage_error("run: no command given (stepseal run --trace F -- CMD)");
       return;

@@ -22,6 +22,21 @@ CLI::App* add_verify(CLI::App& app, int& rc);
 CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& after_dashes,
                     bool had_dashes);
 
+// The options every tracing command shares (run, build): --ring-mb, --digests, -v, -q.
+struct TraceOptionValues {
+  std::string digests = "on";
+  std::string ring_mb = "16";
+  int verbose = 0;
+  bool quiet = false;
+};
+void add_trace_options(CLI::App* sub, TraceOptionValues& v, const std::string& digests_help);
+
+// The command a prefix-command subcommand (run, build) was given: what CLI11 left, joined with
+// what followed a "--" (set apart before parsing). nullopt after a usage error (RC is set).
+std::optional<std::vector<std::string>> command_after(CLI::App* sub, bool had_dashes,
+                                                      const std::vector<std::string>& after_dashes,
+                                                      int& rc);
+
 // --ring-mb: a power of two from 1 to 1024, decimal only (CLI11 would also take 0x10 and 010,
 // and wrap -1). The size in bytes, or nullopt.
 std::optional<size_t> parse_ring_mb(const std::string& v);

@@ -148,6 +148,32 @@ void set_verbosity(int v) {
                           : v == 1 ? spdlog::level::debug : spdlog::level::trace);
 }
 
+void add_trace_options(CLI::App* sub, TraceOptionValues& v, const std::string& digests_help) {
+  sub->add_option("--ring-mb", v.ring_mb,
+                  "kernel ring buffer size in MiB, a power of two up to 1024 (default 16)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--digests", v.digests, digests_help)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_flag("-v", v.verbose, "more logging on stderr (-vv: more still)");
+  sub->add_flag("-q", v.quiet, "warnings and errors only");
+}
+
+std::optional<std::vector<std::string>> command_after(CLI::App* sub, bool had_dashes,
+                                                      const std::vector<std::string>& after_dashes,
+                                                      int& rc) {
+  std::vector<std::string> command = sub->remaining();
+  if (!command.empty() && !command[0].empty() && command[0][0] == '-') {
+    rc = usage_error(sub->get_name() + ": unknown option '" + command[0] + "'");
+    return std::nullopt;
+  }
+  // "run --trace T make -- -x": the "--" after the command's name is the command's own
+  if (had_dashes) {
+    if (!command.empty()) command.push_back("--");
+    command.insert(command.end(), after_dashes.begin(), after_dashes.end());
+  }
+  return command;
+}
+
 std::optional<size_t> parse_ring_mb(const std::string& v) {
   char* end = nullptr;
   errno = 0;

@@ -60,5 +60,15 @@ expect 125 "not '-1'" run --ring-mb=-1 --trace "$tmp/j" -- /bin/true
 # a repeated single-value option takes its last value, as documented
 expect 0 "" keygen --out "$tmp/first" --out "$tmp/second"
 [[ -s $tmp/second.key && ! -e $tmp/first.key ]] || { echo "FAIL: keygen --out twice did not take the last"; fails=$((fails + 1)); }
+# build: the same option syntax; the builder's arguments checked before anything runs
+expect 125 "build: --out is required" build -- buildah bud --layers ctx
+expect 125 "build: no builder command given" build --out "$tmp/rec"
+expect 125 "add --image-out" build --out "$tmp/rec" --key k -- buildah bud --layers ctx
+expect 125 "not '3'" build --ring-mb 3 --out "$tmp/rec" -- buildah bud --layers ctx
+expect 125 "buildah or podman" build --out "$tmp/rec" -- docker build ctx
+expect 125 "add --layers" build --out "$tmp/rec" -- buildah bud ctx
+expect 125 "--isolation oci" build --out "$tmp/rec" -- podman build --isolation=chroot ctx
+expect 125 "build: unknown option '--bogus'" build --out "$tmp/rec" --bogus -- buildah bud ctx
+[[ ! -e "$tmp/rec" ]] || { echo "FAIL: a refused build left $tmp/rec"; fails=$((fails + 1)); }
 ((fails == 0)) || { echo "cli_test: $fails failure(s)"; exit 1; }
 echo "cli_test: all passed"
