@@ -616,6 +616,26 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
         spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
                      st["layer_check"].dump());
     }
+    // COPY and ADD run no process: their record is their layer (docs/build.md)
+    std::map<std::string, std::vector<std::string>> context;
+    std::error_code ec;
+    bool context_read = false;
+    for (auto& in : (*manifest)["instructions"]) {
+      if (in.value("kind", "") != "copy" || !in["layer"].is_string()) continue;
+      if (!context_read && !plan_.context.empty() && fs::is_directory(plan_.context, ec))
+        context = context_digests(plan_.context);
+      context_read = true;
+      size_t k = 0;
+      while (k < diff_ids.size() && diff_ids[k] != in["layer"]) k++;
+      if (k >= diff_ids.size() || k >= layers.size()) continue;
+      auto blob_of = [&](size_t i) {
+        return dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
+      };
+      std::vector<std::string> lower;
+      for (size_t i = 0; i < k; i++) lower.push_back(blob_of(i));
+      in["contents"] = copy_record(list_layer(blob_of(k), shim_dir_ + "/layer"), lower, context,
+                                   shim_dir_ + "/lower");
+    }
   } catch (const std::exception& e) {
     return std::string("the exported image cannot be read: ") + e.what();
   }

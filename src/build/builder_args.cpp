@@ -99,6 +99,7 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
     }
     if (a.empty() || a[0] != '-') {
       kept.push_back(a);  // the context directory
+      plan.context = a;
       continue;
     }
     std::string name = a, value;

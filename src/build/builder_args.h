@@ -24,6 +24,7 @@ struct BuilderPlan {
   std::vector<std::string> global_args;  // the builder's options before its subcommand
                                          // (storage: --root, --storage-driver ...)
   std::string iidfile;  // where the builder writes the built image's id (--iidfile)
+  std::string context;  // the build context directory (the last positional argument), or ""
 };
 
 // `argv`: the builder command as the user gave it (buildah bud ... / podman build ...).

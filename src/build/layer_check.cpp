@@ -166,4 +166,110 @@ json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
           {"reconciled", ok}};
 }
 
+namespace {
+
+// Unpacks only `members` of a layer blob into `dir` (tar ignores, with a non-zero status, the
+// ones it lacks). Returns whether tar ran.
+bool extract_members(const std::string& blob, const std::string& dir,
+                     const std::vector<std::string>& members) {
+  pid_t c = fork();
+  if (c < 0) return false;
+  if (c == 0) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    std::vector<std::string> args = {"tar", "-xf", blob, "-C", dir, "--no-same-owner",
+                                     "--no-same-permissions", "--ignore-failed-read"};
+    for (const auto& m : members) {  // members are relative, with or without "./"
+      args.push_back(m.substr(1));
+      args.push_back("." + m);
+    }
+    std::vector<char*> v;
+    for (auto& a : args) v.push_back(a.data());
+    v.push_back(nullptr);
+    execvp("tar", v.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(c, &st, 0);
+  return WIFEXITED(st) && WEXITSTATUS(st) != 127;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<std::string>> context_digests(const std::string& dir,
+                                                                size_t max_files) {
+  std::map<std::string, std::vector<std::string>> out;
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::none, ec);
+       !ec && it != fs::recursive_directory_iterator() && n < max_files; it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    n++;
+    auto h = hash_path(AT_FDCWD, it->path().string(), false, std::nullopt);
+    if (!h.sha256.empty()) out[h.sha256].push_back(fs::relative(it->path(), dir, ec).string());
+  }
+  return out;
+}
+
+json copy_record(const std::vector<LayerEntry>& layer, const std::vector<std::string>& lower,
+                 const std::map<std::string, std::vector<std::string>>& context,
+                 const std::string& scratch) {
+  json added = json::array(), removed = json::array();
+  std::map<std::string, const LayerEntry*> files;
+  for (const auto& e : layer) {
+    const std::string name = fs::path(e.path).filename().string();
+    if (name.rfind(".wh.", 0) == 0) {
+      if (name != ".wh..wh..opq")
+        removed.push_back((fs::path(e.path).parent_path() / name.substr(4)).string());
+      continue;
+    }
+    if (e.type == 'f' || e.type == 'l') files[e.path] = &e;
+  }
+  // what each added path held before: the topmost lower layer that has it (a path a lower layer
+  // removed again, by a whiteout, did not exist; opaque directories are not followed yet)
+  std::map<std::string, std::string> before;
+  std::set<std::string> open_paths;
+  for (const auto& [p, e] : files) open_paths.insert(p);
+  std::error_code ec;
+  for (size_t i = lower.size(); i-- > 0 && !open_paths.empty();) {
+    std::vector<std::string> ask(open_paths.begin(), open_paths.end());
+    for (const auto& p : open_paths)
+      ask.push_back((fs::path(p).parent_path() / (".wh." + fs::path(p).filename().string())).string());
+    fs::remove_all(scratch, ec);
+    fs::create_directories(scratch, ec);
+    extract_members(lower[i], scratch, ask);
+    for (auto it = open_paths.begin(); it != open_paths.end();) {
+      fs::path got = fs::path(scratch) / it->substr(1);
+      fs::path wh = fs::path(scratch) / fs::path(it->substr(1)).parent_path() /
+                    (".wh." + fs::path(*it).filename().string());
+      if (fs::exists(fs::symlink_status(wh, ec))) {
+        it = open_paths.erase(it);  // removed below: nothing was there before
+      } else if (fs::exists(fs::symlink_status(got, ec))) {
+        before[*it] = fs::is_regular_file(fs::symlink_status(got, ec))
+                          ? hash_path(AT_FDCWD, got.string(), false, std::nullopt).sha256
+                          : std::string("not a regular file");
+        it = open_paths.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  fs::remove_all(scratch, ec);
+  json replaced = json::array();
+  for (const auto& [p, e] : files) {
+    json f = {{"path", p}, {"type", e->type == 'l' ? "symlink" : "file"}};
+    if (e->type == 'f') f["sha256"] = e->sha256;
+    if (e->type == 'f')
+      if (auto c = context.find(e->sha256); c != context.end()) f["context_sources"] = c->second;
+    added.push_back(f);
+    if (auto b = before.find(p); b != before.end())
+      replaced.push_back({{"path", p}, {"sha256_before", b->second},
+                          {"sha256_after", e->type == 'f' ? json(e->sha256) : json(nullptr)}});
+  }
+  return {{"added", added}, {"replaced", replaced}, {"removed", removed}};
+}
+
 }  // namespace stepseal::build

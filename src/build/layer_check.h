@@ -10,6 +10,7 @@
 //   stubs            entries the runtime makes, not the step (/etc/hosts, /etc/resolv.conf ...)
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,21 @@ struct LayerEntry {
 // Unpacks a layer blob (a tar, compressed or not) with tar(1) into `scratch` (created, then
 // removed) and lists it. Throws std::runtime_error.
 std::vector<LayerEntry> list_layer(const std::string& blob_path, const std::string& scratch);
+
+// A COPY or ADD instruction's record, from its layer: every file it added (with its SHA-256),
+// every file it replaced (with its content before, from the lower layers), every removal
+// (whiteouts), and the build-context files each added file's content matches.
+// `lower`: the blob paths of the layers below it, bottom first. `context`: the files of the
+// build context by SHA-256 (path relative to the context). `scratch`: a directory to unpack in.
+nlohmann::json copy_record(const std::vector<LayerEntry>& layer,
+                           const std::vector<std::string>& lower,
+                           const std::map<std::string, std::vector<std::string>>& context,
+                           const std::string& scratch);
+
+// The files of a build context by content: SHA-256 -> paths relative to `dir` (at most
+// `max_files` regular files; symlinks not followed).
+std::map<std::string, std::vector<std::string>> context_digests(const std::string& dir,
+                                                                size_t max_files = 20000);
 
 // Compares a layer with a step's summary (stepseal show --format json's "files").
 // `mounts`: the container's mount destinations, under which changes never reach the layer.

@@ -193,6 +193,17 @@ TEST_F(BuildTest, StepsAreMatchedToLayersAndAttestedAgainstTheImage) {
   std::vector<std::string> kinds;
   for (const json& in : m["instructions"]) kinds.push_back(in.value("kind", ""));
   EXPECT_EQ(kinds, (std::vector<std::string>{"copy", "run", "other", "run"})) << m["instructions"].dump(2);
+  // the COPY's record, from its layer: the two files with their content (sha256sum of the
+  // context's files) and where they came from
+  const json& copy = m["instructions"][0]["contents"];
+  ASSERT_TRUE(copy.is_object()) << m["instructions"][0].dump(2);
+  std::map<std::string, json> added;
+  for (const json& f : copy["added"]) added[f.value("path", "")] = f;
+  ASSERT_EQ(added.size(), 2u) << copy.dump(2);
+  EXPECT_EQ(added["/data/a.txt"].value("sha256", ""), Sha256Sum(ctx() + "/a.txt"));
+  EXPECT_EQ(added["/data/b.txt"].value("sha256", ""), Sha256Sum(ctx() + "/b.txt"));
+  EXPECT_EQ(added["/data/a.txt"]["context_sources"], json({"a.txt"}));
+  EXPECT_TRUE(copy["replaced"].empty()) << "nothing was at /data/ before";
   // four envelopes (two per RUN), attached, verified against the image with the public key
   auto v = RunCommand({STEPSEAL_BIN, "verify", "--pub", dir() / "ci.pub", "--image",
                        layout + ":demo", "--attached"});

@@ -276,3 +276,52 @@ TEST(LayerCheck, ListsARealTarLayer) {
 
 }  // namespace
 }  // namespace stepseal::build
+
+namespace stepseal::build {
+namespace {
+
+using nlohmann::json;
+
+// A COPY layer over two lower layers: what it added, what it replaced (with the content before,
+// from the topmost lower layer that had it), what it removed, and where its content came from.
+TEST(CopyRecord, AddedReplacedRemovedAndTheirSources) {
+  namespace fs = std::filesystem;
+  fs::path d = fs::temp_directory_path() / ("stepseal-copy-" + std::to_string(getpid()));
+  auto layer = [&](const std::string& name, std::map<std::string, std::string> files) {
+    fs::path src = d / (name + ".src");
+    fs::create_directories(src);
+    for (auto& [p, c] : files) {
+      fs::create_directories((src / p).parent_path());
+      std::ofstream(src / p) << c;
+    }
+    std::string blob = (d / (name + ".tgz")).string();
+    EXPECT_EQ(system(("tar -czf " + blob + " -C " + src.string() + " .").c_str()), 0);
+    return blob;
+  };
+  std::string base = layer("base", {{"etc/conf", "v1\n"}, {"etc/gone", "x\n"}, {"bin/tool", "t\n"}});
+  std::string mid = layer("mid", {{"etc/conf", "v2\n"}, {"etc/.wh.gone", ""}});
+  std::string copy = layer("copy", {{"etc/conf", "v3\n"}, {"etc/gone", "back\n"},
+                                    {"data/new", "hello\n"}, {"bin/.wh.tool", ""}});
+  fs::create_directories(d / "ctx");
+  std::ofstream(d / "ctx/hello.txt") << "hello\n";
+  auto ctx = context_digests((d / "ctx").string());
+  json r = copy_record(list_layer(copy, (d / "scratch").string()), {base, mid}, ctx,
+                       (d / "lower").string());
+  std::map<std::string, json> added, replaced;
+  for (auto& f : r["added"]) added[f["path"]] = f;
+  for (auto& f : r["replaced"]) replaced[f["path"]] = f;
+  ASSERT_EQ(added.size(), 3u) << r.dump(2);
+  EXPECT_EQ(added["/data/new"]["context_sources"], json({"hello.txt"}));
+  ASSERT_EQ(replaced.size(), 1u) << r.dump(2);  // /etc/gone was removed by mid: nothing before
+  // the content before is mid's v2, not base's v1 (sha256sum of "v2\n")
+  EXPECT_EQ(replaced["/etc/conf"]["sha256_before"],
+            "81db67b6a5702b9b68f0016f061c409bf3fb16d062fc854d1b424bb4e9c28c56");
+  EXPECT_EQ(replaced["/etc/conf"]["sha256_after"],  // sha256sum of "v3\n"
+            "1875add404b2a01dbb52d1e58dee41d1f480be457a34bd7e1bd2a69d53f35db3");
+  EXPECT_EQ(r["removed"], json({"/bin/tool"}));
+  EXPECT_FALSE(fs::exists(d / "lower")) << "the scratch directory is removed";
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace stepseal::build
