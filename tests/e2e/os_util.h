@@ -217,12 +217,23 @@ inline CommandResult RunCommand(const std::vector<std::string>& argv, const Spaw
   return child.Wait(timeout);
 }
 
+// A /proc file, read with read(2): a process can vanish while it is read (ESRCH), which makes
+// an ifstream throw from underflow. Whatever was read before is returned; nothing if none.
+inline std::string ReadProc(const std::string& path) {
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
 // Whether PID is a live process. A zombie counts as dead: PID 1 of a minimal container may never
 // reap the orphans it inherits, so kill(pid, 0) alone would report a dead daemon as alive.
 inline bool IsAlive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
+  std::string line = ReadProc("/proc/" + std::to_string(pid) + "/stat");
+  if (line.empty()) return false;
   auto paren = line.rfind(')');
   if (paren == std::string::npos || paren + 2 >= line.size()) return false;
   char state = line[paren + 2];
@@ -230,8 +241,7 @@ inline bool IsAlive(pid_t pid) {
 }
 
 inline std::string CmdlineOf(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string s = ReadProc("/proc/" + std::to_string(pid) + "/cmdline");
   for (char& c : s)
     if (c == '\0') c = ' ';
   return s;
@@ -260,7 +270,7 @@ inline std::vector<pid_t> LiveProcessesMentioning(const std::string& needle) {
 // (getpid()) need not be the pid the test must signal or watch. Returns -1 if there is none.
 inline pid_t PidSeenFromHere(pid_t inner_pid, const std::string& needle) {
   for (pid_t pid : LiveProcessesMentioning(needle)) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::istringstream status(ReadProc("/proc/" + std::to_string(pid) + "/status"));
     std::string line;
     while (std::getline(status, line)) {
       if (line.rfind("NSpid:", 0) != 0) continue;
