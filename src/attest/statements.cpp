@@ -1,5 +1,7 @@
 #include "attest/statements.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 
 namespace stepseal::attest {
@@ -70,13 +72,28 @@ json completeness(const StepContext& s) {
           {"journal", sum.value("journal", json::object())}};
 }
 
-// Names stepseal, its version and the digest of the very binary that made the recording.
+// The builder: what the operator set, else the very binary that made the recording, named by
+// its digest (a URN: no made-up location a policy could key on).
 std::string builder_id(const StepContext& s) {
-  return "https://github.com/stepseal/stepseal@" + s.header.value("stepseal_version", "unknown") +
-         "#sha256:" + s.header.value("stepseal_sha256", "unknown");
+  if (!s.builder_id.empty()) return s.builder_id;
+  return "urn:stepseal:binary:sha256:" + s.header.value("stepseal_sha256", "unknown");
 }
 
 }  // namespace
+
+std::string ci_event() {
+  auto env = [](const char* k) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : "");
+  };
+  if (!env("GITHUB_RUN_ID").empty() && !env("GITHUB_REPOSITORY").empty()) {
+    std::string server = env("GITHUB_SERVER_URL").empty() ? "https://github.com" : env("GITHUB_SERVER_URL");
+    return server + "/" + env("GITHUB_REPOSITORY") + "/actions/runs/" + env("GITHUB_RUN_ID") +
+           "/attempts/" + (env("GITHUB_RUN_ATTEMPT").empty() ? "1" : env("GITHUB_RUN_ATTEMPT"));
+  }
+  if (!env("CI_JOB_URL").empty()) return env("CI_JOB_URL");
+  return "";
+}
 
 bool known_predicate(const std::string& type) {
   return type == kRuntimeTrace || type == kSlsaProvenance;
@@ -89,7 +106,7 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
   for (const auto& f : sum.value("files", json::array())) files.push_back(file_descriptor(f));
   json predicate = {
       {"monitor",
-       {{"type", "https://github.com/stepseal/stepseal/monitor/ebpf-raw-tracepoints/v1"},
+       {{"type", "urn:stepseal:monitor:ebpf-raw-tracepoints:v1"},
         {"configSource", {{"uri", builder_id(s)},
                           {"digest", {{"sha256", s.header.value("stepseal_sha256", "")}}}}},
         {"tracePolicy", {{"digests", s.header.value("digests", true)},
@@ -99,8 +116,8 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
       {"monitoredProcess",
        {{"hostID", "urn:stepseal:host:" + s.header.value("host", "") + ":boot:" +
                        s.header.value("boot_id", "")},
-        {"type", "https://github.com/stepseal/stepseal/step/v1"},
-        {"event", s.step_name}}},
+        {"type", "urn:stepseal:step:v1"},
+        {"event", s.event.empty() ? s.step_name : s.event}}},
       {"step", {{"name", s.step_name}, {"argv", step.value("argv", json::array())},
                 {"cwd", step.value("cwd", "")}, {"exit_code", step.value("exit_code", json())}}},
       {"build", s.build},
@@ -133,7 +150,7 @@ json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) 
   const std::string head = sum.value("journal", json::object()).value("sha256_head", "");
   json predicate = {
       {"buildDefinition",
-       {{"buildType", "https://github.com/stepseal/stepseal/buildtypes/traced-step/v1"},
+       {{"buildType", "urn:stepseal:buildtype:traced-step:v1"},
         {"externalParameters", {{"argv", step.value("argv", json::array())},
                                 {"cwd", step.value("cwd", "")}}},
         {"internalParameters", {{"step", s.step_name},

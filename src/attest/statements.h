@@ -38,7 +38,17 @@ struct StepContext {
   std::string step_name;   // e.g. the trace file's name without extension
   // stepseal build: the step's instruction and layer (build.json's step, "instruction"), or null
   nlohmann::json build = nullptr;
+  // the job this step belongs to, unique (runtime-trace monitoredProcess.event): from the CI's
+  // own variables, --event, or generated (ci_event()); empty: the step's name
+  std::string event{};
+  // the SLSA builder.id an operator sets (their CI's identity); empty: this stepseal binary,
+  // named by its digest
+  std::string builder_id{};
 };
+
+// The job's identity from the CI's own variables: a GitHub Actions run URL with its attempt, a
+// GitLab job URL; empty when neither is set.
+std::string ci_event();
 
 nlohmann::json runtime_trace_statement(const std::vector<Subject>& subjects, const StepContext& s);
 nlohmann::json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s);

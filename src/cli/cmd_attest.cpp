@@ -6,6 +6,10 @@
 #include <memory>
 #include <set>
 
+#include <openssl/rand.h>
+
+#include <cstdio>
+
 #include "attest/dsse.h"
 #include "attest/keys.h"
 #include "attest/oci.h"
@@ -20,6 +24,23 @@ namespace stepseal::cli {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+// A random (version 4) UUID as a URN: a job identity when the CI gives none.
+std::string random_urn() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no random bytes for an event id");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char s[37];
+  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
+  return std::string("urn:uuid:") + s;
+}
+
+}  // namespace
+
 int attest_journals(const AttestRequest& a) {
   const std::string &key_path = a.key, &image_spec = a.image, &out_dir = a.out, &attach = a.attach;
   const bool link = a.link;
@@ -30,6 +51,10 @@ int attest_journals(const AttestRequest& a) {
     return usage_error("attest: --attach must be both, buildkit, referrers or none");
   try {
     attest::Key key = attest::Key::load_private(key_path);
+    // one identity for the job, every step of this invocation shares it
+    const std::string event = !a.event.empty() ? a.event
+                              : !attest::ci_event().empty() ? attest::ci_event()
+                                                            : random_urn();
     attest::ImageRef image = attest::resolve_image(image_spec);
     std::vector<attest::Subject> subjects;
     for (const auto& m : image.manifests) {
@@ -55,6 +80,8 @@ int attest_journals(const AttestRequest& a) {
       if (rec.end.contains("stepseal_sha256"))  // written with the step's end
         header["stepseal_sha256"] = rec.end["stepseal_sha256"];
       attest::StepContext ctx{summary, header, step_name(trace)};
+      ctx.event = event;
+      ctx.builder_id = a.builder_id;
       if (auto b = a.build.find(trace); b != a.build.end()) ctx.build = b->second;
       if (!names.insert(ctx.step_name).second) {
         spdlog::error("{}: another trace is also named {}: step names come from file names and "
@@ -108,6 +135,14 @@ CLI::App* add_attest(CLI::App& app, int& rc) {
                   "how to attach them to the layout: both (default), buildkit, referrers, none")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("--in-toto-link", a->link, "also write STEP.KEYID8.link for in-toto-verify");
+  sub->add_option("--event", a->event,
+                  "the job's unique identity (runtime-trace monitoredProcess.event; default: the "
+                  "GitHub Actions run or GitLab job URL, else a generated urn:uuid)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--builder-id", a->builder_id,
+                  "SLSA builder.id: your CI's identity (default: this stepseal binary, "
+                  "urn:stepseal:binary:sha256:...)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("traces", a->traces, "journals to attest, one step each (named after the file)")
       ->required();
   sub->footer("Exit status: 0 signed; 3 a key, layout or journal could not be read;\n"

@@ -21,7 +21,7 @@ namespace {
 
 struct BuildArgs : TraceOptionValues {
   build::BuildOptions o;
-  std::string key;
+  std::string key, event, builder_id;
 };
 
 int build_cmd(BuildArgs& a, std::vector<std::string> command) {
@@ -56,6 +56,8 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   }
   AttestRequest req;
   req.key = a.key;
+  req.event = a.event;
+  req.builder_id = a.builder_id;
   req.image = m["image"].value("layout", "") + ":" + m["image"].value("tag", "");
   req.out = (fs::path(a.o.out_dir) / "attestations").string();
   for (const auto& st : m.value("steps", nlohmann::json::array())) {
@@ -94,6 +96,10 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
   sub->add_option("--key", a->key,
                   "KEY: sign each traced RUN as in-toto attestations bound to the exported "
                   "image (needs --image-out; written to DIR/attestations and attached)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--event", a->event, "with --key: the job's unique identity (as for attest)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--builder-id", a->builder_id, "with --key: SLSA builder.id (as for attest)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->prefix_command();
   sub->footer(

@@ -48,6 +48,8 @@ struct AttestRequest {
   bool link = false;
   std::vector<std::string> traces;
   std::map<std::string, nlohmann::json> build;
+  std::string event;       // the job's identity; empty: the CI's, else a generated urn:uuid
+  std::string builder_id;  // SLSA builder.id; empty: this stepseal binary by its digest
 };
 int attest_journals(const AttestRequest& a);
 

@@ -383,6 +383,7 @@ TEST_P(AttestKeysTest, Roundtrip) {
   // each envelope and its Statement, checked field by field
   const std::string sh = Canonical("/bin/sh");  // /usr/bin/dash on Debian
   const std::string sh_digest = Sha256Sum(sh), stepseal_digest = Sha256Sum(STEPSEAL_BIN);
+  std::set<std::string> events;
   for (const char* step : kSteps) {
     for (const char* kind : kKinds) {
       SCOPED_TRACE(Envelope(step, kind));
@@ -393,6 +394,8 @@ TEST_P(AttestKeysTest, Roundtrip) {
       EXPECT_EQ(env["signatures"][0].value("keyid", ""), keyid_);
       json st = ParseOrNull(PayloadOf(env));
       ASSERT_TRUE(st.is_object()) << PayloadOf(env);
+      // no made-up locations: identifiers are URNs, or the operator's
+      EXPECT_EQ(PayloadOf(env).find("github.com/stepseal"), std::string::npos);
       EXPECT_EQ(st.value("_type", ""), kStatementType);
       const json& subjects = st.value("subject", json::array());
       ASSERT_EQ(subjects.size(), 1u) << Dump(st);
@@ -405,8 +408,15 @@ TEST_P(AttestKeysTest, Roundtrip) {
                       .value("journal", json::object())
                       .value("sha256_head", ""),
                   heads_[step]);
-        // runtime-trace v0.1: monitoredProcess.event is a string (the step), hostID a URI
-        EXPECT_EQ(p.value("monitoredProcess", json::object()).value("event", ""), step);
+        // monitoredProcess.event identifies the job: the CI's run URL, else a generated urn:uuid,
+        // the same for every step of one attest; hostID is a URI
+        const std::string ev = p.value("monitoredProcess", json::object()).value("event", "");
+        EXPECT_TRUE((ev.rfind("urn:uuid:", 0) == 0 && ev.size() == 45) ||
+                    ev.find("://") != std::string::npos)
+            << ev;
+        events.insert(ev);
+        EXPECT_EQ(p.value("monitor", json::object()).value("type", ""),
+                  "urn:stepseal:monitor:ebpf-raw-tracepoints:v1");
         EXPECT_EQ(p.value("monitoredProcess", json::object()).value("hostID", "").rfind("urn:", 0),
                   0u);
         EXPECT_EQ(p.value("step", json::object()).value("name", ""), step);
@@ -427,12 +437,16 @@ TEST_P(AttestKeysTest, Roundtrip) {
             rd.value("builder", json::object()).value("builderDependencies", json::array());
         ASSERT_FALSE(deps.empty()) << Dump(rd);
         EXPECT_EQ(deps[0].value("digest", json::object()).value("sha256", ""), stepseal_digest);
+        EXPECT_EQ(rd.value("builder", json::object()).value("id", ""),
+                  "urn:stepseal:binary:sha256:" + stepseal_digest);
         const json& bp = rd.value("byproducts", json::array());
         ASSERT_FALSE(bp.empty()) << Dump(rd);
         EXPECT_EQ(bp[0].value("digest", json::object()).value("sha256", ""), heads_[step]);
       }
     }
   }
+
+  EXPECT_EQ(events.size(), 1u) << "one job, one event identity";
 
   // the envelopes attached to the layout are the ones written, and verify --attached passes
   {

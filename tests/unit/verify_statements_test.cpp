@@ -3,6 +3,9 @@
 // way `stepseal verify` checks it. Each check must pass the genuine envelope and fail the one
 // thing changed.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <map>
 #include <fcntl.h>
 
 #include <nlohmann/json.hpp>
@@ -164,6 +167,53 @@ TEST_F(VerifyStatements, BadInputIsAVerdictNeverACrash) {
   odd["subject"] = "not an array";
   odd["predicate"] = 42;
   EXPECT_FALSE(verify_statement_envelope(Envelope(odd, key_), key_, Req()).ok());
+}
+
+}  // namespace
+}  // namespace stepseal::attest
+
+namespace stepseal::attest {
+namespace {
+
+// The operator's identities win over stepseal's defaults, and the defaults name no location.
+TEST(StatementIdentities, EventAndBuilderIdAreTheOperatorsWhenGiven) {
+  nlohmann::json summary = {{"step", {{"argv", {"make"}}}}, {"complete", true}};
+  nlohmann::json header = {{"stepseal_sha256", "abc"}};
+  StepContext plain{summary, header, "compile"};
+  auto rt = runtime_trace_statement({{"img", "sha256:00"}}, plain);
+  EXPECT_EQ(rt["predicate"]["monitoredProcess"]["event"], "compile");
+  EXPECT_EQ(rt["predicate"]["monitor"]["configSource"]["uri"], "urn:stepseal:binary:sha256:abc");
+  auto slsa = slsa_statement({{"img", "sha256:00"}}, plain);
+  EXPECT_EQ(slsa["predicate"]["runDetails"]["builder"]["id"], "urn:stepseal:binary:sha256:abc");
+  EXPECT_EQ(slsa["predicate"]["buildDefinition"]["buildType"], "urn:stepseal:buildtype:traced-step:v1");
+  StepContext set = plain;
+  set.event = "https://ci.example/runs/7/attempts/2";
+  set.builder_id = "https://ci.example/runners/hardened";
+  EXPECT_EQ(runtime_trace_statement({{"img", "sha256:00"}}, set)["predicate"]["monitoredProcess"]["event"],
+            set.event);
+  EXPECT_EQ(slsa_statement({{"img", "sha256:00"}}, set)["predicate"]["runDetails"]["builder"]["id"],
+            set.builder_id);
+}
+
+TEST(StatementIdentities, TheCisOwnRunIdentifiesTheJob) {
+  // this process's own CI variables are set aside, and put back
+  const char* keys[] = {"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
+                        "GITHUB_RUN_ATTEMPT", "CI_JOB_URL"};
+  std::map<std::string, std::string> saved;
+  for (const char* k : keys)
+    if (const char* v = getenv(k)) saved[k] = v;
+  for (const char* k : keys) unsetenv(k);
+  EXPECT_EQ(ci_event(), "");
+  setenv("GITHUB_SERVER_URL", "https://github.example", 1);
+  setenv("GITHUB_REPOSITORY", "org/repo", 1);
+  setenv("GITHUB_RUN_ID", "42", 1);
+  setenv("GITHUB_RUN_ATTEMPT", "3", 1);
+  EXPECT_EQ(ci_event(), "https://github.example/org/repo/actions/runs/42/attempts/3");
+  for (const char* k : keys) unsetenv(k);
+  setenv("CI_JOB_URL", "https://gitlab.example/g/p/-/jobs/9", 1);
+  EXPECT_EQ(ci_event(), "https://gitlab.example/g/p/-/jobs/9");
+  for (const char* k : keys) unsetenv(k);
+  for (const auto& [k, v] : saved) setenv(k.c_str(), v.c_str(), 1);
 }
 
 }  // namespace
