@@ -52,12 +52,6 @@ using Fd = util::UniqueFd;
 
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-int64_t clock_ns(clockid_t c) {
-  timespec ts{};
-  clock_gettime(c, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 // PATH lookup, as execvp would do it.
 std::string which(const std::string& name) {
   if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
@@ -600,13 +594,21 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
     // every RUN's layer against its trace (docs/build.md, "Layers against the trace")
     const json diff_ids = c.config["rootfs"]["diff_ids"];
     const json layers = c.manifest.value("layers", json::array());
+    auto blob_of = [&](size_t i) {
+      return dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
+    };
+    // the index of a history entry's layer (its diff_id) in the manifest, or nullopt
+    auto layer_index = [&](const json& diff_id) -> std::optional<size_t> {
+      for (size_t k = 0; k < diff_ids.size() && k < layers.size(); k++)
+        if (diff_ids[k] == diff_id) return k;
+      return std::nullopt;
+    };
     for (auto& st : steps) {
       const json& in = st["instruction"];
       if (!in.is_object() || !in["layer"].is_string()) continue;
-      size_t k = 0;
-      while (k < diff_ids.size() && diff_ids[k] != in["layer"]) k++;
-      if (k >= diff_ids.size() || k >= layers.size()) continue;
-      std::string blob = dir + "/blobs/sha256/" + layers[k].value("digest", "").substr(7);
+      auto k = layer_index(in["layer"]);
+      if (!k) continue;
+      std::string blob = blob_of(*k);
       StepRecord rec = load_step((fs::path(o_.out_dir) / st.value("journal", "")).string());
       json summary = summary_json(rec);
       std::vector<std::string> mounts;
@@ -625,15 +627,11 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
       if (!context_read && !plan_.context.empty() && fs::is_directory(plan_.context, ec))
         context = context_digests(plan_.context);
       context_read = true;
-      size_t k = 0;
-      while (k < diff_ids.size() && diff_ids[k] != in["layer"]) k++;
-      if (k >= diff_ids.size() || k >= layers.size()) continue;
-      auto blob_of = [&](size_t i) {
-        return dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
-      };
+      auto k = layer_index(in["layer"]);
+      if (!k) continue;
       std::vector<std::string> lower;
-      for (size_t i = 0; i < k; i++) lower.push_back(blob_of(i));
-      in["contents"] = copy_record(list_layer(blob_of(k), shim_dir_ + "/layer"), lower, context,
+      for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));
+      in["contents"] = copy_record(list_layer(blob_of(*k), shim_dir_ + "/layer"), lower, context,
                                    shim_dir_ + "/lower");
     }
   } catch (const std::exception& e) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/time.h"  // parse_rfc3339_ns: history times
+
 namespace stepseal::build {
 
 // Matches `steps` (build.json's, in create order; each gets "instruction") against `config`.
@@ -19,8 +21,5 @@ namespace stepseal::build {
 // layers disagree.
 nlohmann::json map_steps(const nlohmann::json& config, nlohmann::json& steps,
                          int64_t build_started_ns);
-
-// RFC 3339 (UTC "Z" or an offset, any fraction) to realtime ns; nullopt-like -1 if malformed.
-int64_t parse_rfc3339_ns(const std::string& s);
 
 }  // namespace stepseal::build
