@@ -147,8 +147,13 @@ bool is_index_type(const std::string& mt) { return mt == kOciIndex || mt == kDoc
 // A descriptor that describes an attestation rather than an image: BuildKit's attestation
 // manifests (by annotation, or by the unknown/unknown platform they carry) and artifacts such as
 // OCI 1.1 referrers (they name an artifactType).
+bool is_cosign_att(const json& d) {
+  const std::string t = annotation(d, kRefName);
+  return t.size() == 7 + 64 + 4 && t.rfind("sha256-", 0) == 0 && t.compare(71, 4, ".att") == 0;
+}
+
 bool is_attestation_descriptor(const json& d) {
-  if (annotation(d, kRefType) == kAttestationManifest) return true;
+  if (annotation(d, kRefType) == kAttestationManifest || is_cosign_att(d)) return true;
   if (d.is_object() && d.contains("platform") && d["platform"].is_object() &&
       str_field(d["platform"], "os") == "unknown" &&
       str_field(d["platform"], "architecture") == "unknown")
@@ -505,9 +510,13 @@ ImageRef resolve_image(const std::string& spec) {
   return ref;
 }
 
+std::string cosign_att_tag(const std::string& manifest_digest) {
+  return "sha256-" + digest_hex(manifest_digest, "the image manifest") + ".att";
+}
+
 void attach(const ImageRef& image, const ImageManifest& manifest,
             const std::vector<Attestation>& attestations, const AttachOptions& opts) {
-  if (attestations.empty() || (!opts.buildkit && !opts.referrers)) return;
+  if (attestations.empty() || (!opts.buildkit && !opts.referrers && !opts.cosign_tag)) return;
   bool covered = false;
   for (const auto& m : image.manifests) covered |= m.digest == manifest.digest;
   if (!covered)
@@ -604,6 +613,38 @@ void attach(const ImageRef& image, const ImageManifest& manifest,
     if (!already) index["manifests"].push_back(ref_desc);
   }
 
+  if (opts.cosign_tag) {
+    const std::string tag = cosign_att_tag(manifest.digest);
+    json att_layers = json::array();
+    std::set<std::string> have;
+    json& entries = index["manifests"];
+    for (size_t i = 0; i < entries.size(); i++) {
+      if (annotation(entries[i], kRefName) != tag) continue;
+      json old = layout.read_json_blob(entries[i], "manifest tagged " + tag);
+      for (const auto& l : old.value("layers", json::array()))
+        if (have.insert(str_field(l, "digest")).second) att_layers.push_back(l);
+      entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i--));
+    }
+    for (const auto& l : layers) {
+      if (!have.insert(str_field(l, "digest")).second) continue;
+      json layer = l;
+      if (layer.contains("annotations"))
+        layer["annotations"] = {{"predicateType", layer["annotations"].value(kPredicateTypeAnnotation, "")}};
+      att_layers.push_back(layer);
+    }
+    // an image config naming each envelope layer (uncompressed: its diff_id is its digest)
+    json diff_ids = json::array();
+    for (const auto& l : att_layers) diff_ids.push_back(l["digest"]);
+    json config = {{"architecture", ""}, {"os", ""}, {"config", json::object()},
+                   {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
+    json config_desc = layout.write_blob(config.dump(), "application/vnd.oci.image.config.v1+json");
+    json att = {{"schemaVersion", 2}, {"mediaType", kOciManifest}, {"config", config_desc},
+                {"layers", att_layers}};
+    json att_desc = layout.write_blob(att.dump(), kOciManifest);
+    att_desc["annotations"] = {{kRefName, tag}};
+    entries.push_back(att_desc);
+  }
+
   layout.write_index_json(index);
 }
 
@@ -638,6 +679,11 @@ std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageMa
       if (annotation(d, kRefDigest) != manifest.digest) continue;
       take_layers(layout.read_json_blob(d, "attestation manifest " + digest),
                   "attestation manifest " + digest);
+      continue;
+    }
+    if (is_cosign_att(d)) {  // cosign's tag form: only the tag of this manifest
+      if (annotation(d, kRefName) == "sha256-" + digest_hex(manifest.digest, "the image manifest") + ".att")
+        take_layers(layout.read_json_blob(d, "manifest " + digest), "manifest " + digest);
       continue;
     }
     // OCI 1.1 referrers: artifacts at the top level or anything naming an artifactType

@@ -41,7 +41,15 @@ ImageRef resolve_image(const std::string& spec);
 struct AttachOptions {
   bool buildkit = true;   // attestation manifest in the index, vnd.docker.reference.* annotations
   bool referrers = true;  // OCI 1.1 artifact manifest with "subject"
+  // cosign's tag form, which admission controllers (Kyverno, policy-controller, Conforma) read:
+  // a manifest tagged "sha256-<hex of the image manifest digest>.att" whose layers are the
+  // envelopes (application/vnd.dsse.envelope.v1+json, annotation "predicateType"). Envelopes
+  // already under that tag are kept.
+  bool cosign_tag = false;
 };
+
+// The cosign attachment tag of MANIFEST_DIGEST ("sha256:<hex>"): "sha256-<hex>.att".
+std::string cosign_att_tag(const std::string& manifest_digest);
 
 // Stores each DSSE envelope (JSON text) as a layer blob (mediaType
 // "application/vnd.in-toto.<predicate-short>+dsse", annotation in-toto.io/predicate-type) and

@@ -1,8 +1,11 @@
 #include "attest/statements.h"
 
+#include "attest/build_statements.h"
+
 #include <cstdlib>
 
 #include <algorithm>
+#include <map>
 
 namespace stepseal::attest {
 
@@ -20,12 +23,6 @@ json subjects_json(const std::vector<Subject>& subjects) {
   return out;
 }
 
-json statement(const std::vector<Subject>& subjects, const char* type, json predicate) {
-  return {{"_type", kStatementType},
-          {"subject", subjects_json(subjects)},
-          {"predicateType", type},
-          {"predicate", std::move(predicate)}};
-}
 
 bool has(const json& access, const char* kind) {
   return std::find(access.begin(), access.end(), kind) != access.end();
@@ -79,7 +76,46 @@ std::string builder_id(const StepContext& s) {
   return "urn:stepseal:binary:sha256:" + s.header.value("stepseal_sha256", "unknown");
 }
 
+// runtime-trace v0.2's network entry (ip, hostname, port, protocol, invokingProcess) beside
+// stepseal's own fields (summary.md, network). hostname: a name the step's DNS answers gave
+// for the address (dns_learned), when stepseal recorded one.
+json network_entries(const json& sum) {
+  std::map<std::string, std::string> names;
+  for (const auto& d : sum.value("dns_learned", json::array()))
+    if (!d.value("address", "").empty() && !d.value("name", "").empty())
+      names.emplace(d["address"], d["name"]);
+  std::map<int64_t, const json*> procs;
+  for (const auto& p : sum.value("processes", json::array()))
+    if (p.contains("pid") && p["pid"].is_number_integer()) procs[p["pid"].get<int64_t>()] = &p;
+  json out = json::array();
+  for (const auto& n : sum.value("network", json::array())) {
+    json e = n;
+    const std::string family = n.value("family", "");
+    if (family == "inet" || family == "inet6") {
+      e["ip"] = n.value("address", "");
+      if (auto it = names.find(n.value("address", "")); it != names.end()) e["hostname"] = it->second;
+    }
+    json inv = {{"pid", n.value("pid", json())}};
+    if (n.contains("pid") && n["pid"].is_number_integer())
+      if (auto it = procs.find(n["pid"].get<int64_t>()); it != procs.end()) {
+        inv["exe"] = it->second->value("exe", "");
+        if (it->second->contains("exe_sha256"))
+          inv["digest"] = {{"sha256", (*it->second)["exe_sha256"]}};
+      }
+    e["invokingProcess"] = inv;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
+
+json make_statement(const std::vector<Subject>& subjects, const char* type, json predicate) {
+  return {{"_type", kStatementType},
+          {"subject", subjects_json(subjects)},
+          {"predicateType", type},
+          {"predicate", std::move(predicate)}};
+}
 
 std::string ci_event() {
   auto env = [](const char* k) {
@@ -96,7 +132,8 @@ std::string ci_event() {
 }
 
 bool known_predicate(const std::string& type) {
-  return type == kRuntimeTrace || type == kSlsaProvenance;
+  return type == kRuntimeTrace || type == kRuntimeTraceV01 || type == kSlsaProvenance ||
+         type == kLayerContents;
 }
 
 json runtime_trace_statement(const std::vector<Subject>& subjects, const StepContext& s) {
@@ -123,7 +160,7 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
       {"build", s.build},
       {"monitorLog",
        {{"process", sum.value("processes", json::array())},
-        {"network", sum.value("network", json::array())},
+        {"network", network_entries(sum)},
         {"fileAccess", files},
         {"failed", sum.value("failed", json::array())},
         {"dns", sum.value("dns", json::array())},
@@ -134,7 +171,7 @@ json runtime_trace_statement(const std::vector<Subject>& subjects, const StepCon
         {"buildFinishedOn", step.value("finished", json())}}},
       {"completeness", completeness(s)},
   };
-  return statement(subjects, kRuntimeTrace, std::move(predicate));
+  return make_statement(subjects, kRuntimeTrace, std::move(predicate));
 }
 
 json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) {
@@ -171,19 +208,27 @@ json slsa_statement(const std::vector<Subject>& subjects, const StepContext& s) 
                                      {"digest", {{"sha256", head}}},
                                      {"annotations", completeness(s)}}})}}},
   };
-  return statement(subjects, kSlsaProvenance, std::move(predicate));
+  return make_statement(subjects, kSlsaProvenance, std::move(predicate));
 }
 
 AttestedStep attested_step(const json& st) {
   AttestedStep a;
   const std::string type = st.value("predicateType", "");
   const json& p = st.value("predicate", json::object());
-  if (type == kRuntimeTrace) {
+  if (type == kRuntimeTrace || type == kRuntimeTraceV01) {
     a.step = p.value("step", json::object()).value("name", "");
     const json& c = p.value("completeness", json::object());
     a.journal_head = c.value("journal", json::object()).value("sha256_head", "");
     if (c.contains("complete") && c["complete"].is_boolean()) a.complete = c["complete"].get<bool>();
     a.enforcement = p.value("enforcement", json());
+  } else if (type == kLayerContents) {
+    a.step = p.value("step", json::object()).value("name", "");
+    a.complete = true;  // read whole from the layer
+  } else if (type == kSlsaProvenance &&
+             p.value("buildDefinition", json::object()).value("buildType", "") == kBuildType) {
+    const json& ip = p["buildDefinition"].value("internalParameters", json::object());
+    a.step = "build";
+    if (ip.contains("complete") && ip["complete"].is_boolean()) a.complete = ip["complete"].get<bool>();
   } else if (type == kSlsaProvenance) {
     const json& bd = p.value("buildDefinition", json::object());
     a.step = bd.value("internalParameters", json::object()).value("step", "");

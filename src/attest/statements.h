@@ -1,6 +1,6 @@
 // statements.h - in-toto Statements (v1) and in-toto 1.x links made from a step's summary.
 //
-//   runtime_trace_statement  predicate https://in-toto.io/attestation/runtime-trace/v0.1: the
+//   runtime_trace_statement  predicate https://in-toto.io/attestation/runtime-trace/v0.2: the
 //                            full record (processes with exe digests, file accesses with digests
 //                            and access kinds, network attempts, completeness, the journal head)
 //   slsa_statement           predicate https://slsa.dev/provenance/v1: argv and cwd as external
@@ -23,7 +23,9 @@
 namespace stepseal::attest {
 
 inline constexpr const char* kStatementType = "https://in-toto.io/Statement/v1";
-inline constexpr const char* kRuntimeTrace = "https://in-toto.io/attestation/runtime-trace/v0.1";
+inline constexpr const char* kRuntimeTrace = "https://in-toto.io/attestation/runtime-trace/v0.2";
+// what stepseal wrote before 2026-12 (read by verify; docs/attestations.md)
+inline constexpr const char* kRuntimeTraceV01 = "https://in-toto.io/attestation/runtime-trace/v0.1";
 inline constexpr const char* kSlsaProvenance = "https://slsa.dev/provenance/v1";
 
 struct Subject {
@@ -45,6 +47,10 @@ struct StepContext {
   // named by its digest
   std::string builder_id{};
 };
+
+// {"_type": Statement v1, "subject": SUBJECTS, "predicateType": TYPE, "predicate": PREDICATE}
+nlohmann::json make_statement(const std::vector<Subject>& subjects, const char* type,
+                              nlohmann::json predicate);
 
 // The job's identity from the CI's own variables: a GitHub Actions run URL with its attempt, a
 // GitLab job URL; empty when neither is set.

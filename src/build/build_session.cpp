@@ -28,8 +28,7 @@
 
 #include "attest/oci.h"
 #include "build/builder_args.h"
-#include "build/image_map.h"
-#include "build/layer_check.h"
+#include "build/image_record.h"
 #include "distill/summary.h"
 #include "replay/step_record.h"
 #include "build/runtime_shim.h"
@@ -39,6 +38,7 @@
 #include "util/exit_codes.h"
 #include "util/fd.h"
 #include "util/file_io.h"
+#include "util/subprocess.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -533,23 +533,7 @@ int BuildSession::pump() {
 
 // Runs a helper command (the builder's push), its output on stderr; returns its exit status.
 int BuildSession::run_quiet(const std::vector<std::string>& argv) {
-  pid_t c = fork();
-  if (c < 0) return -1;
-  if (c == 0) {
-    dup2(2, 1);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> v;
-    for (auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
-    v.push_back(nullptr);
-    execvp(v[0], v.data());
-    _exit(127);
-  }
-  int st = 0;
-  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return util::run_command(argv);
 }
 
 // The built image into an OCI layout, its digest from the layout's bytes, and the steps matched
@@ -577,75 +561,8 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
   if (int rc = run_quiet(push); rc != 0)
     return plan_.builder + " push to oci:" + dir + ":" + tag + " failed (exit " +
            std::to_string(rc) + ")";
-  try {
-    attest::ImageRef ref = attest::resolve_image(dir + ":" + tag);
-    if (ref.manifests.size() != 1) return "the exported layout holds " + std::to_string(ref.manifests.size()) + " images";
-    attest::ImageContents c = attest::image_contents(ref, ref.manifests[0]);
-    // the exported image is the one built: its config is the image id
-    if (c.manifest["config"].value("digest", "") != "sha256:" + id)
-      return "the exported image's config is " + c.manifest["config"].value("digest", "") +
-             ", not the built image " + id;
-    (*manifest)["image"] = {{"layout", dir},
-                            {"tag", tag},
-                            {"image_id", id},
-                            {"manifest_digest", ref.manifests[0].digest},
-                            {"config_digest", c.manifest["config"].value("digest", "")}};
-    (*manifest)["instructions"] = map_steps(c.config, steps, t0_real_);
-    // every RUN's layer against its trace (docs/build.md, "Layers against the trace")
-    const json diff_ids = c.config["rootfs"]["diff_ids"];
-    const json layers = c.manifest.value("layers", json::array());
-    auto blob_of = [&](size_t i) {
-      return dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
-    };
-    // the index of a history entry's layer (its diff_id) in the manifest, or nullopt
-    auto layer_index = [&](const json& diff_id) -> std::optional<size_t> {
-      for (size_t k = 0; k < diff_ids.size() && k < layers.size(); k++)
-        if (diff_ids[k] == diff_id) return k;
-      return std::nullopt;
-    };
-    for (auto& st : steps) {
-      const json& in = st["instruction"];
-      if (!in.is_object() || !in["layer"].is_string()) continue;
-      auto k = layer_index(in["layer"]);
-      if (!k) continue;
-      std::string blob = blob_of(*k);
-      StepRecord rec = load_step((fs::path(o_.out_dir) / st.value("journal", "")).string());
-      json summary = summary_json(rec);
-      std::vector<std::string> mounts;
-      for (const auto& m : st.value("mounts", json::array())) mounts.push_back(m.get<std::string>());
-      st["layer_check"] = check_layer(list_layer(blob, shim_dir_ + "/layer"), summary, mounts);
-      if (!st["layer_check"].value("reconciled", false))
-        spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
-                     st["layer_check"].dump());
-    }
-    // COPY and ADD run no process: their record is their layer (docs/build.md)
-    std::map<std::string, std::vector<std::string>> context;
-    std::error_code ec;
-    bool context_read = false;
-    for (auto& in : (*manifest)["instructions"]) {
-      if (in.value("kind", "") != "copy" || !in["layer"].is_string()) continue;
-      if (!context_read && !plan_.context.empty() && fs::is_directory(plan_.context, ec))
-        context = context_digests(plan_.context);
-      context_read = true;
-      auto k = layer_index(in["layer"]);
-      if (!k) continue;
-      std::vector<std::string> lower;
-      for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));
-      in["contents"] = copy_record(list_layer(blob_of(*k), shim_dir_ + "/layer"), lower, context,
-                                   shim_dir_ + "/lower");
-    }
-  } catch (const std::exception& e) {
-    return std::string("the exported image cannot be read: ") + e.what();
-  }
-  for (const auto& st : steps)
-    if (st["instruction"].is_null())
-      spdlog::warn("step {}: not found in the image's history (an earlier stage of a multi-stage "
-                   "build?)", st.value("step", 0));
-  for (const auto& in : (*manifest)["instructions"])
-    if (in.value("traced", true) == false)
-      spdlog::warn("instruction {} ran in this build but was not traced: {}",
-                   in.value("history_index", 0), in.value("created_by", ""));
-  return std::nullopt;
+  ImageRecordInput in{dir, tag, id, o_.out_dir, plan_.context, shim_dir_ + "/layer", t0_real_};
+  return record_image(in, *manifest, steps);
 }
 
 int BuildSession::finish(int builder_rc) {

@@ -214,25 +214,13 @@ std::map<std::string, std::vector<std::string>> context_digests(const std::strin
   return out;
 }
 
-json copy_record(const std::vector<LayerEntry>& layer, const std::vector<std::string>& lower,
-                 const std::map<std::string, std::vector<std::string>>& context,
-                 const std::string& scratch) {
-  json added = json::array(), removed = json::array();
-  std::map<std::string, const LayerEntry*> files;
-  for (const auto& e : layer) {
-    const std::string name = fs::path(e.path).filename().string();
-    if (name.rfind(".wh.", 0) == 0) {
-      if (name != ".wh..wh..opq")
-        removed.push_back((fs::path(e.path).parent_path() / name.substr(4)).string());
-      continue;
-    }
-    if (e.type == 'f' || e.type == 'l') files[e.path] = &e;
-  }
-  // what each added path held before: the topmost lower layer that has it (a path a lower layer
-  // removed again, by a whiteout, did not exist; opaque directories are not followed yet)
+std::map<std::string, std::string> lower_contents(const std::set<std::string>& paths,
+                                                  const std::vector<std::string>& lower,
+                                                  const std::string& scratch) {
+  // the topmost lower layer that has a path holds its content; a whiteout above ends the search
+  // (nothing was there). Opaque directories are not followed yet.
   std::map<std::string, std::string> before;
-  std::set<std::string> open_paths;
-  for (const auto& [p, e] : files) open_paths.insert(p);
+  std::set<std::string> open_paths = paths;
   std::error_code ec;
   for (size_t i = lower.size(); i-- > 0 && !open_paths.empty();) {
     std::vector<std::string> ask(open_paths.begin(), open_paths.end());
@@ -250,7 +238,7 @@ json copy_record(const std::vector<LayerEntry>& layer, const std::vector<std::st
       } else if (fs::exists(fs::symlink_status(got, ec))) {
         before[*it] = fs::is_regular_file(fs::symlink_status(got, ec))
                           ? hash_path(AT_FDCWD, got.string(), false, std::nullopt).sha256
-                          : std::string("not a regular file");
+                          : std::string(kNotRegular);
         it = open_paths.erase(it);
       } else {
         ++it;
@@ -258,6 +246,49 @@ json copy_record(const std::vector<LayerEntry>& layer, const std::vector<std::st
     }
   }
   fs::remove_all(scratch, ec);
+  return before;
+}
+
+json run_preimages(const json& summary, const std::vector<std::string>& lower,
+                   const std::string& scratch) {
+  std::set<std::string> paths;
+  for (const auto& f : summary.value("files", json::array())) {
+    if (f.contains("sha256_before")) continue;
+    bool replaced = false, created = false;
+    for (const auto& a : f.value("access", json::array())) {
+      replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
+      created |= a == "create";
+    }
+    if (replaced && !created && f.value("path", "").rfind('/', 0) == 0) paths.insert(f["path"]);
+  }
+  if (paths.empty()) return json::array();
+  const auto before = lower_contents(paths, lower, scratch);
+  json out = json::array();
+  for (const auto& p : paths) {
+    auto b = before.find(p);
+    out.push_back({{"path", p},
+                   {"sha256_before", b == before.end() ? json(nullptr) : json(b->second)}});
+  }
+  return out;
+}
+
+json copy_record(const std::vector<LayerEntry>& layer, const std::vector<std::string>& lower,
+                 const std::map<std::string, std::vector<std::string>>& context,
+                 const std::string& scratch) {
+  json added = json::array(), removed = json::array();
+  std::map<std::string, const LayerEntry*> files;
+  for (const auto& e : layer) {
+    const std::string name = fs::path(e.path).filename().string();
+    if (name.rfind(".wh.", 0) == 0) {
+      if (name != ".wh..wh..opq")
+        removed.push_back((fs::path(e.path).parent_path() / name.substr(4)).string());
+      continue;
+    }
+    if (e.type == 'f' || e.type == 'l') files[e.path] = &e;
+  }
+  std::set<std::string> paths;
+  for (const auto& [p, e] : files) paths.insert(p);
+  const std::map<std::string, std::string> before = lower_contents(paths, lower, scratch);
   json replaced = json::array();
   for (const auto& [p, e] : files) {
     json f = {{"path", p}, {"type", e->type == 'l' ? "symlink" : "file"}};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,21 @@ nlohmann::json copy_record(const std::vector<LayerEntry>& layer,
                            const std::vector<std::string>& lower,
                            const std::map<std::string, std::vector<std::string>>& context,
                            const std::string& scratch);
+
+// What each of PATHS (absolute) held in the lower layers (blob paths, bottom first): SHA-256 for
+// a regular file, kNotRegular for anything else; a path no lower layer has (or whose topmost
+// mention is a whiteout) is not in the result.
+inline constexpr const char* kNotRegular = "not a regular file";
+std::map<std::string, std::string> lower_contents(const std::set<std::string>& paths,
+                                                  const std::vector<std::string>& lower,
+                                                  const std::string& scratch);
+
+// A RUN step's pre-images from the image: for every file its summary shows replaced (overwrite,
+// delete, rename onto) without having created it and without a traced before-digest, what the
+// lower layers held there, i.e. its content when the step began: [{path, sha256_before}],
+// sha256_before null when no lower layer has it (the runtime made it) or kNotRegular.
+nlohmann::json run_preimages(const nlohmann::json& summary, const std::vector<std::string>& lower,
+                             const std::string& scratch);
 
 // The files of a build context by content: SHA-256 -> paths relative to `dir` (at most
 // `max_files` regular files; symlinks not followed).

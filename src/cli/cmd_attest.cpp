@@ -41,6 +41,12 @@ std::string random_urn() {
 
 }  // namespace
 
+std::string job_event(const std::string& given) {
+  if (!given.empty()) return given;
+  if (!attest::ci_event().empty()) return attest::ci_event();
+  return random_urn();
+}
+
 int attest_journals(const AttestRequest& a) {
   const std::string &key_path = a.key, &image_spec = a.image, &out_dir = a.out, &attach = a.attach;
   const bool link = a.link;
@@ -52,9 +58,7 @@ int attest_journals(const AttestRequest& a) {
   try {
     attest::Key key = attest::Key::load_private(key_path);
     // one identity for the job, every step of this invocation shares it
-    const std::string event = !a.event.empty() ? a.event
-                              : !attest::ci_event().empty() ? attest::ci_event()
-                                                            : random_urn();
+    const std::string event = job_event(a.event);
     attest::ImageRef image = attest::resolve_image(image_spec);
     std::vector<attest::Subject> subjects;
     for (const auto& m : image.manifests) {
@@ -82,7 +86,12 @@ int attest_journals(const AttestRequest& a) {
       attest::StepContext ctx{summary, header, step_name(trace)};
       ctx.event = event;
       ctx.builder_id = a.builder_id;
-      if (auto b = a.build.find(trace); b != a.build.end()) ctx.build = b->second;
+      if (auto b = a.build.find(trace); b != a.build.end()) {
+        ctx.build = b->second;
+        // a RUN of stepseal build: what it replaced, from the image's lower layers
+        if (ctx.build.contains("preimages"))
+          apply_layer_preimages(ctx.summary, ctx.build["preimages"]);
+      }
       if (!names.insert(ctx.step_name).second) {
         spdlog::error("{}: another trace is also named {}: step names come from file names and "
                       "must differ", trace, ctx.step_name);
@@ -97,6 +106,9 @@ int attest_journals(const AttestRequest& a) {
         fs::path file = fs::path(out_dir) / (ctx.step_name + "." + suffix + ".intoto.json");
         spit(file, env.dump(2) + "\n");
         made.push_back({env.dump(), statement["predicateType"]});
+        if (a.made)
+          a.made->push_back({file.filename().string(), ctx.step_name,
+                             statement["predicateType"], slurp(file.string())});
         spdlog::info("{}: wrote {}", trace, file.string());
       }
       if (link) {

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "build/build_session.h"
+#include "build/registry_push.h"
+#include "cli/build_attest.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
 #include "util/file_io.h"
@@ -21,7 +23,7 @@ namespace {
 
 struct BuildArgs : TraceOptionValues {
   build::BuildOptions o;
-  std::string key, event, builder_id;
+  std::string key, event, builder_id, push, push_tls_verify = "on";
 };
 
 int build_cmd(BuildArgs& a, std::vector<std::string> command) {
@@ -35,6 +37,14 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   if (a.o.out_dir.empty()) return usage_error("build: --out DIR is required");
   if (command.empty())
     return usage_error("build: no builder command given (stepseal build --out D -- buildah bud ...)");
+  if (!a.push.empty() && a.key.empty())
+    return usage_error("build: --push sends the image with its attestations: add --key");
+  if (a.push_tls_verify != "on" && a.push_tls_verify != "off")
+    return usage_error("build: --push-tls-verify wants on or off, not '" + a.push_tls_verify + "'");
+  if (!a.push.empty()) {  // a bad reference is refused before the build, not after it
+    std::string why;
+    if (!build::parse_push_target(a.push, &why)) return usage_error("build: " + why);
+  }
   if (!a.key.empty() && a.o.image_out.empty())
     return usage_error("build: --key signs attestations bound to the image: add --image-out DIR:TAG");
   a.o.builder_argv = std::move(command);
@@ -45,33 +55,9 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   }
   int rc = build::run_build(a.o);
   if (rc != 0 || a.key.empty()) return rc;
-  // one signed runtime trace and provenance per traced RUN, bound to the exported image
-  namespace fs = std::filesystem;
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(util::read_file((fs::path(a.o.out_dir) / "build.json").string()));
-  } catch (const std::exception& e) {
-    spdlog::error("cannot read back build.json: {}", e.what());
-    return exit_code::kInternal;
-  }
-  AttestRequest req;
-  req.key = a.key;
-  req.event = a.event;
-  req.builder_id = a.builder_id;
-  req.image = m["image"].value("layout", "") + ":" + m["image"].value("tag", "");
-  req.out = (fs::path(a.o.out_dir) / "attestations").string();
-  for (const auto& st : m.value("steps", nlohmann::json::array())) {
-    std::string journal = (fs::path(a.o.out_dir) / st.value("journal", "")).string();
-    req.traces.push_back(journal);
-    req.build[journal] = {{"step", st.value("step", 0)},
-                          {"instruction", st.value("instruction", nlohmann::json())},
-                          {"image", m["image"]}};
-  }
-  if (req.traces.empty()) {
-    spdlog::warn("no RUN step was traced: nothing to attest");
-    return rc;
-  }
-  return attest_journals(req);
+  // every instruction signed, bound to the exported image, attached (and pushed)
+  BuildAttestOptions b{a.o.out_dir, a.key, a.event, a.builder_id, a.push, a.push_tls_verify == "on"};
+  return attest_build(b);
 }
 
 }  // namespace
@@ -97,6 +83,13 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
                   "KEY: sign each traced RUN as in-toto attestations bound to the exported "
                   "image (needs --image-out; written to DIR/attestations and attached)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--push", a->push,
+                  "docker://HOST/NAME[:TAG]: push the image and its attestations with skopeo (needs "
+                  "--key), then read the registry's manifest back: it must be the attested image")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--push-tls-verify", a->push_tls_verify,
+                  "on (default) or off: off for a registry on plain http (loopback)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--event", a->event, "with --key: the job's unique identity (as for attest)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--builder-id", a->builder_id, "with --key: SLSA builder.id (as for attest)")
@@ -105,8 +98,9 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
   sub->footer(
       "Writes DIR/build.json and DIR/steps/NN.journal (one per RUN; stepseal show reads them).\n"
       "Exit status: the builder's own (128+N if killed by signal N), or 120 (tracing could not\n"
-      "be attached), 121 (the record could not be written), 122 (stepseal failed), 125 (bad\n"
-      "arguments, or builder arguments that would defeat the tracing). See docs/build.md.");
+      "be attached), 121 (the record could not be written), 122 (stepseal failed), 123 (--push\n"
+      "failed, or the registry serves another digest), 125 (bad arguments, or builder\n"
+      "arguments that would defeat the tracing). See docs/build.md.");
   sub->callback([a, sub, &rc, after_dashes, had_dashes] {
     auto command = command_after(sub, had_dashes, after_dashes, rc);
     if (command) rc = build_cmd(*a, std::move(*command));

@@ -50,8 +50,17 @@ struct AttestRequest {
   std::map<std::string, nlohmann::json> build;
   std::string event;       // the job's identity; empty: the CI's, else a generated urn:uuid
   std::string builder_id;  // SLSA builder.id; empty: this stepseal binary by its digest
+  // when set, every envelope written is also listed here (for a caller that attaches them
+  // itself, with attach "none")
+  struct Made {
+    std::string file, step, predicate_type, envelope;
+  };
+  std::vector<Made>* made = nullptr;
 };
 int attest_journals(const AttestRequest& a);
+
+// The job's identity: GIVEN, else the CI's (attest::ci_event), else a new urn:uuid.
+std::string job_event(const std::string& given);
 
 // Prints "stepseal: MSG" and the usage hint on stderr; returns the usage exit status (125).
 int usage_error(const std::string& msg);

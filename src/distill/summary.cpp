@@ -331,4 +331,49 @@ std::string summary_text(const nlohmann::json& s) {
   return o.str();
 }
 
+size_t apply_layer_preimages(nlohmann::json& summary, const nlohmann::json& preimages) {
+  using nlohmann::json;
+  std::map<std::string, std::string> before;
+  for (const auto& p : preimages)
+    if (p.is_object() && p.value("path", json()).is_string() && p.value("sha256_before", json()).is_string()) {
+      std::string h = p["sha256_before"];
+      if (h.size() == 64 && h.find_first_not_of("0123456789abcdef") == std::string::npos)
+        before[p["path"]] = h;
+    }
+  size_t applied = 0, missing = 0;
+  std::string first;
+  for (auto& f : summary["files"]) {
+    bool replaced = false, created = false;
+    for (const auto& a : f.value("access", json::array())) {
+      replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
+      created |= a == "create";
+    }
+    if (!replaced || created || f.contains("sha256_before")) continue;
+    const std::string path = f.value("path", "");
+    if (auto b = before.find(path); b != before.end()) {
+      f["sha256_before"] = b->second;
+      f["before_source"] = "lower_layers";
+      applied++;
+    } else if (!missing++) {
+      first = path;
+    }
+  }
+  json gaps = json::array();
+  for (auto& g : summary["gaps"]) {
+    if (g.value("kind", "") != "preimage_unavailable") {
+      gaps.push_back(g);
+    } else if (missing) {
+      g["detail"] = "no pre-images in this recording, and none in the image's lower layers: the "
+                    "content before the step replaced or removed " + first +
+                    (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "") +
+                    " is unknown";
+      g["count"] = missing;
+      gaps.push_back(g);
+    }
+  }
+  summary["gaps"] = gaps;
+  summary["complete"] = summary.value("lost_events", uint64_t{0}) == 0 && gaps.empty();
+  return applied;
+}
+
 }  // namespace stepseal

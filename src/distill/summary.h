@@ -22,6 +22,13 @@ namespace stepseal {
 nlohmann::json summary_json(const StepRecord& r);
 std::string summary_text(const nlohmann::json& summary);
 
+// stepseal build: a RUN step's pre-images from the image's lower layers (build.json step
+// "preimages": [{path, sha256_before}]). Each file of SUMMARY listed there with a SHA-256 gets
+// "sha256_before" and "before_source": "lower_layers"; the preimage_unavailable gap then counts
+// only the files still without one (or goes), and "complete" is recomputed. Returns how many
+// files got a before-digest.
+size_t apply_layer_preimages(nlohmann::json& summary, const nlohmann::json& preimages);
+
 using journal::lost_events;  // journal/counters.h
 
 }  // namespace stepseal

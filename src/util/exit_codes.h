@@ -14,6 +14,8 @@ inline constexpr int kIncomplete = 119;      // run --hardened: events lost or a
                                              // policy says "completeness": "fail"
 inline constexpr int kAttachFailed = 120;   // run: the probes could not be loaded or attached
 inline constexpr int kJournalWrite = 121;   // run: the journal could not be written
+inline constexpr int kPushFailed = 123;    // build --push: the push failed, or the registry serves
+                                           // another digest than the attested image
 inline constexpr int kInternal = 122;       // run: stepseal failed to start or supervise the step
 inline constexpr int kUsage = 125;          // bad arguments
 inline constexpr int kCannotExecute = 126;  // run: the command exists but could not be executed

@@ -1,0 +1,216 @@
+#include "cli/build_attest.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "attest/build_statements.h"
+#include "attest/dsse.h"
+#include "attest/keys.h"
+#include "attest/oci.h"
+#include "build/registry_push.h"
+#include "cli/attest_files.h"
+#include "cli/commands.h"
+#include "digest/file_hash.h"
+#include "util/exit_codes.h"
+#include "util/hex.h"
+
+namespace stepseal::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string file_sha256(const std::string& path) {
+  return hash_path(AT_FDCWD, path, true, std::nullopt).sha256;
+}
+
+// PATH lookup, as execvp does; empty if not found
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = getenv("PATH");
+  std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t i = 0; i <= p.size();) {
+    size_t j = p.find(':', i);
+    if (j == std::string::npos) j = p.size();
+    fs::path c = fs::path(p.substr(i, j - i)) / name;
+    if (access(c.c_str(), X_OK) == 0) return c.string();
+    i = j + 1;
+  }
+  return "";
+}
+
+json dependency(const std::string& name, const std::string& path) {
+  json d = {{"name", name}, {"uri", "file://" + path}};
+  std::string h = path.empty() ? "" : file_sha256(path);
+  if (!h.empty()) d["digest"] = {{"sha256", h}};
+  return d;
+}
+
+}  // namespace
+
+int attest_build(const BuildAttestOptions& o) {
+  const fs::path rec_dir(o.out_dir);
+  const std::string record_path = (rec_dir / "build.json").string();
+  json m;
+  try {
+    m = json::parse(slurp(record_path));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot read back {}: {}", record_path, e.what());
+    return exit_code::kInternal;
+  }
+  std::optional<build::PushTarget> target;
+  if (!o.push.empty()) {
+    std::string why;
+    target = build::parse_push_target(o.push, &why);
+    if (!target) return usage_error("build: " + why);
+    target->tls_verify = o.push_tls_verify;
+  }
+  const json image_rec = m.value("image", json::object());
+  const std::string layout = image_rec.value("layout", ""), tag = image_rec.value("tag", "");
+  const std::string out = (rec_dir / "attestations").string();
+  const std::string event = job_event(o.event);
+  try {
+    attest::Key key = attest::Key::load_private(o.key);
+    attest::ImageRef image = attest::resolve_image(layout + ":" + tag);
+    if (image.manifests.size() != 1) throw std::runtime_error("the exported layout holds several images");
+    const attest::ImageManifest& manifest = image.manifests[0];
+    if (manifest.digest != image_rec.value("manifest_digest", ""))
+      throw std::runtime_error("the layout " + layout + ":" + tag + " no longer holds the built image " +
+                               image_rec.value("manifest_digest", "") + " (it holds " + manifest.digest + ")");
+    const std::vector<attest::Subject> subjects = {{"oci:" + layout + ":" + tag, manifest.digest}};
+
+    // 1. every traced RUN, as `attest` signs a journal
+    std::vector<AttestRequest::Made> made;
+    AttestRequest req;
+    req.key = o.key;
+    req.event = event;
+    req.builder_id = o.builder_id;
+    req.image = layout + ":" + tag;
+    req.out = out;
+    req.attach = "none";
+    req.made = &made;
+    std::map<std::string, json> history_of;  // step name -> history index
+    for (const auto& st : m.value("steps", json::array())) {
+      std::string journal = (rec_dir / st.value("journal", "")).string();
+      req.traces.push_back(journal);
+      json b = {{"step", st.value("step", 0)},
+                {"instruction", st.value("instruction", json())},
+                {"image", image_rec},
+                {"layer_check", st.value("layer_check", json())},
+                {"preimages", st.value("preimages", json::array())}};
+      req.build[journal] = b;
+      history_of[step_name(journal)] =
+          st["instruction"].is_object() ? st["instruction"].value("history_index", json()) : json();
+    }
+    if (!req.traces.empty())
+      if (int rc = attest_journals(req); rc != 0) return rc;
+    fs::create_directories(out);
+
+    // 2. every COPY/ADD, from its layer
+    for (const auto& in : m.value("instructions", json::array())) {
+      if (in.value("kind", "") != "copy" || !in.contains("contents")) continue;
+      const int h = in.value("history_index", 0);
+      json st = attest::layer_statement(subjects, in, image_rec, event);
+      json env = attest::sign_envelope(st.dump(), attest::kInTotoPayloadType, key);
+      const std::string name = attest::layer_step_name(h);
+      fs::path file = fs::path(out) / (name + ".layer-contents.intoto.json");
+      spit(file, env.dump(2) + "\n");
+      made.push_back({file.filename().string(), name, attest::kLayerContents, slurp(file.string())});
+      history_of[name] = h;
+    }
+
+    // 3. the image pushed by stepseal, and the registry's digest checked
+    json push = nullptr;
+    if (target) {
+      if (auto err = build::push_layout(layout, tag, *target, target->tag, false)) {
+        spdlog::error("{}", *err);
+        return exit_code::kPushFailed;
+      }
+      std::string why;
+      auto got = build::check_pushed(*target, manifest.digest, &why);
+      if (!got) {
+        spdlog::error("push: {}", why);
+        m["push"] = {{"reference", target->ref()}, {"error", why}};
+        spit(record_path, m.dump(2) + "\n");
+        return exit_code::kPushFailed;
+      }
+      push = *got;
+    }
+
+    // 4. the whole build
+    attest::BuildContext bc;
+    bc.record = m;
+    for (const auto& e : made)
+      bc.steps.push_back({e.file, e.step, e.predicate_type, util::sha256_hex(e.envelope),
+                          history_of.count(e.step) ? history_of[e.step] : json()});
+    const json builder = m.value("builder", json::object());
+    const json argv = builder.value("argv", json::array());
+    const std::string self = fs::read_symlink("/proc/self/exe").string();
+    bc.builder_dependencies = json::array(
+        {dependency(builder.value("name", ""),
+                    find_program(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
+         dependency("runtime", builder.value("runtime", "")),
+         dependency("stepseal-runtime", self)});
+    bc.event = event;
+    bc.builder_id = o.builder_id;
+    bc.stepseal_sha256 = file_sha256("/proc/self/exe");
+    bc.stepseal_version = m.value("stepseal_version", "");
+    bc.push = push;
+    json prov = attest::build_provenance(subjects, bc);
+    json env = attest::sign_envelope(prov.dump(), attest::kInTotoPayloadType, key);
+    fs::path prov_file = fs::path(out) / "build.slsa.intoto.json";
+    spit(prov_file, env.dump(2) + "\n");
+    made.push_back({prov_file.filename().string(), "build", attest::kSlsaProvenance, slurp(prov_file.string())});
+
+    // 5. attached in every form, and pushed
+    std::vector<attest::Attestation> all;
+    json listed = json::array();
+    for (const auto& e : made) {
+      all.push_back({e.envelope, e.predicate_type});
+      listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
+                        {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
+    }
+    attest::attach(image, manifest, all, {true, true, true});
+    const std::string att_tag = attest::cosign_att_tag(manifest.digest);
+    spdlog::info("attached {} attestations to {} in {} (BuildKit style, OCI referrers, tag {})",
+                 all.size(), manifest.digest, layout, att_tag);
+    m["attestations"] = {{"envelopes", listed}, {"cosign_tag", att_tag}, {"event", event}};
+    if (target) {
+      for (auto err : {build::push_layout(layout, att_tag, *target, att_tag, false),
+                       build::push_layout(layout, tag, *target, target->tag, true)})
+        if (err) {
+          spdlog::error("{}", *err);
+          m["push"] = push;
+          m["push"]["error"] = *err;
+          spit(record_path, m.dump(2) + "\n");
+          return exit_code::kPushFailed;
+        }
+      std::string why;
+      auto again = build::check_pushed(*target, manifest.digest, &why);
+      if (!again) {
+        spdlog::error("push: after the attestations: {}", why);
+        m["push"] = push;
+        m["push"]["error"] = why;
+        spit(record_path, m.dump(2) + "\n");
+        return exit_code::kPushFailed;
+      }
+      m["push"] = *again;
+      m["push"]["attestations_tag"] = target->repository + ":" + att_tag;
+      spdlog::info("pushed {} ({}), its attestations as {}:{}; the registry serves {}",
+                   target->ref(), manifest.digest, target->repository, att_tag, (*again)["tag_digest"].get<std::string>());
+    }
+    spit(record_path, m.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kInputUnreadable;
+  }
+  return exit_code::kOk;
+}
+
+}  // namespace stepseal::cli

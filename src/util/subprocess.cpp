@@ -1,0 +1,55 @@
+#include "util/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace stepseal::util {
+
+int run_command(const std::vector<std::string>& argv, std::string* out, size_t max_out) {
+  if (argv.empty()) return -1;
+  int p[2] = {-1, -1};
+  if (out && pipe2(p, O_CLOEXEC) < 0) return -1;
+  pid_t c = fork();
+  if (c < 0) {
+    if (out) close(p[0]), close(p[1]);
+    return -1;
+  }
+  if (c == 0) {
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, 0);
+    dup2(out ? p[1] : 2, 1);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> v;
+    for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    execvp(v[0], v.data());
+    _exit(127);
+  }
+  bool too_much = false;
+  if (out) {
+    close(p[1]);
+    out->clear();
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(p[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (out->size() + static_cast<size_t>(n) > max_out) too_much = true;
+      else out->append(buf, static_cast<size_t>(n));
+    }
+    close(p[0]);
+  }
+  int st = 0;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (too_much) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+}  // namespace stepseal::util
