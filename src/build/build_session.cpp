@@ -29,6 +29,7 @@
 #include "attest/oci.h"
 #include "build/builder_args.h"
 #include "build/image_record.h"
+#include "build/step_output.h"
 #include "distill/summary.h"
 #include "replay/step_record.h"
 #include "build/runtime_shim.h"
@@ -84,6 +85,7 @@ struct Step {
   Fd mntns;  // the container's mount namespace, held until the final digests: its mounts with it
   std::optional<int64_t> wait_status;  // the init's, from its EXIT event
   std::vector<int> pending_deletes;     // shim connections waiting for the step to finish
+  std::unique_ptr<StepOutput> output[2];  // its stdout and stderr, when the shim passed them
   bool done = false;
   json record;  // its entry in build.json, once done
 };
@@ -100,7 +102,7 @@ class BuildSession {
   void consume_ring();
   void handle_connection(int fd);
   std::string check_peer(int fd);
-  std::string open_step(const json& req);
+  std::string open_step(const json& req, std::vector<Fd>& fds);
   void finish_step(Step& s, const std::string& why);
   int finish(int builder_rc);
   std::optional<std::string> export_image(json* manifest, json& steps);
@@ -116,13 +118,14 @@ class BuildSession {
   int64_t t0_real_ = 0, t0_mono_ = 0;
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
   std::map<int, Fd> conns_;                          // shim connections not yet read
+  std::map<uint64_t, StepOutput*> outputs_;          // by epoll tag, while open
   struct stat self_exe_{};
   int next_index_ = 1;
   bool write_failed_ = false;
 };
 
 enum : uint64_t { kRing = 1, kListen = 2, kSignal = 3, kBuilder = 4, kConnBase = 1ull << 32,
-                  kStepBase = 1ull << 48 };
+                  kOutputBase = 1ull << 40, kStepBase = 1ull << 48 };
 
 void BuildSession::watch(int fd, uint64_t tag) {
   epoll_event ev{};
@@ -242,7 +245,7 @@ void BuildSession::consume_ring() {
   }
 }
 
-std::string BuildSession::open_step(const json& req) {
+std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
   const std::string id = req.value("id", "");
   const std::string bundle = req.value("bundle", "");
   const int64_t pid = req.contains("pid") && req["pid"].is_number_integer() ? req["pid"].get<int64_t>() : 0;
@@ -344,6 +347,19 @@ std::string BuildSession::open_step(const json& req) {
   }
   spdlog::info("step {}: following container {} (pid {}): {}", s->index, id.substr(0, 12), pid,
                s->argv.dump());
+  // its stdout and stderr: [pipe read end, the builder's descriptor] for each (none when the
+  // container has a terminal)
+  if (fds.size() == 4) {
+    for (int k = 0; k < 2; k++) {
+      char rel[32];
+      snprintf(rel, sizeof rel, "steps/%02d.%s", s->index, k ? "stderr" : "stdout");
+      int src = fds[k].release(), dst = fds[k + 2].release();
+      s->output[k] = std::make_unique<StepOutput>(src, dst, (fs::path(o_.out_dir) / rel).string(), rel);
+      uint64_t otag = kOutputBase + static_cast<uint64_t>(s->index) * 2 + static_cast<uint64_t>(k);
+      watch(src, otag);
+      outputs_[otag] = s->output[k].get();
+    }
+  }
   uint64_t tag = kStepBase + static_cast<uint64_t>(s->index);
   watch(s->pidfd.get(), tag);
   steps_[tag] = std::move(s);
@@ -356,6 +372,18 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
   while (host_->consume() > 0) {
   }
   consume_ring();
+  // its output to the end: every writer was in the container, and is gone
+  json output[2];
+  for (int k = 0; k < 2; k++) {
+    if (!s.output[k]) continue;
+    uint64_t otag = kOutputBase + static_cast<uint64_t>(s.index) * 2 + static_cast<uint64_t>(k);
+    if (outputs_.erase(otag)) epoll_ctl(ep_.get(), EPOLL_CTL_DEL, s.output[k]->fd(), nullptr);
+    s.output[k]->drain(2000);
+    output[k] = s.output[k]->record();
+    if (!output[k].value("complete", false))
+      spdlog::warn("step {}: its {} was still open 2 s after the container ended: cut there",
+                   s.index, k ? "stderr" : "stdout");
+  }
   s.rec->plan().finish();
   const DigestStats ds = s.rec->digests().stats();
   json counters = host_->counters(s.number);
@@ -377,6 +405,8 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
                                           {"ended_by", why},
                                           {"finished", rfc3339(t1)},
                                           {"duration_s", static_cast<double>(t1 - s.started_real) / 1e9},
+                                          {"stdout", output[0]},
+                                          {"stderr", output[1]},
                                           {"counters", counters}},
                                          {{"lost_events", lost}}));
   } catch (const std::exception& e) {
@@ -396,6 +426,8 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
               {"events", events},
               {"lost_events", lost},
               {"exit_code", rc},
+              {"stdout", output[0]},
+              {"stderr", output[1]},
               {"started", rfc3339(s.started_real)},
               {"finished", rfc3339(t1)}};
   spdlog::info("step {}: exit {}, {} events, {} lost: {}", s.index, rc, events, lost,
@@ -435,7 +467,25 @@ void BuildSession::handle_connection(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
   char buf[65536];
-  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  // a create may pass the container's stdout and stderr (SCM_RIGHTS): 4 descriptors
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  iovec iov{buf, sizeof buf};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+  std::vector<Fd> fds;  // closed on every path that does not take them
+  if (n >= 0)
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+          int got;
+          memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
+          fds.emplace_back(got);
+        }
+  if (mh.msg_flags & MSG_CTRUNC) fds.clear();
   auto reply = [&](const std::string& r) {
     send(fd, r.data(), r.size(), MSG_NOSIGNAL);
     close(fd);
@@ -456,7 +506,10 @@ void BuildSession::handle_connection(int fd) {
   }
   if (!req.is_object()) return reply("error: a malformed request");
   const std::string op = req.value("op", "");
-  if (op == "create") return reply(open_step(req));
+  if (op == "create") {
+    if (!fds.empty() && fds.size() != 4) return reply("error: a create passes 4 descriptors or none");
+    return reply(open_step(req, fds));
+  }
   if (op == "delete") {
     const std::string id = req.value("id", "");
     for (auto& [tag, s] : steps_)
@@ -491,7 +544,13 @@ int BuildSession::pump() {
           watch(c, kConnBase + static_cast<uint64_t>(c));
           conns_.emplace(c, Fd(c));
         }
-      } else if (tag >= kConnBase && tag < kStepBase) {
+      } else if (tag >= kOutputBase && tag < kStepBase) {
+        auto it = outputs_.find(tag);
+        if (it != outputs_.end() && !it->second->pump()) {
+          epoll_ctl(ep_.get(), EPOLL_CTL_DEL, it->second->fd(), nullptr);
+          outputs_.erase(it);
+        }
+      } else if (tag >= kConnBase && tag < kOutputBase) {
         int c = static_cast<int>(tag - kConnBase);
         auto it = conns_.find(c);
         if (it != conns_.end()) {

@@ -45,11 +45,16 @@ void say(const std::string& msg) {
   _exit(127);
 }
 
-// Runs the real runtime as a child and returns its exit status (as a shell reports it).
-int run_runtime(const std::string& runtime, const std::vector<std::string>& args) {
+// Runs the real runtime as a child and returns its exit status (as a shell reports it). STDIO:
+// descriptors for the child's stdout and stderr (-1: ours).
+int run_runtime(const std::string& runtime, const std::vector<std::string>& args,
+                const int stdio[2] = nullptr) {
   pid_t c = fork();
   if (c < 0) return 1;
   if (c == 0) {
+    if (stdio)
+      for (int k = 0; k < 2; k++)
+        if (stdio[k] >= 0) dup2(stdio[k], k + 1);
     std::vector<char*> v;
     v.push_back(const_cast<char*>(runtime.c_str()));
     for (const auto& a : args) v.push_back(const_cast<char*>(a.c_str()));
@@ -65,7 +70,8 @@ int run_runtime(const std::string& runtime, const std::vector<std::string>& args
 
 // One request, one reply ("ok" or "error: ..."), on a fresh connection. The supervisor may take
 // its time (a delete waits for the step's final digests), but never forever.
-std::string ask(const std::string& socket_path, const nlohmann::json& request, int timeout_s) {
+std::string ask(const std::string& socket_path, const nlohmann::json& request, int timeout_s,
+                const std::vector<int>& pass = {}) {
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::string("error: socket: ") + strerror(errno);
   sockaddr_un addr{};
@@ -79,7 +85,21 @@ std::string ask(const std::string& socket_path, const nlohmann::json& request, i
     return e;
   }
   std::string msg = request.dump();
-  if (send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+  iovec iov{msg.data(), msg.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))] = {};
+  if (!pass.empty() && pass.size() <= 4) {
+    mh.msg_control = cbuf;
+    mh.msg_controllen = CMSG_SPACE(pass.size() * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(pass.size() * sizeof(int));
+    memcpy(CMSG_DATA(c), pass.data(), pass.size() * sizeof(int));
+  }
+  if (sendmsg(fd, &mh, MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
     close(fd);
     return std::string("error: send: ") + strerror(errno);
   }
@@ -160,7 +180,23 @@ int shim_main(int argc, char** argv) {
   }
   if (call.command != "create") exec_runtime(real, argc, argv);
 
-  int rc = run_runtime(real, args);
+  // The container's stdout and stderr: runc passes its own stdio through to the init, so the
+  // init gets a pipe of ours for each, whose read end stepseal reads (and forwards to the
+  // builder's descriptor, which it gets too). Not with a terminal (--console-socket).
+  const bool terminal = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--console-socket" || a.rfind("--console-socket=", 0) == 0;
+  });
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (!terminal && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
+    say(std::string("cannot make the step's output pipes: ") + strerror(errno));
+    return 1;
+  }
+  const int child_stdio[2] = {out[1], err[1]};
+  int rc = run_runtime(real, args, terminal ? nullptr : child_stdio);
+  if (!terminal) {
+    close(out[1]);  // the init holds them now: the streams end when the container's processes do
+    close(err[1]);
+  }
   if (rc != 0) return rc;  // nothing was created; the builder reports runc's error
   auto fail = [&](const std::string& why) {
     say("the RUN step cannot be traced, so it does not run: " + why);
@@ -176,8 +212,14 @@ int shim_main(int argc, char** argv) {
     char cwd[4096];
     bundle = getcwd(cwd, sizeof cwd) ? cwd : ".";
   }
+  std::vector<int> pass;
+  if (!terminal) pass = {out[0], err[0], 1, 2};
   std::string reply =
-      ask(sock, {{"op", "create"}, {"id", call.id}, {"bundle", bundle}, {"pid", pid}}, 60);
+      ask(sock, {{"op", "create"}, {"id", call.id}, {"bundle", bundle}, {"pid", pid}}, 60, pass);
+  if (!terminal) {
+    close(out[0]);
+    close(err[0]);
+  }
   if (reply != "ok") return fail(reply);
   return 0;
 }

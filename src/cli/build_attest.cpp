@@ -103,7 +103,9 @@ int attest_build(const BuildAttestOptions& o) {
                 {"instruction", st.value("instruction", json())},
                 {"image", image_rec},
                 {"layer_check", st.value("layer_check", json())},
-                {"preimages", st.value("preimages", json::array())}};
+                {"preimages", st.value("preimages", json::array())},
+                {"stdout", st.value("stdout", json())},
+                {"stderr", st.value("stderr", json())}};
       req.build[journal] = b;
       history_of[step_name(journal)] =
           st["instruction"].is_object() ? st["instruction"].value("history_index", json()) : json();
