@@ -84,9 +84,9 @@ json network_entries(const json& sum) {
   for (const auto& d : sum.value("dns_learned", json::array()))
     if (!d.value("address", "").empty() && !d.value("name", "").empty())
       names.emplace(d["address"], d["name"]);
-  std::map<int64_t, const json*> procs;
+  std::map<int64_t, json> procs;  // pid -> the first process with it
   for (const auto& p : sum.value("processes", json::array()))
-    if (p.contains("pid") && p["pid"].is_number_integer()) procs[p["pid"].get<int64_t>()] = &p;
+    if (p.contains("pid") && p["pid"].is_number_integer()) procs.emplace(p["pid"].get<int64_t>(), p);
   json out = json::array();
   for (const auto& n : sum.value("network", json::array())) {
     json e = n;
@@ -98,9 +98,8 @@ json network_entries(const json& sum) {
     json inv = {{"pid", n.value("pid", json())}};
     if (n.contains("pid") && n["pid"].is_number_integer())
       if (auto it = procs.find(n["pid"].get<int64_t>()); it != procs.end()) {
-        inv["exe"] = it->second->value("exe", "");
-        if (it->second->contains("exe_sha256"))
-          inv["digest"] = {{"sha256", (*it->second)["exe_sha256"]}};
+        inv["exe"] = it->second.value("exe", "");
+        if (it->second.contains("exe_sha256")) inv["digest"] = {{"sha256", it->second["exe_sha256"]}};
       }
     e["invokingProcess"] = inv;
     out.push_back(std::move(e));

@@ -76,6 +76,7 @@ EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
       return v;
     }
     check_statement(st, req, v);
+    v.signed_statement = st;
   } catch (const std::exception& e) {  // a signed payload of an unexpected shape
     v.failures.push_back(std::string("malformed statement: ") + e.what());
   }

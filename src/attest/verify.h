@@ -27,6 +27,7 @@ struct EnvelopeVerdict {
   bool statement = false;              // the payload is a signed in-toto Statement v1
   std::string predicate_type;          // when the payload is a Statement
   std::string step;                    // the step it attests, when the payload is a Statement
+  nlohmann::json signed_statement;     // the Statement, when the signature held
   bool ok() const { return failures.empty(); }
 };
 

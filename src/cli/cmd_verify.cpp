@@ -11,6 +11,8 @@
 #include "attest/oci.h"
 #include "attest/statements.h"
 #include "attest/verify.h"
+#include "attest/verify_build.h"
+#include "util/hex.h"
 #include "cli/attest_files.h"
 #include "cli/commands.h"
 #include "distill/summary.h"
@@ -26,7 +28,7 @@ namespace {
 struct VerifyArgs {
   std::string pub, image, format = "text", require_policy;
   std::vector<std::string> traces, envelopes;
-  bool attached = false, require_complete = false;
+  bool attached = false, require_complete = false, require_reconciled = false;
 };
 
 int verify(const VerifyArgs& a) {
@@ -56,6 +58,7 @@ int verify(const VerifyArgs& a) {
   bool all_ok = true;
   std::map<std::string, std::string> heads;  // step name -> chain head of the journal given
   std::map<std::string, bool> attested;
+  json build_failures = json::array();
   try {
     attest::Key key = attest::Key::load_public(pub_path);
     attest::ImageRef image = attest::resolve_image(image_spec);
@@ -88,6 +91,7 @@ int verify(const VerifyArgs& a) {
     req.policy_sha256 = policy_sha;
     req.require_complete = require_complete;
     req.journal_heads = heads;
+    std::vector<attest::CheckedEnvelope> checked;  // the envelopes that passed, with statements
     for (const auto& [path, text] : inputs) {
       attest::EnvelopeVerdict ev = attest::verify_statement_envelope(text, key, req);
       if (ev.unreadable) {
@@ -102,14 +106,36 @@ int verify(const VerifyArgs& a) {
       }
       v["ok"] = ev.ok();
       v["failures"] = ev.failures;
+      if (ev.ok() && ev.signed_statement.is_object())
+        checked.push_back({path, util::sha256_hex(text), ev.signed_statement});
       all_ok = all_ok && ev.ok();
       verdicts.push_back(v);
     }
+    // a build's attestations: the image layer by layer, each step in its place, the provenance's
+    // list (attest/verify_build.h)
+    bool build = false;
+    for (const auto& c : checked) build |= attest::is_build_statement(c.statement);
+    if (build || a.require_reconciled)
+      for (const auto& m : image.manifests) {
+        std::vector<attest::CheckedEnvelope> mine;
+        for (const auto& c : checked)
+          for (const auto& s : c.statement.value("subject", json::array()))
+            if ("sha256:" + s.value("digest", json::object()).value("sha256", "") == m.digest) {
+              mine.push_back(c);
+              break;
+            }
+        if (!build) {
+          build_failures.push_back("--require-reconciled: no build attestation for " + m.digest);
+          continue;
+        }
+        for (auto& f : attest::check_build(image, m, mine, a.require_reconciled))
+          build_failures.push_back(std::move(f));
+      }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return exit_code::kInputUnreadable;
   }
-  json unbound = json::array();
+  json unbound = build_failures;
   for (const auto& [step, seen] : attested)
     if (!seen) unbound.push_back("no envelope attests step " + step + " (given with --trace)");
   all_ok = all_ok && unbound.empty();
@@ -146,6 +172,9 @@ CLI::App* add_verify(CLI::App& app, int& rc) {
   sub->add_option("--format", a->format, "text (default) or json")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_flag("--attached", a->attached, "also check every envelope attached in the layout");
+  sub->add_flag("--require-reconciled", a->require_reconciled,
+                "stepseal build: fail unless every RUN's layer is explained by its trace (no "
+                "unexplained, differing or missing files)");
   sub->add_option("--require-policy", a->require_policy,
                   "POLICY: the step ran --hardened under exactly this policy, and it held")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

@@ -63,7 +63,7 @@ std::string ExpiresTomorrow() {
 }
 
 constexpr const char* kStatementType = "https://in-toto.io/Statement/v1";
-constexpr const char* kRuntimeTrace = "https://in-toto.io/attestation/runtime-trace/v0.1";
+constexpr const char* kRuntimeTrace = "https://in-toto.io/attestation/runtime-trace/v0.2";
 constexpr const char* kSlsa = "https://slsa.dev/provenance/v1";
 constexpr const char* kPayloadType = "application/vnd.in-toto+json";
 constexpr int kExitVerifyFailed = 5;
