@@ -24,15 +24,16 @@ Usage:
   stepseal run --trace FILE [--ring-mb N] [--digests on|off] [-v|-q] -- COMMAND [ARG...]
   stepseal run --hardened --policy POLICY [--workspace DIR] [--fail-fast] --trace FILE
                [...] -- COMMAND [ARG...]
-  stepseal build --out DIR [--image-out DIR[:TAG] [--key KEY]] [--ring-mb N]
-               [--digests on|off] [-v|-q]
+  stepseal build --out DIR [--image-out DIR[:TAG] [--key KEY [--push docker://REF]]]
+               [--push-tls-verify on|off] [--ring-mb N] [--digests on|off] [-v|-q]
                -- buildah bud --layers [...] CONTEXT | podman build [...] CONTEXT
   stepseal show FILE [--format text|json]
   stepseal keygen --out PREFIX [--type ecdsa|ed25519]
   stepseal attest --key KEY --image DIR[:TAG] --out DIR [--attach both|buildkit|referrers|none]
                   [--in-toto-link] TRACE...
   stepseal verify --pub PUB --image DIR[:TAG] [--trace TRACE]... [--format text|json]
-                  [--attached] [--require-policy POLICY] [--require-complete] [ENVELOPE...]
+                  [--attached] [--require-policy POLICY] [--require-complete]
+                  [--require-reconciled] [ENVELOPE...]
   stepseal help | --help
   stepseal version
 
@@ -94,7 +95,7 @@ show   Reads a journal and prints the step summary: processes, files with their 
 keygen Writes PREFIX.key (private, PEM, mode 0600) and PREFIX.pub. ECDSA P-256 by default.
 
 attest Signs, for each journal, two in-toto Statements as DSSE envelopes: the runtime trace
-       (https://in-toto.io/attestation/runtime-trace/v0.1) and SLSA provenance v1, both with
+       (https://in-toto.io/attestation/runtime-trace/v0.2) and SLSA provenance v1, both with
        the image manifest digest(s) computed from the OCI layout as subject. Writes them to
        --out as STEP.runtime-trace.intoto.json and STEP.slsa.intoto.json, and attaches them
        to the layout. --in-toto-link also writes STEP.KEYID8.link for in-toto-verify.
@@ -105,7 +106,11 @@ verify Checks each envelope: its signature over PAE with --pub, its payloadType,
        journal's chain head. --attached checks every envelope attached to the image in the
        layout. --require-policy POLICY also requires that the step ran --hardened under
        exactly that policy (by canonical digest) and that the policy held (no violations);
-       --require-complete that the record is complete. --format json prints the verdicts.
+       --require-complete that the record is complete. For a build's attestations it also
+       re-hashes every layer blob, checks each step attestation's instruction and layer
+       against the image's history, and that the build provenance lists exactly the step
+       envelopes given; --require-reconciled that every RUN's layer matches its trace.
+       --format json prints the verdicts.
 
 Exit status:
   run    the command's own exit status, or 128+N if it was killed by signal N; else
@@ -123,8 +128,9 @@ Exit status:
            4  a journal given with --trace is damaged
   build  the builder's exit status (128+N if killed by signal N), or 119 (a RUN of the build
            was not traced, with --image-out), 120, 121 (the record could not be written), 122
-           (also: the image could not be exported), 125 (bad arguments, or builder arguments
-           that would defeat the tracing), as for run
+           (also: the image could not be exported), 123 (--push failed, or the registry
+           serves another digest than the attested one), 125 (bad arguments, or builder
+           arguments that would defeat the tracing), as for run
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal

@@ -1,0 +1,123 @@
+// build_record_test.cpp - the pieces of `stepseal build`'s record that need no kernel: a RUN's
+// pre-images from the lower layers and how they close the summary's gap, --push references, and
+// the build provenance's list of envelopes read back as verify reads it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "attest/build_statements.h"
+#include "build/layer_check.h"
+#include "build/registry_push.h"
+#include "distill/summary.h"
+
+namespace stepseal::build {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+
+json file(const std::string& path, std::vector<std::string> access) {
+  return {{"path", path}, {"access", access}};
+}
+
+// A RUN that overwrote a base file, removed another, created one and overwrote a stub no layer
+// has: the first two get their content from the topmost lower layer, and the gap keeps only the
+// stub.
+TEST(RunPreimages, FromTheLowerLayersAndTheGapCloses) {
+  fs::path d = fs::temp_directory_path() / ("stepseal-pre-" + std::to_string(getpid()));
+  auto layer = [&](const std::string& name, std::map<std::string, std::string> files) {
+    fs::path src = d / (name + ".src");
+    fs::create_directories(src);
+    for (auto& [p, c] : files) {
+      fs::create_directories((src / p).parent_path());
+      std::ofstream(src / p) << c;
+    }
+    std::string blob = (d / (name + ".tar")).string();
+    EXPECT_EQ(system(("tar -cf " + blob + " -C " + src.string() + " .").c_str()), 0);
+    return blob;
+  };
+  std::string base = layer("base", {{"etc/conf", "v1\n"}, {"etc/old", "old\n"}});
+  std::string mid = layer("mid", {{"etc/conf", "v2\n"}});
+  json summary = {{"files", json::array({file("/etc/conf", {"write", "overwrite"}),
+                                         file("/etc/old", {"delete"}),
+                                         file("/new", {"create", "write"}),
+                                         file("/etc/hosts", {"overwrite"})})},
+                  {"gaps", json::array({{{"kind", "preimage_unavailable"}, {"count", 3}}})},
+                  {"lost_events", 0},
+                  {"complete", false}};
+  json pre = run_preimages(summary, {base, mid}, (d / "scratch").string());
+  std::map<std::string, json> by;
+  for (auto& p : pre) by[p["path"]] = p["sha256_before"];
+  ASSERT_EQ(by.size(), 3u) << pre.dump(2);  // not /new: the step made it
+  // sha256sum of "v2\n" (mid's, the topmost) and of "old\n"
+  EXPECT_EQ(by["/etc/conf"], "81db67b6a5702b9b68f0016f061c409bf3fb16d062fc854d1b424bb4e9c28c56");
+  EXPECT_EQ(by["/etc/old"].get<std::string>().size(), 64u);
+  EXPECT_TRUE(by["/etc/hosts"].is_null()) << "no layer has it";
+  EXPECT_EQ(apply_layer_preimages(summary, pre), 2u);
+  std::map<std::string, json> files;
+  for (auto& f : summary["files"]) files[f["path"]] = f;
+  EXPECT_EQ(files["/etc/conf"]["before_source"], "lower_layers");
+  ASSERT_EQ(summary["gaps"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["gaps"][0]["count"], 1);  // /etc/hosts
+  EXPECT_EQ(summary["complete"], false);
+  // with the stub's content known too, nothing is missing
+  json all = pre;
+  for (auto& p : all)
+    if (p["path"] == "/etc/hosts") p["sha256_before"] = std::string(64, 'a');
+  EXPECT_EQ(apply_layer_preimages(summary, all), 1u);
+  EXPECT_TRUE(summary["gaps"].empty()) << summary.dump(2);
+  EXPECT_EQ(summary["complete"], true);
+  fs::remove_all(d);
+}
+
+TEST(PushTarget, ReferencesAreParsedOrRefused) {
+  std::string why;
+  auto t = parse_push_target("docker://127.0.0.1:5000/team/demo:1.2", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_EQ(t->repository, "127.0.0.1:5000/team/demo");
+  EXPECT_EQ(t->tag, "1.2");
+  t = parse_push_target("docker://127.0.0.1:5000/demo", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_EQ(t->tag, "latest") << "the port is not a tag";
+  for (const char* bad : {"127.0.0.1:5000/demo:1", "oci:dir:tag", "docker://", "docker://h/demo:",
+                          "docker://h/demo@sha256:0123", "docker://h/demo:a b"}) {
+    why.clear();
+    EXPECT_FALSE(parse_push_target(bad, &why)) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
+}
+
+TEST(BuildProvenance, ListsEveryEnvelopeAsVerifyReadsIt) {
+  attest::BuildContext b;
+  b.record = {{"builder", {{"name", "buildah"}, {"argv", {"buildah", "bud", "."}}}},
+              {"image", {{"base_layers", {"sha256:" + std::string(64, 'b')}}}},
+              {"instructions", json::array({{{"history_index", 1}, {"kind", "copy"}}})},
+              {"exit_code", 0}};
+  b.steps = {{"01.runtime-trace.intoto.json", "01", attest::kRuntimeTrace, std::string(64, '1'), 2},
+             {"copy-01.layer-contents.intoto.json", "copy-01", attest::kLayerContents,
+              std::string(64, '2'), 1}};
+  b.event = "urn:uuid:x";
+  b.stepseal_sha256 = std::string(64, 'c');
+  json st = attest::build_provenance({{"oci:l:t", "sha256:" + std::string(64, 'd')}}, b);
+  EXPECT_EQ(st["predicate"]["runDetails"]["builder"]["id"], "urn:stepseal:binary:sha256:" + std::string(64, 'c'));
+  EXPECT_EQ(st["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]["sha256"],
+            std::string(64, 'b'));
+  auto back = attest::provenance_steps(st);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].file, "01.runtime-trace.intoto.json");
+  EXPECT_EQ(back[0].step, "01");
+  EXPECT_EQ(back[0].sha256, std::string(64, '1'));
+  EXPECT_EQ(back[0].history_index, 2);
+  EXPECT_EQ(back[1].predicate_type, attest::kLayerContents);
+  EXPECT_EQ(attest::attested_step(st).step, "build");
+}
+
+}  // namespace
+}  // namespace stepseal::build
