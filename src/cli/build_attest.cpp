@@ -18,6 +18,7 @@
 #include "digest/file_hash.h"
 #include "util/exit_codes.h"
 #include "util/hex.h"
+#include "util/subprocess.h"
 
 namespace stepseal::cli {
 
@@ -30,26 +31,71 @@ std::string file_sha256(const std::string& path) {
   return hash_path(AT_FDCWD, path, true, std::nullopt).sha256;
 }
 
-// PATH lookup, as execvp does; empty if not found
-std::string find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = getenv("PATH");
-  std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  for (size_t i = 0; i <= p.size();) {
-    size_t j = p.find(':', i);
-    if (j == std::string::npos) j = p.size();
-    fs::path c = fs::path(p.substr(i, j - i)) / name;
-    if (access(c.c_str(), X_OK) == 0) return c.string();
-    i = j + 1;
-  }
-  return "";
-}
-
 json dependency(const std::string& name, const std::string& path) {
   json d = {{"name", name}, {"uri", "file://" + path}};
   std::string h = path.empty() ? "" : file_sha256(path);
   if (!h.empty()) d["digest"] = {{"sha256", h}};
   return d;
+}
+
+// A build that made no image (the builder failed, or the image could not be exported): each
+// RUN's journal signed, and the build's provenance, with the journals themselves as the subject.
+// Nothing is attached or pushed; `verify --artifact steps/NN.journal ...` checks them.
+int attest_journals_only(const BuildAttestOptions& o, json& m, const std::string& record_path) {
+  const fs::path rec_dir(o.out_dir);
+  const std::string out = (rec_dir / "attestations").string();
+  std::vector<attest::Subject> subjects;
+  AttestRequest req;
+  for (const auto& st : m.value("steps", json::array())) {
+    const std::string rel = st.value("journal", "");
+    const std::string journal = (rec_dir / rel).string();
+    subjects.push_back({rel, "sha256:" + file_sha256(journal)});
+    req.artifact_subjects.emplace_back(rel, subjects.back().digest);
+    req.traces.push_back(journal);
+    req.build[journal] = {{"step", st.value("step", 0)}, {"instruction", nullptr},
+                          {"stdout", st.value("stdout", json())}, {"stderr", st.value("stderr", json())}};
+  }
+  if (subjects.empty()) {
+    spdlog::warn("the build made no image and traced no RUN: nothing to sign");
+    return exit_code::kOk;
+  }
+  std::vector<AttestRequest::Made> made;
+  req.key = o.key;
+  req.event = job_event(o.event);
+  req.builder_id = o.builder_id;
+  req.out = out;
+  req.attach = "none";
+  req.made = &made;
+  if (int rc = attest_journals(req); rc != 0) return rc;
+  try {
+    attest::Key key = attest::Key::load_private(o.key);
+    attest::BuildContext bc;
+    bc.record = m;
+    for (const auto& e : made)
+      bc.steps.push_back({e.file, e.step, e.predicate_type, util::sha256_hex(e.envelope), nullptr});
+    bc.event = req.event;
+    bc.builder_id = o.builder_id;
+    bc.stepseal_sha256 = file_sha256("/proc/self/exe");
+    bc.stepseal_version = m.value("stepseal_version", "");
+    json env = attest::sign_envelope(attest::build_provenance(subjects, bc).dump(),
+                                     attest::kInTotoPayloadType, key);
+    fs::path prov_file = fs::path(out) / "build.slsa.intoto.json";
+    spit(prov_file, env.dump(2) + "\n");
+    json listed = json::array();
+    for (const auto& e : made)
+      listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
+                        {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
+    listed.push_back({{"file", "attestations/build.slsa.intoto.json"}, {"step", "build"},
+                      {"predicateType", attest::kSlsaProvenance}, {"sha256", util::sha256_hex(slurp(prov_file.string()))}});
+    m["attestations"] = {{"envelopes", listed}, {"event", req.event}, {"subject", "journals"}};
+    spit(record_path, m.dump(2) + "\n");
+    spdlog::info("no image: signed {} step attestation(s) and the build's provenance with the "
+                 "step journals as subject (not attached)", made.size());
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code::kInputUnreadable;
+  }
+  return exit_code::kOk;
 }
 
 }  // namespace
@@ -70,6 +116,10 @@ int attest_build(const BuildAttestOptions& o) {
     target = build::parse_push_target(o.push, &why);
     if (!target) return usage_error("build: " + why);
     target->tls_verify = o.push_tls_verify;
+  }
+  if (!m.contains("image") || !m["image"].is_object() || !m["image"].contains("manifest_digest")) {
+    if (target) spdlog::warn("no image was built (exit {}): nothing is pushed", m.value("exit_code", -1));
+    return attest_journals_only(o, m, record_path);
   }
   const json image_rec = m.value("image", json::object());
   const std::string layout = image_rec.value("layout", ""), tag = image_rec.value("tag", "");
@@ -156,7 +206,7 @@ int attest_build(const BuildAttestOptions& o) {
     const std::string self = fs::read_symlink("/proc/self/exe").string();
     bc.builder_dependencies = json::array(
         {dependency(builder.value("name", ""),
-                    find_program(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
+                    util::find_in_path(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
          dependency("runtime", builder.value("runtime", "")),
          dependency("stepseal-runtime", self)});
     bc.event = event;

@@ -51,7 +51,8 @@ int attest_journals(const AttestRequest& a) {
   const std::string &key_path = a.key, &image_spec = a.image, &out_dir = a.out, &attach = a.attach;
   const bool link = a.link;
   const std::vector<std::string>& traces = a.traces;
-  if (key_path.empty() || image_spec.empty() || out_dir.empty() || traces.empty())
+  const bool artifacts = !a.artifact_subjects.empty();
+  if (key_path.empty() || (image_spec.empty() && !artifacts) || out_dir.empty() || traces.empty())
     return usage_error("attest: needs --key KEY --image DIR[:TAG] --out DIR and traces");
   if (attach != "both" && attach != "buildkit" && attach != "referrers" && attach != "none")
     return usage_error("attest: --attach must be both, buildkit, referrers or none");
@@ -59,8 +60,10 @@ int attest_journals(const AttestRequest& a) {
     attest::Key key = attest::Key::load_private(key_path);
     // one identity for the job, every step of this invocation shares it
     const std::string event = job_event(a.event);
-    attest::ImageRef image = attest::resolve_image(image_spec);
+    attest::ImageRef image;
+    if (!artifacts) image = attest::resolve_image(image_spec);
     std::vector<attest::Subject> subjects;
+    for (const auto& [name, digest] : a.artifact_subjects) subjects.push_back({name, digest});
     for (const auto& m : image.manifests) {
       std::string name = "oci:" + image.layout + (image.tag.empty() ? "" : ":" + image.tag);
       if (m.platform.is_object())
@@ -118,7 +121,7 @@ int attest_journals(const AttestRequest& a) {
         spdlog::info("{}: wrote {}", trace, file.string());
       }
     }
-    if (attach != "none") {
+    if (attach != "none" && !artifacts) {
       attest::AttachOptions o{attach != "referrers", attach != "buildkit"};
       for (const auto& m : image.manifests) attest::attach(image, m, made, o);
       spdlog::info("attached {} attestations to {} image manifest(s) in {}", made.size(),

@@ -54,10 +54,14 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
     return exit_code::kInputUnreadable;
   }
   int rc = build::run_build(a.o);
-  if (rc != 0 || a.key.empty()) return rc;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (a.key.empty() || !fs::exists(fs::path(a.o.out_dir) / "build.json", ec)) return rc;
   // every instruction signed, bound to the exported image, attached (and pushed)
+  // (a failed build too: its journals are the subject then)
   BuildAttestOptions b{a.o.out_dir, a.key, a.event, a.builder_id, a.push, a.push_tls_verify == "on"};
-  return attest_build(b);
+  int signed_rc = attest_build(b);
+  return rc != 0 ? rc : signed_rc;
 }
 
 }  // namespace

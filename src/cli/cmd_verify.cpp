@@ -27,7 +27,7 @@ namespace {
 
 struct VerifyArgs {
   std::string pub, image, format = "text", require_policy;
-  std::vector<std::string> traces, envelopes;
+  std::vector<std::string> traces, envelopes, artifacts;
   bool attached = false, require_complete = false, require_reconciled = false;
 };
 
@@ -39,8 +39,10 @@ int verify(const VerifyArgs& a) {
   const std::string& policy_path = a.require_policy;  // hardened under this policy, and it held
   const bool require_complete = a.require_complete;   // the record says it is complete
   bool unreadable = false;  // an envelope that is not even JSON: bad input, exit 3
-  if (pub_path.empty() || image_spec.empty() || (envelopes.empty() && !attached))
-    return usage_error("verify: needs --pub KEY --image DIR[:TAG] and envelopes (or --attached)");
+  if (pub_path.empty() || (image_spec.empty() == a.artifacts.empty()) || (envelopes.empty() && !attached))
+    return usage_error("verify: needs --pub KEY, --image DIR[:TAG] or --artifact FILE (not both), "
+                       "and envelopes (or --attached)");
+  if (attached && image_spec.empty()) return usage_error("verify: --attached needs --image");
   if (format != "text" && format != "json")
     return usage_error("verify: --format must be text or json");
 
@@ -61,7 +63,8 @@ int verify(const VerifyArgs& a) {
   json build_failures = json::array();
   try {
     attest::Key key = attest::Key::load_public(pub_path);
-    attest::ImageRef image = attest::resolve_image(image_spec);
+    attest::ImageRef image;
+    if (!image_spec.empty()) image = attest::resolve_image(image_spec);
     // each --trace binds the envelopes of its step (named after the trace file) to its journal
     for (const auto& t : traces) {
       StepRecord rec = load_step(t);
@@ -88,6 +91,11 @@ int verify(const VerifyArgs& a) {
     attest::VerifyRequirements req;
     for (const auto& m : image.manifests) req.manifest_digests.push_back(m.digest);
     req.image = image_spec;
+    // a failed build's attestations name its journals (no image was made): the files themselves
+    for (const auto& f : a.artifacts) {
+      req.manifest_digests.push_back("sha256:" + util::sha256_hex(slurp(f)));
+      req.image += (req.image.empty() ? "" : ", ") + f;
+    }
     req.policy_sha256 = policy_sha;
     req.require_complete = require_complete;
     req.journal_heads = heads;
@@ -163,8 +171,11 @@ CLI::App* add_verify(CLI::App& app, int& rc) {
   sub->add_option("--pub", a->pub, "the public key (PEM)")->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--image", a->image, "the OCI layout DIR, with :TAG to pick one image")
-      ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--artifact", a->artifacts,
+                  "instead of --image: a file the subject must name by its SHA-256 (a failed "
+                  "build's step journals; repeatable)")
+      ->allow_extra_args(false);
   // one value per --trace: what follows it is an envelope, not another journal
   sub->add_option("--trace", a->traces,
                   "a journal whose chain head its step's envelopes must attest (repeatable)")

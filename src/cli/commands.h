@@ -56,6 +56,9 @@ struct AttestRequest {
     std::string file, step, predicate_type, envelope;
   };
   std::vector<Made>* made = nullptr;
+  // instead of an image: these files are the subject ({name, "sha256:<hex>"}), attach "none"
+  // (stepseal build signs a failed build's journals so)
+  std::vector<std::pair<std::string, std::string>> artifact_subjects;
 };
 int attest_journals(const AttestRequest& a);
 

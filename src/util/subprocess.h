@@ -12,6 +12,10 @@ namespace stepseal::util {
 // an error, status -1); null: its stdout goes to our stderr. Its stderr is ours. Returns the
 // exit status, 128+N if killed by signal N, 127 if it could not be executed, -1 if it could
 // not be started.
+// NAME looked up in PATH as execvp does (a NAME with a slash: itself, if executable); "" if not
+// found.
+std::string find_in_path(const std::string& name);
+
 int run_command(const std::vector<std::string>& argv, std::string* out = nullptr,
                 size_t max_out = 64u << 20);
 

@@ -250,5 +250,34 @@ TEST_F(BuildAttestTest, PodmanBuildIsSignedAndVerifies) {
   EXPECT_EQ(v.exit_code, 0) << v.Describe();
 }
 
+// A build that fails still gets its record and its attestations: each RUN's journal signed, and
+// the build's provenance saying it failed, with the journals as the subject (no image exists).
+TEST_F(BuildAttestTest, AFailedBuildIsSignedOverItsJournals) {
+  WriteDockerfile("FROM localhost/bbase:1\nRUN echo partial > /p.txt && echo oops >&2 && exit 3\n");
+  CommandResult r = SignedBuild("/usr/bin/buildah", {"bud", "--layers", "-t", "localhost/demo:1", ctx()});
+  ASSERT_NE(r.exit_code, 0) << r.Describe();
+  json m = Manifest();
+  ASSERT_TRUE(m.is_object());
+  EXPECT_EQ(m.value("exit_code", 0), r.exit_code) << "stepseal exits with the builder's status";
+  EXPECT_FALSE(m.contains("image"));
+  EXPECT_EQ(m["steps"][0]["stderr"].value("sha256", ""), Sha256Of("oops\n"));
+  const std::string att = rec() + "/attestations/";
+  json p = Statement(att + "build.slsa.intoto.json");
+  EXPECT_EQ(p["predicate"]["buildDefinition"]["internalParameters"].value("exitCode", 0), r.exit_code);
+  EXPECT_EQ(p["subject"][0].value("name", ""), "steps/01.journal");
+  EXPECT_EQ(p["subject"][0]["digest"].value("sha256", ""), Sha256Sum(rec() + "/steps/01.journal"));
+  std::vector<std::string> argv = {STEPSEAL_BIN, "verify", "--pub", dir() / "ci.pub", "--artifact",
+                                   rec() + "/steps/01.journal", att + "01.runtime-trace.intoto.json",
+                                   att + "01.slsa.intoto.json", att + "build.slsa.intoto.json"};
+  CommandResult v = RunCommand(argv);
+  EXPECT_EQ(v.exit_code, 0) << v.Describe();
+  // another journal in its place fails
+  WriteFile(dir() / "other.journal", "not the journal\n");
+  argv[5] = dir() / "other.journal";
+  CommandResult bad = RunCommand(argv);
+  EXPECT_EQ(bad.exit_code, 5) << bad.Describe();
+  EXPECT_NE(bad.out.find("subject digest matches no image manifest"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace e2e

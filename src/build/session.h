@@ -1,0 +1,89 @@
+// session.h - the insides of `stepseal build` (build_session.h is the interface): one
+// BuildSession per build, one Step per RUN container. build_session.cpp runs the phases
+// (attach, spawn, pump, finish); step_handshake.cpp answers the runtime shim (a create opens and
+// follows a step, the init's end finishes it, a delete waits for that).
+#pragma once
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "build/build_session.h"
+#include "build/builder_args.h"
+#include "build/step_output.h"
+#include "supervisor/step_recorder.h"
+#include "supervisor/tracer_host.h"
+#include "util/fd.h"
+
+namespace stepseal::build::detail {
+
+using json = nlohmann::json;
+using Fd = util::UniqueFd;
+
+// One RUN step: a container whose init the tracer follows.
+struct Step {
+  uint16_t number = 0;
+  int index = 0;  // 1, 2, ... in the order the builder created them
+  std::string container_id, bundle, journal_rel;
+  uint32_t root_pid = 0;
+  json argv = json::array();
+  std::string cwd;
+  std::vector<std::string> mounts;  // the container's mount destinations (config.json)
+  int64_t started_real = 0;
+  std::unique_ptr<StepRecorder> rec;
+  Fd pidfd;
+  Fd mntns;  // the container's mount namespace, held until the final digests: its mounts with it
+  std::optional<int64_t> wait_status;  // the init's, from its EXIT event
+  std::vector<int> pending_deletes;     // shim connections waiting for the step to finish
+  std::unique_ptr<StepOutput> output[2];  // its stdout and stderr, when the shim passed them
+  int64_t follow_ns = 0;  // the create handshake: from the shim's request to the step followed
+  bool done = false;
+  json record;  // its entry in build.json, once done
+};
+
+class BuildSession {
+ public:
+  explicit BuildSession(const BuildOptions& o) : o_(o) {}
+  int run();
+
+ private:
+  std::optional<int> attach();
+  std::optional<int> spawn(const sigset_t& orig);
+  int pump();
+  void consume_ring();
+  void handle_connection(int fd);
+  std::string check_peer(int fd);
+  std::string open_step(const json& req, std::vector<Fd>& fds);
+  void finish_step(Step& s, const std::string& why);
+  int finish(int builder_rc);
+  std::optional<std::string> export_image(json* manifest, json& steps);
+  int run_quiet(const std::vector<std::string>& argv);
+  void watch(int fd, uint64_t tag);
+
+  const BuildOptions& o_;
+  BuilderPlan plan_;
+  std::string runtime_, shim_dir_, shim_path_, sock_path_;
+  std::unique_ptr<TracerHost> host_;
+  Fd listen_, ep_, sfd_, builder_pidfd_;
+  pid_t builder_ = -1;
+  int64_t t0_real_ = 0, t0_mono_ = 0;
+  std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
+  std::map<int, Fd> conns_;                          // shim connections not yet read
+  std::map<uint64_t, StepOutput*> outputs_;          // by epoll tag, while open
+  struct stat self_exe_{};
+  int next_index_ = 1;
+  bool write_failed_ = false;
+};
+
+enum : uint64_t { kRing = 1, kListen = 2, kSignal = 3, kBuilder = 4, kConnBase = 1ull << 32,
+                  kOutputBase = 1ull << 40, kStepBase = 1ull << 48 };
+
+}  // namespace stepseal::build::detail
