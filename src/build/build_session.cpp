@@ -79,12 +79,23 @@ std::optional<int> BuildSession::attach() {
     return exit_code::kInternal;
   }
   shim_dir_ = tmpl;
-  stat("/proc/self/exe", &self_exe_);
   shim_path_ = shim_dir_ + "/" + kShimName;
   sock_path_ = shim_dir_ + "/shim.sock";
+  // the shim is its own small program, installed beside this one; only a peer running that very
+  // file (its inode) is answered on the socket
   char self[PATH_MAX] = {};
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0 || symlink(std::string(self, static_cast<size_t>(n)).c_str(), shim_path_.c_str()) < 0) {
+  const std::string shim_exe =
+      n > 0 ? (fs::path(std::string(self, static_cast<size_t>(n))).parent_path() / kShimName).string() : "";
+  struct stat st{};
+  if (shim_exe.empty() || stat(shim_exe.c_str(), &st) < 0 || !S_ISREG(st.st_mode) ||
+      (st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+    spdlog::error("the runtime shim {} is missing, or writable by others than its owner (root): "
+                  "it is built with stepseal (tools/build) and must sit beside it", shim_exe);
+    return exit_code::kInternal;
+  }
+  shim_exe_ = st;
+  if (symlink(shim_exe.c_str(), shim_path_.c_str()) < 0) {
     spdlog::error("cannot install the runtime shim: {}", strerror(errno));
     return exit_code::kInternal;
   }

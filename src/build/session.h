@@ -78,7 +78,7 @@ class BuildSession {
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
   std::map<int, Fd> conns_;                          // shim connections not yet read
   std::map<uint64_t, StepOutput*> outputs_;          // by epoll tag, while open
-  struct stat self_exe_{};
+  struct stat shim_exe_{};  // the runtime shim's file: a peer must run it
   int next_index_ = 1;
   bool write_failed_ = false;
 };

@@ -252,11 +252,11 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
   s.rec.reset();  // its digest workers and the container's root
 }
 
-// The peer must run this very binary (as the shim) and descend from the builder.
+// The peer must run the runtime shim (that very file) and descend from the builder.
 std::string BuildSession::check_peer(int pid) {
   struct stat st{};
   if (stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &st) < 0 ||
-      st.st_dev != self_exe_.st_dev || st.st_ino != self_exe_.st_ino)
+      st.st_dev != shim_exe_.st_dev || st.st_ino != shim_exe_.st_ino)
     return "not stepseal's runtime shim";
   for (int p = pid, hops = 0; p > 1 && hops < 64; hops++) {
     if (p == builder_) return "";

@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "build/runtime_shim.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
 
@@ -231,11 +230,6 @@ std::string describe(const CLI::ParseError& e) {
 int main(int argc, char** argv) {
   using namespace stepseal;
   using namespace stepseal::cli;
-  // Under the runtime shim's name (stepseal build gives the builder that link as its runtime),
-  // this binary is the shim, with runc's command line.
-  if (std::string_view(argv[0]).ends_with(std::string("/") + build::kShimName) ||
-      std::string_view(argv[0]) == build::kShimName)
-    return build::shim_main(argc, argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command given");
 

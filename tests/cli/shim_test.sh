@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shim_test STEPSEAL: the runtime shim of stepseal build (docs/build.md), against a fake runtime
+# shim_test SHIM: the runtime shim (stepseal-runtime) of stepseal build (docs/build.md), against a fake runtime
 # that logs its calls, without root. What it must never do: leave a created container standing
 # when stepseal does not follow it, or start a container any other way than create + start.
 set -uo pipefail
