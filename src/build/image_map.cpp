@@ -27,6 +27,21 @@ std::string kind_of(const std::string& created_by) {
   return "run";
 }
 
+// Whether history entry BY (a RUN) records a container that ran ARGV: the shell form
+// "[|N ARG=v ... ]/bin/sh -c TEXT" for ["/bin/sh", "-c", TEXT], the exec form
+// "[|N ARG=v ... ]/bin/sh -c [\"/bin/touch\", \"/f\"]" (the Dockerfile's JSON array as
+// written) for that array.
+bool records(const std::string& by, const json& argv) {
+  if (!argv.is_array() || argv.empty()) return false;
+  if (argv.size() == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" && argv[2].is_string() &&
+      ends_with(by, "/bin/sh -c " + argv[2].get<std::string>()))
+    return true;
+  size_t at = by.find("/bin/sh -c [");
+  if (at == std::string::npos) return false;
+  json form = json::parse(by.substr(at + 11), nullptr, false);
+  return form.is_array() && form == argv;
+}
+
 }  // namespace
 
 json map_steps(const json& config, json& steps, int64_t build_started_ns) {
@@ -57,13 +72,9 @@ json map_steps(const json& config, json& steps, int64_t build_started_ns) {
     json& st = steps[k];
     const json argv = st.value("argv", json::array());
     st["instruction"] = nullptr;
-    if (!(argv.is_array() && argv.size() == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" &&
-          argv[2].is_string()))
-      continue;
-    const std::string want = "/bin/sh -c " + argv[2].get<std::string>();
     for (size_t i = limit; i-- > 0;) {
       const std::string by = history[i].value("created_by", "");
-      if (kind_of(by) == "run" && ends_with(by, want)) {
+      if (kind_of(by) == "run" && records(by, argv)) {
         step_of[i] = static_cast<int>(k);
         st["instruction"] = {{"history_index", i},
                              {"created_by", by},

@@ -165,6 +165,28 @@ TEST(ImageMap, StepsMatchTheirRunEntriesAndLayersInOrder) {
   EXPECT_EQ(ins[3]["traced"], true);
 }
 
+// Exec-form RUNs: buildah records the Dockerfile's JSON array after "/bin/sh -c " (as written on
+// this machine: RUN ["/bin/touch", "/f"] gives created_by "/bin/sh -c [\"/bin/touch\", \"/f\"]"),
+// and the container runs that array itself.
+TEST(ImageMap, ExecFormRunsMatchByTheirArray) {
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "rootfs": {"diff_ids": ["sha256:a", "sha256:b", "sha256:c"]},
+    "history": [
+      {"created": "2026-01-01T00:00:11Z", "created_by": "/bin/sh -c [\"/bin/sh\", \"-c\", \"echo x\"]"},
+      {"created": "2026-01-01T00:00:12Z", "created_by": "|1 V=2 /bin/sh -c [\"/bin/touch\",\"/f\"]"},
+      {"created": "2026-01-01T00:00:13Z", "created_by": "/bin/sh -c [\"/bin/touch\", \"/g\"]"}
+    ]})");
+  nlohmann::json steps = nlohmann::json::parse(R"([
+    {"step": 1, "argv": ["/bin/sh", "-c", "echo x"]},
+    {"step": 2, "argv": ["/bin/touch", "/f"]},
+    {"step": 3, "argv": ["/bin/touch", "/h"]}])");
+  nlohmann::json ins = map_steps(config, steps, parse_rfc3339_ns("2026-01-01T00:00:10Z"));
+  EXPECT_EQ(steps[0]["instruction"]["layer"], "sha256:a");
+  EXPECT_EQ(steps[1]["instruction"]["layer"], "sha256:b");
+  EXPECT_TRUE(steps[2]["instruction"].is_null()) << "another file: not the same instruction";
+  EXPECT_EQ(ins[2]["traced"], false);
+}
+
 TEST(ImageMap, ARunWhoseTextMentionsNopIsStillARun) {
   nlohmann::json config = nlohmann::json::parse(R"({
     "rootfs": {"diff_ids": ["sha256:a"]},
