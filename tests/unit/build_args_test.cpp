@@ -230,6 +230,7 @@ TEST(ImageMap, HistoryAndLayersThatDisagreeAreAnError) {
 #include <map>
 
 #include "build/layer_check.h"
+#include "layer_blob.h"
 
 namespace stepseal::build {
 namespace {
@@ -310,15 +311,7 @@ TEST(CopyRecord, AddedReplacedRemovedAndTheirSources) {
   namespace fs = std::filesystem;
   fs::path d = fs::temp_directory_path() / ("stepseal-copy-" + std::to_string(getpid()));
   auto layer = [&](const std::string& name, std::map<std::string, std::string> files) {
-    fs::path src = d / (name + ".src");
-    fs::create_directories(src);
-    for (auto& [p, c] : files) {
-      fs::create_directories((src / p).parent_path());
-      std::ofstream(src / p) << c;
-    }
-    std::string blob = (d / (name + ".tgz")).string();
-    EXPECT_EQ(system(("tar -czf " + blob + " -C " + src.string() + " .").c_str()), 0);
-    return blob;
+    return MakeLayerBlob(d, name, files);
   };
   std::string base = layer("base", {{"etc/conf", "v1\n"}, {"etc/gone", "x\n"}, {"bin/tool", "t\n"}});
   std::string mid = layer("mid", {{"etc/conf", "v2\n"}, {"etc/.wh.gone", ""}});

@@ -13,6 +13,7 @@
 
 #include "attest/build_statements.h"
 #include "build/layer_check.h"
+#include "layer_blob.h"
 #include "build/registry_push.h"
 #include "distill/summary.h"
 
@@ -33,15 +34,7 @@ json file(const std::string& path, std::vector<std::string> access) {
 TEST(RunPreimages, FromTheLowerLayersAndTheGapCloses) {
   fs::path d = fs::temp_directory_path() / ("stepseal-pre-" + std::to_string(getpid()));
   auto layer = [&](const std::string& name, std::map<std::string, std::string> files) {
-    fs::path src = d / (name + ".src");
-    fs::create_directories(src);
-    for (auto& [p, c] : files) {
-      fs::create_directories((src / p).parent_path());
-      std::ofstream(src / p) << c;
-    }
-    std::string blob = (d / (name + ".tar")).string();
-    EXPECT_EQ(system(("tar -cf " + blob + " -C " + src.string() + " .").c_str()), 0);
-    return blob;
+    return MakeLayerBlob(d, name, files);
   };
   std::string base = layer("base", {{"etc/conf", "v1\n"}, {"etc/old", "old\n"}});
   std::string mid = layer("mid", {{"etc/conf", "v2\n"}});
