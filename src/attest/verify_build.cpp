@@ -120,9 +120,11 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
                   in.value("layer", json()).dump() + ", but the image's instruction #" +
                   std::to_string(h) + " is '" + created_by + "' with layer " + layer.dump() +
                   ": the attestation belongs to another step or image");
-    if (require_reconciled) {
+    if (require_reconciled && e.statement.value("predicateType", "") != kLayerContents) {
       const json& lc = b.value("layer_check", json());
-      if (lc.is_object() && !lc.value("reconciled", false)) {
+      if (!lc.is_object()) {
+        f.push_back(e.where + " (step " + step + "): its layer was not checked against its trace");
+      } else if (!lc.value("reconciled", false)) {
         std::string what;
         for (const char* k : {"unexplained", "content_differs", "missing"})
           for (const auto& x : lc.value(k, json::array()))

@@ -142,6 +142,12 @@ std::optional<int> BuildSession::attach() {
 
 std::optional<int> BuildSession::spawn(const sigset_t& orig) {
   const pid_t parent = getpid();
+  // made before fork: the child of a multithreaded process may not allocate
+  std::vector<std::string> env_add = {"STEPSEAL_SHIM_SOCKET=" + sock_path_,
+                                      "STEPSEAL_REAL_RUNTIME=" + runtime_};
+  std::vector<char*> v;
+  for (auto& a : plan_.argv) v.push_back(const_cast<char*>(a.c_str()));
+  v.push_back(nullptr);
   builder_ = fork();
   if (builder_ < 0) {
     spdlog::error("fork: {}", strerror(errno));
@@ -152,11 +158,9 @@ std::optional<int> BuildSession::spawn(const sigset_t& orig) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(122);  // it died before the line above
     sigprocmask(SIG_SETMASK, &orig, nullptr);
-    setenv("STEPSEAL_SHIM_SOCKET", sock_path_.c_str(), 1);
-    setenv("STEPSEAL_REAL_RUNTIME", runtime_.c_str(), 1);
-    std::vector<char*> v;
-    for (auto& a : plan_.argv) v.push_back(const_cast<char*>(a.c_str()));
-    v.push_back(nullptr);
+    signal(SIGPIPE, SIG_DFL);  // stepseal ignores it; the builder gets the default back
+    putenv(env_add[0].data());
+    putenv(env_add[1].data());
     execvp(v[0], v.data());
     fprintf(stderr, "stepseal: cannot execute %s: %s\n", v[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
@@ -325,7 +329,14 @@ int BuildSession::finish(int builder_rc) {
   for (const auto& st : steps)
     if (!o_.image_out.empty() && !image_error && st.value("instruction", json()).is_null())
       untraced = true;
-  manifest["complete"] = lost == 0 && !untraced && !image_error && !o_.image_out.empty();
+  // with the cache allowed, a cached RUN (not executed, not traced) cannot be told from the base
+  // image's layers: only a --no-cache build can be complete
+  manifest["cache"] = plan_.no_cache ? "off" : "allowed";
+  if (!plan_.no_cache && !o_.image_out.empty())
+    spdlog::warn("the builder's cache was allowed (no --no-cache): a cached RUN is not executed, "
+                 "so not traced, and looks like a base layer; the record is not complete");
+  manifest["complete"] = lost == 0 && !untraced && !image_error && !o_.image_out.empty() &&
+                         plan_.no_cache;
   // every traced RUN's layer explained by its trace, and its trace's changes all in the layer
   bool reconciled = !o_.image_out.empty() && !image_error;
   for (const auto& st : steps)
@@ -355,6 +366,8 @@ int BuildSession::finish(int builder_rc) {
 }
 
 int BuildSession::run() {
+  // a builder that stops reading a RUN's output (stepseal forwards it) is an EPIPE, not death
+  signal(SIGPIPE, SIG_IGN);
   sigset_t fwd, orig;
   sigemptyset(&fwd);
   for (int s : kForwarded) sigaddset(&fwd, s);

@@ -119,6 +119,10 @@ BuilderPlan plan_builder(const std::vector<std::string>& argv, const std::string
                              "layer per instruction to match steps to layers");
     if (name == "--omit-history")
       throw BuilderArgsError("--omit-history drops the history that maps instructions to layers");
+    if (name == "--timestamp")
+      throw BuilderArgsError("--timestamp sets every history time: stepseal build tells this "
+                             "build's instructions from the base image's by their time");
+    if (name == "--no-cache") plan.no_cache = !has_value || is_true(value);
     if (name == "--runtime-flag")
       throw BuilderArgsError("--runtime-flag is not passed through stepseal's runtime shim yet");
     if (name == "--pid" && value != "private")

@@ -25,6 +25,7 @@ struct BuilderPlan {
                                          // (storage: --root, --storage-driver ...)
   std::string iidfile;  // where the builder writes the built image's id (--iidfile)
   std::string context;  // the build context directory (the last positional argument), or ""
+  bool no_cache = false;  // --no-cache: every instruction runs (none is taken from the cache)
 };
 
 // `argv`: the builder command as the user gave it (buildah bud ... / podman build ...).

@@ -48,15 +48,23 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       return req.dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
     };
     // the index of a history entry's layer (its diff_id) in the manifest, or nullopt
-    auto layer_index = [&](const json& diff_id) -> std::optional<size_t> {
-      for (size_t k = 0; k < diff_ids.size() && k < layers.size(); k++)
-        if (diff_ids[k] == diff_id) return k;
-      return std::nullopt;
+    // the position in the manifest of a history entry's layer: the non-empty entries before it
+    // (by position, not by diff_id: the same layer can come twice, over different lower layers)
+    const json history = c.config.value("history", json::array());
+    auto layer_index = [&](const json& entry) -> std::optional<size_t> {
+      if (!entry.is_object() || !entry.contains("history_index") || !entry["layer"].is_string())
+        return std::nullopt;
+      const size_t h = entry["history_index"].get<size_t>();
+      size_t k = 0;
+      for (size_t i = 0; i < h && i < history.size(); i++)
+        k += history[i].value("empty_layer", false) ? 0 : 1;
+      if (k >= diff_ids.size() || k >= layers.size() || diff_ids[k] != entry["layer"]) return std::nullopt;
+      return k;
     };
     for (auto& st : steps) {
       const json& in = st["instruction"];
       if (!in.is_object() || !in["layer"].is_string()) continue;
-      auto k = layer_index(in["layer"]);
+      auto k = layer_index(in);
       if (!k) continue;
       std::string blob = blob_of(*k);
       StepRecord rec = load_step((fs::path(req.out_dir) / st.value("journal", "")).string());
@@ -67,7 +75,7 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       // what the step replaced, as the layers below held it when the step began
       std::vector<std::string> lower;
       for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));
-      st["preimages"] = run_preimages(summary, lower, req.scratch + ".lower");
+      st["preimages"] = run_preimages(summary, lower, req.scratch + ".lower", mounts);
       if (!st["layer_check"].value("reconciled", false))
         spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
                      st["layer_check"].dump());
@@ -81,7 +89,7 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       if (!context_read && !req.context.empty() && fs::is_directory(req.context, ec))
         context = context_digests(req.context);
       context_read = true;
-      auto k = layer_index(in["layer"]);
+      auto k = layer_index(in);
       if (!k) continue;
       std::vector<std::string> lower;
       for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));

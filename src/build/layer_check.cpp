@@ -12,6 +12,9 @@
 #include <stdexcept>
 
 #include "digest/file_hash.h"
+#include "util/fd.h"
+#include "util/file_io.h"
+#include "util/subprocess.h"
 
 namespace stepseal::build {
 
@@ -23,27 +26,21 @@ std::vector<LayerEntry> list_layer(const std::string& blob_path, const std::stri
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
   if (ec) throw std::runtime_error("cannot create " + scratch + ": " + ec.message());
-  pid_t c = fork();
-  if (c < 0) throw std::runtime_error("fork failed");
-  if (c == 0) {
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null >= 0) dup2(null, 1);
-    // GNU tar finds the compression itself; whiteouts (.wh.*) are ordinary files here
-    execlp("tar", "tar", "-xf", blob_path.c_str(), "-C", scratch.c_str(), "--no-same-owner",
-           "--no-same-permissions", "--delay-directory-restore", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int st = 0;
-  waitpid(c, &st, 0);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+  // GNU tar finds the compression itself; whiteouts (.wh.*) are ordinary files here
+  int st = util::run_command({"tar", "-xf", blob_path, "-C", scratch, "--no-same-owner",
+                              "--no-same-permissions", "--delay-directory-restore"},
+                             nullptr, 0, /*quiet=*/true);
+  if (st != 0) {
     fs::remove_all(scratch, ec);
-    throw std::runtime_error("tar could not unpack the layer " + blob_path);
+    throw std::runtime_error("tar could not unpack the layer " + blob_path + " (exit " +
+                             std::to_string(st) + ")");
   }
   std::vector<LayerEntry> out;
   for (auto it = fs::recursive_directory_iterator(scratch, fs::directory_options::none, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     LayerEntry e;
-    e.path = "/" + fs::relative(it->path(), scratch, ec).string();
+    // the entry's own name (lexically: a symlink is named for itself, not for its target)
+    e.path = "/" + it->path().lexically_relative(scratch).string();
     auto s = it->symlink_status(ec);
     if (fs::is_symlink(s)) e.type = 'l';
     else if (fs::is_directory(s)) e.type = 'd';
@@ -168,33 +165,35 @@ json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
 
 namespace {
 
-// Unpacks only `members` of a layer blob into `dir` (tar ignores, with a non-zero status, the
-// ones it lacks). Returns whether tar ran.
-bool extract_members(const std::string& blob, const std::string& dir,
+// Unpacks only `members` of a layer blob into `dir`. The names go to tar in a file, NUL
+// separated and taken verbatim (-T --null --verbatim-files-from): a member named like an option
+// ("--checkpoint-action=exec=...") stays a name, and no member list is too long for exec. tar
+// exits 2 for members the layer lacks (expected: most layers lack most paths); anything else
+// but 0 is an error (throws).
+void extract_members(const std::string& blob, const std::string& dir,
                      const std::vector<std::string>& members) {
-  pid_t c = fork();
-  if (c < 0) return false;
-  if (c == 0) {
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null >= 0) {
-      dup2(null, 1);
-      dup2(null, 2);
+  const std::string list = dir + ".members";
+  {
+    std::string names;
+    for (const auto& m : members) {  // members are absolute; the tar may have them with or without "./"
+      names += m.substr(1);
+      names.push_back('\0');
+      names += "." + m;
+      names.push_back('\0');
     }
-    std::vector<std::string> args = {"tar", "-xf", blob, "-C", dir, "--no-same-owner",
-                                     "--no-same-permissions", "--ignore-failed-read"};
-    for (const auto& m : members) {  // members are relative, with or without "./"
-      args.push_back(m.substr(1));
-      args.push_back("." + m);
+    int fd = open(list.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !util::write_all(fd, names.data(), names.size())) {
+      if (fd >= 0) close(fd);
+      throw std::runtime_error("cannot write " + list);
     }
-    std::vector<char*> v;
-    for (auto& a : args) v.push_back(a.data());
-    v.push_back(nullptr);
-    execvp("tar", v.data());
-    _exit(127);
+    close(fd);
   }
-  int st = 0;
-  waitpid(c, &st, 0);
-  return WIFEXITED(st) && WEXITSTATUS(st) != 127;
+  int st = util::run_command({"tar", "-xf", blob, "-C", dir, "--no-same-owner",
+                              "--no-same-permissions", "--null", "--verbatim-files-from", "-T", list},
+                             nullptr, 0, /*quiet=*/true);
+  unlink(list.c_str());
+  if (st != 0 && st != 2)
+    throw std::runtime_error("tar could not read the layer " + blob + " (exit " + std::to_string(st) + ")");
 }
 
 }  // namespace
@@ -236,9 +235,14 @@ std::map<std::string, std::string> lower_contents(const std::set<std::string>& p
       if (fs::exists(fs::symlink_status(wh, ec))) {
         it = open_paths.erase(it);  // removed below: nothing was there before
       } else if (fs::exists(fs::symlink_status(got, ec))) {
-        before[*it] = fs::is_regular_file(fs::symlink_status(got, ec))
-                          ? hash_path(AT_FDCWD, got.string(), false, std::nullopt).sha256
-                          : std::string(kNotRegular);
+        // resolved inside the scratch directory as in the container's root: a symlinked
+        // directory of the layer never leads to the host's files
+        std::string h;
+        if (fs::is_regular_file(fs::symlink_status(got, ec))) {
+          util::UniqueFd root(open(scratch.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+          if (root.get() >= 0) h = hash_path(root.get(), it->substr(1), false, std::nullopt, /*in_root=*/true).sha256;
+        }
+        before[*it] = h.empty() ? std::string(kNotRegular) : h;
         it = open_paths.erase(it);
       } else {
         ++it;
@@ -250,7 +254,16 @@ std::map<std::string, std::string> lower_contents(const std::set<std::string>& p
 }
 
 json run_preimages(const json& summary, const std::vector<std::string>& lower,
-                   const std::string& scratch) {
+                   const std::string& scratch, const std::vector<std::string>& mounts) {
+  // a path on one of the container's mounts (the runtime's /etc/hosts, a bind mount, a tmpfs)
+  // was never the layers' content
+  auto on_mount = [&](const std::string& p) {
+    for (const auto& m : mounts)
+      if (p == m || (p.size() > m.size() && p.compare(0, m.size(), m) == 0 &&
+                     (m == "/" || p[m.size()] == '/')))
+        return true;
+    return false;
+  };
   std::set<std::string> paths;
   for (const auto& f : summary.value("files", json::array())) {
     if (f.contains("sha256_before")) continue;
@@ -259,7 +272,8 @@ json run_preimages(const json& summary, const std::vector<std::string>& lower,
       replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
       created |= a == "create";
     }
-    if (replaced && !created && f.value("path", "").rfind('/', 0) == 0) paths.insert(f["path"]);
+    const std::string path = f.value("path", "");
+    if (replaced && !created && path.rfind('/', 0) == 0 && !on_mount(path)) paths.insert(path);
   }
   if (paths.empty()) return json::array();
   const auto before = lower_contents(paths, lower, scratch);

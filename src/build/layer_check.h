@@ -50,9 +50,10 @@ std::map<std::string, std::string> lower_contents(const std::set<std::string>& p
 // A RUN step's pre-images from the image: for every file its summary shows replaced (overwrite,
 // delete, rename onto) without having created it and without a traced before-digest, what the
 // lower layers held there, i.e. its content when the step began: [{path, sha256_before}],
-// sha256_before null when no lower layer has it (the runtime made it) or kNotRegular.
+// sha256_before null when no lower layer has it (the runtime made it) or kNotRegular. Paths on
+// one of MOUNTS (the container's mount destinations) are left out: the layers never held them.
 nlohmann::json run_preimages(const nlohmann::json& summary, const std::vector<std::string>& lower,
-                             const std::string& scratch);
+                             const std::string& scratch, const std::vector<std::string>& mounts = {});
 
 // The files of a build context by content: SHA-256 -> paths relative to `dir` (at most
 // `max_files` regular files; symlinks not followed).

@@ -52,6 +52,15 @@ std::optional<PushTarget> parse_push_target(const std::string& spec, std::string
     rest = rest.substr(0, colon);
   }
   t.repository = rest;
+  // HOST[:PORT]/NAME, the host named: "localhost:5000" alone is no registry (skopeo would take
+  // it for docker.io/library/localhost, tag 5000), nor is a bare "demo"
+  const auto first = t.repository.find('/');
+  const std::string host = first == std::string::npos ? "" : t.repository.substr(0, first);
+  if (host.empty() || (host.find('.') == std::string::npos && host.find(':') == std::string::npos &&
+                       host != "localhost")) {
+    *why = "--push: '" + spec + "' names no registry host: docker://HOST[:PORT]/NAME[:TAG]";
+    return std::nullopt;
+  }
   if (t.repository.empty() || t.repository.back() == '/' || t.tag.empty() ||
       t.tag.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
           std::string::npos) {
@@ -75,7 +84,8 @@ std::optional<std::string> push_layout(const std::string& layout, const std::str
   return std::nullopt;
 }
 
-std::optional<json> check_pushed(const PushTarget& to, const std::string& subject, std::string* why) {
+std::optional<json> check_pushed(const PushTarget& to, const std::string& subject, bool allow_index,
+                                 std::string* why) {
   auto top = raw_manifest(to, ":" + to.tag);
   if (!top) {
     *why = "the registry does not serve " + to.ref() + " after the push";
@@ -84,6 +94,10 @@ std::optional<json> check_pushed(const PushTarget& to, const std::string& subjec
   const std::string top_digest = "sha256:" + util::sha256_hex(*top);
   json parsed = json::parse(*top, nullptr, false);
   const std::string mt = parsed.is_object() ? parsed.value("mediaType", "") : "";
+  if (top_digest != subject && !allow_index) {
+    *why = "the registry serves " + to.ref() + " as " + top_digest + ", not the pushed image " + subject;
+    return std::nullopt;
+  }
   if (top_digest != subject) {
     bool listed = false;
     if (parsed.is_object() && parsed.contains("manifests") && parsed["manifests"].is_array())

@@ -28,10 +28,11 @@ std::optional<std::string> push_layout(const std::string& layout, const std::str
                                        const PushTarget& to, const std::string& to_tag, bool all);
 
 // What the registry serves for TAG now, checked against the attested manifest SUBJECT
-// ("sha256:<hex>"): the tag names SUBJECT itself or an index that lists it, and the manifest
+// ("sha256:<hex>"): the tag names SUBJECT itself (or, with ALLOW_INDEX, after the BuildKit-style
+// index was pushed, an index that lists it), and the manifest
 // fetched by SUBJECT hashes to SUBJECT. On success {reference, manifest_digest, tag_digest,
 // tag_media_type}; else nullopt and WHY says what the registry answered.
 std::optional<nlohmann::json> check_pushed(const PushTarget& to, const std::string& subject,
-                                           std::string* why);
+                                           bool allow_index, std::string* why);
 
 }  // namespace stepseal::build

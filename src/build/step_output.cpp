@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 #include "util/file_io.h"
 #include "util/hex.h"
@@ -27,7 +28,9 @@ StepOutput::~StepOutput() {
 bool StepOutput::pump() {
   if (eof_) return false;
   char buf[65536];
-  for (;;) {
+  // at most 1 MiB a call: a RUN that writes without pause must not keep the caller (the event
+  // pump) from the ring
+  for (int rounds = 0; rounds < 16; rounds++) {
     ssize_t n = read(src_.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
@@ -43,6 +46,7 @@ bool StepOutput::pump() {
       if (util::write_all(keep_.get(), buf, k)) kept_ += k;
       else keep_failed_ = true;
     }
+    if (rounds == 15) return true;  // more may be there: the next readiness brings it
   }
   eof_ = true;
   unsigned char d[EVP_MAX_MD_SIZE];
@@ -56,7 +60,12 @@ bool StepOutput::pump() {
 }
 
 void StepOutput::drain(int timeout_ms) {
+  struct timespec t0{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   while (!eof_) {
+    struct timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 5 * timeout_ms) break;
     pollfd p{src_.get(), POLLIN, 0};
     int r = poll(&p, 1, timeout_ms);
     if (r < 0 && errno == EINTR) continue;

@@ -185,7 +185,7 @@ int attest_build(const BuildAttestOptions& o) {
         return exit_code::kPushFailed;
       }
       std::string why;
-      auto got = build::check_pushed(*target, manifest.digest, &why);
+      auto got = build::check_pushed(*target, manifest.digest, false, &why);
       if (!got) {
         spdlog::error("push: {}", why);
         m["push"] = {{"reference", target->ref()}, {"error", why}};
@@ -208,7 +208,7 @@ int attest_build(const BuildAttestOptions& o) {
         {dependency(builder.value("name", ""),
                     util::find_in_path(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
          dependency("runtime", builder.value("runtime", "")),
-         dependency("stepseal-runtime", self)});
+         dependency("stepseal-runtime", (fs::path(self).parent_path() / "stepseal-runtime").string())});
     bc.event = event;
     bc.builder_id = o.builder_id;
     bc.stepseal_sha256 = file_sha256("/proc/self/exe");
@@ -244,7 +244,7 @@ int attest_build(const BuildAttestOptions& o) {
           return exit_code::kPushFailed;
         }
       std::string why;
-      auto again = build::check_pushed(*target, manifest.digest, &why);
+      auto again = build::check_pushed(*target, manifest.digest, true, &why);
       if (!again) {
         spdlog::error("push: after the attestations: {}", why);
         m["push"] = push;

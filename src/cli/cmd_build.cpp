@@ -59,7 +59,11 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   if (a.key.empty() || !fs::exists(fs::path(a.o.out_dir) / "build.json", ec)) return rc;
   // every instruction signed, bound to the exported image, attached (and pushed)
   // (a failed build too: its journals are the subject then)
-  BuildAttestOptions b{a.o.out_dir, a.key, a.event, a.builder_id, a.push, a.push_tls_verify == "on"};
+  // only a build that succeeded, every RUN traced, is pushed
+  if (rc != 0 && !a.push.empty())
+    spdlog::warn("the build did not succeed (exit {}): nothing is pushed", rc);
+  BuildAttestOptions b{a.o.out_dir, a.key, a.event, a.builder_id, rc == 0 ? a.push : "",
+                       a.push_tls_verify == "on"};
   int signed_rc = attest_build(b);
   return rc != 0 ? rc : signed_rc;
 }

@@ -132,8 +132,8 @@ int verify(const VerifyArgs& a) {
               mine.push_back(c);
               break;
             }
-        if (!build) {
-          build_failures.push_back("--require-reconciled: no build attestation for " + m.digest);
+        if (!build || mine.empty()) {  // another image in the layout, or no build at all
+          build_failures.push_back("no attestation of a build names the image " + m.digest);
           continue;
         }
         for (auto& f : attest::check_build(image, m, mine, a.require_reconciled))

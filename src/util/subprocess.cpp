@@ -25,8 +25,13 @@ std::string find_in_path(const std::string& name) {
   return "";
 }
 
-int run_command(const std::vector<std::string>& argv, std::string* out, size_t max_out) {
+int run_command(const std::vector<std::string>& argv, std::string* out, size_t max_out, bool quiet) {
   if (argv.empty()) return -1;
+  // everything the child needs is made before fork: a multithreaded parent's child may not
+  // allocate
+  std::vector<char*> v;
+  for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
+  v.push_back(nullptr);
   int p[2] = {-1, -1};
   if (out && pipe2(p, O_CLOEXEC) < 0) return -1;
   pid_t c = fork();
@@ -35,15 +40,14 @@ int run_command(const std::vector<std::string>& argv, std::string* out, size_t m
     return -1;
   }
   if (c == 0) {
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) dup2(null, 0);
-    dup2(out ? p[1] : 2, 1);
+    dup2(out ? p[1] : quiet ? null : 2, 1);
+    if (quiet) dup2(null, 2);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> v;
-    for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
-    v.push_back(nullptr);
+    signal(SIGPIPE, SIG_DFL);
     execvp(v[0], v.data());
     _exit(127);
   }

@@ -16,7 +16,8 @@ namespace stepseal::util {
 // found.
 std::string find_in_path(const std::string& name);
 
+// QUIET: the child's stderr (and its stdout, when not captured) go to /dev/null.
 int run_command(const std::vector<std::string>& argv, std::string* out = nullptr,
-                size_t max_out = 64u << 20);
+                size_t max_out = 64u << 20, bool quiet = false);
 
 }  // namespace stepseal::util

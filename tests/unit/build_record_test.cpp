@@ -70,6 +70,29 @@ TEST(RunPreimages, FromTheLowerLayersAndTheGapCloses) {
   fs::remove_all(d);
 }
 
+// Security: paths come from the build (file names a COPY or a RUN chose). A name that reads like
+// a tar option must stay a name (it ran a command as root when passed on tar's command line),
+// and a symlinked directory of a layer must not lead the hashing to the host's files.
+TEST(RunPreimages, NamesAreNeverOptionsAndSymlinksStayInTheLayer) {
+  fs::path d = fs::temp_directory_path() / ("stepseal-inject-" + std::to_string(getpid()));
+  fs::create_directories(d);
+  const fs::path mark = d / "MARK";
+  const std::string evil = "--checkpoint-action=exec=touch " + mark.string();
+  std::string base = MakeLayerBlob(d, "base", {{"--checkpoint=1", "a\n"}, {evil, "b\n"}});
+  // a directory symlink to the host's /etc in a layer (made by hand: MakeLayerBlob writes files)
+  fs::create_directories(d / "link.src");
+  fs::create_symlink("/etc", d / "link.src/hostetc");
+  const std::string link = (d / "link.tgz").string();
+  ASSERT_EQ(system(("tar -czf " + link + " -C " + (d / "link.src").string() + " .").c_str()), 0);
+  auto got = lower_contents({"/--checkpoint=1", "/" + evil, "/hostetc/hostname"}, {base, link},
+                            (d / "scratch").string());
+  EXPECT_FALSE(fs::exists(mark)) << "a member name was taken for a tar option";
+  EXPECT_EQ(got["/--checkpoint=1"], "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7");  // "a\n"
+  EXPECT_EQ(got.count("/" + evil), 1u);
+  EXPECT_EQ(got.count("/hostetc/hostname"), 0u) << "read through the layer's symlink: " << got["/hostetc/hostname"];
+  fs::remove_all(d);
+}
+
 TEST(PushTarget, ReferencesAreParsedOrRefused) {
   std::string why;
   auto t = parse_push_target("docker://127.0.0.1:5000/team/demo:1.2", &why);
@@ -79,8 +102,11 @@ TEST(PushTarget, ReferencesAreParsedOrRefused) {
   t = parse_push_target("docker://127.0.0.1:5000/demo", &why);
   ASSERT_TRUE(t) << why;
   EXPECT_EQ(t->tag, "latest") << "the port is not a tag";
-  for (const char* bad : {"127.0.0.1:5000/demo:1", "oci:dir:tag", "docker://", "docker://h/demo:",
-                          "docker://h/demo@sha256:0123", "docker://h/demo:a b"}) {
+  t = parse_push_target("docker://localhost/demo", &why);
+  ASSERT_TRUE(t) << why;
+  for (const char* bad : {"127.0.0.1:5000/demo:1", "oci:dir:tag", "docker://", "docker://h.io/demo:",
+                          "docker://localhost:5000", "docker://demo:1", "docker://team/demo",
+                          "docker://h.io/demo@sha256:0123", "docker://h.io/demo:a b"}) {
     why.clear();
     EXPECT_FALSE(parse_push_target(bad, &why)) << bad;
     EXPECT_FALSE(why.empty()) << bad;
