@@ -620,9 +620,11 @@ void attach(const ImageRef& image, const ImageManifest& manifest,
     json& entries = index["manifests"];
     for (size_t i = 0; i < entries.size(); i++) {
       if (annotation(entries[i], kRefName) != tag) continue;
-      json old = layout.read_json_blob(entries[i], "manifest tagged " + tag);
-      for (const auto& l : old.value("layers", json::array()))
-        if (have.insert(str_field(l, "digest")).second) att_layers.push_back(l);
+      if (!opts.cosign_replace) {
+        json old = layout.read_json_blob(entries[i], "manifest tagged " + tag);
+        for (const auto& l : old.value("layers", json::array()))
+          if (have.insert(str_field(l, "digest")).second) att_layers.push_back(l);
+      }
       entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i--));
     }
     for (const auto& l : layers) {

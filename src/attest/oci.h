@@ -44,8 +44,10 @@ struct AttachOptions {
   // cosign's tag form, which admission controllers (Kyverno, policy-controller, Conforma) read:
   // a manifest tagged "sha256-<hex of the image manifest digest>.att" whose layers are the
   // envelopes (application/vnd.dsse.envelope.v1+json, annotation "predicateType"). Envelopes
-  // already under that tag are kept.
+  // already under that tag are kept, unless cosign_replace (a build's attestations are a set:
+  // a rebuild into the same layout replaces them).
   bool cosign_tag = false;
+  bool cosign_replace = false;
 };
 
 // The cosign attachment tag of MANIFEST_DIGEST ("sha256:<hex>"): "sha256-<hex>.att".

@@ -126,7 +126,7 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
         f.push_back(e.where + " (step " + step + "): its layer was not checked against its trace");
       } else if (!lc.value("reconciled", false)) {
         std::string what;
-        for (const char* k : {"unexplained", "content_differs", "missing"})
+        for (const char* k : {"unexplained", "content_differs", "content_unverified", "missing"})
           for (const auto& x : lc.value(k, json::array()))
             what += std::string(what.empty() ? "" : ", ") + k + " " +
                     (x.is_object() ? x.value("path", x.dump()) : x.dump());

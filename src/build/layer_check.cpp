@@ -94,14 +94,17 @@ json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
   static const std::set<std::string> kStubs = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname",
                                                "/run/.containerenv", "/.containerenv"};
   json unexplained = json::array(), differs = json::array(), missing = json::array(),
-       stubs = json::array();
+       stubs = json::array(), unverified = json::array();
   std::set<std::string> in_layer, explained_dirs;
   for (const auto& e : layer) {
     in_layer.insert(e.path);
     const std::string name = fs::path(e.path).filename().string();
     const std::string dir = fs::path(e.path).parent_path().string();
-    if (name == ".wh..wh..opq") {  // the directory's lower content hidden
-      if (!made(dir) && !removed(dir)) unexplained.push_back({{"path", e.path}, {"kind", "opaque"}});
+    if (name == ".wh..wh..opq") {  // the directory's lower content hidden: only a directory the
+      // step removed or (re)created explains it, not a mere change of its mode or times
+      const json a = access_of(dir);
+      if (!removed(dir) && !has(a, "create") && !has(a, "rename_to"))
+        unexplained.push_back({{"path", e.path}, {"kind", "opaque"}});
       continue;
     }
     if (name.rfind(".wh.", 0) == 0) {  // a whiteout: the step removed DIR/NAME
@@ -127,7 +130,9 @@ json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
     if (e.type == 'f') {
       auto it = files.find(e.path);
       std::string after = it != files.end() ? it->second.value("sha256_after", "") : "";
-      if (!after.empty() && after != e.sha256)
+      if (after.empty())  // no exact after-digest (digests off, or raced): nothing to compare
+        unverified.push_back({{"path", e.path}, {"layer_sha256", e.sha256}});
+      else if (after != e.sha256)
         differs.push_back({{"path", e.path}, {"layer_sha256", e.sha256}, {"traced_sha256", after}});
     }
   }
@@ -154,10 +159,11 @@ json check_layer(const std::vector<LayerEntry>& layer, const json& summary,
     if ((made(p) || gone) && !in_layer.count(p))
       missing.push_back({{"path", p}, {"kind", gone ? "removed" : "changed"}});
   }
-  const bool ok = unexplained.empty() && differs.empty() && missing.empty();
+  const bool ok = unexplained.empty() && differs.empty() && missing.empty() && unverified.empty();
   return {{"entries", layer.size()},
           {"unexplained", unexplained},
           {"content_differs", differs},
+          {"content_unverified", unverified},
           {"missing", missing},
           {"stubs", stubs},
           {"reconciled", ok}};

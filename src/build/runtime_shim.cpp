@@ -197,7 +197,17 @@ int shim_main(int argc, char** argv) {
     close(out[1]);  // the init holds them now: the streams end when the container's processes do
     close(err[1]);
   }
-  if (rc != 0) return rc;  // nothing was created; the builder reports runc's error
+  if (rc != 0) {  // nothing was created: runc's own messages go where the builder reads them
+    if (!terminal)
+      for (int k = 0; k < 2; k++) {
+        int src = k ? err[0] : out[0];
+        fcntl(src, F_SETFL, O_NONBLOCK);
+        char buf[4096];
+        for (ssize_t n; (n = read(src, buf, sizeof buf)) > 0;) (void)!write(k + 1, buf, static_cast<size_t>(n));
+        close(src);
+      }
+    return rc;  // the builder reports runc's error
+  }
   auto fail = [&](const std::string& why) {
     say("the RUN step cannot be traced, so it does not run: " + why);
     run_runtime(real, {"delete", "--force", call.id});

@@ -228,7 +228,9 @@ int attest_build(const BuildAttestOptions& o) {
       listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
                         {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
     }
-    attest::attach(image, manifest, all, {true, true, true});
+    attest::AttachOptions ao;
+    ao.cosign_tag = ao.cosign_replace = true;
+    attest::attach(image, manifest, all, ao);
     const std::string att_tag = attest::cosign_att_tag(manifest.digest);
     spdlog::info("attached {} attestations to {} in {} (BuildKit style, OCI referrers, tag {})",
                  all.size(), manifest.digest, layout, att_tag);

@@ -62,6 +62,8 @@ TEST(BuilderArgs, WhatWouldDefeatTheTracingIsRefusedWithWhatToChange) {
     EXPECT_NE(refusal({"podman", "build", "--squash", "c"}).find("--squash"), std::string::npos);
     EXPECT_NE(refusal({"podman", "build", "--squash-all", "c"}).find("--squash-all"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "bud", "--layers", "--omit-history", "c"}).find("history"), std::string::npos);
+    EXPECT_NE(refusal({"buildah", "bud", "--layers", "--timestamp", "0", "c"}).find("--timestamp"), std::string::npos);
+    EXPECT_NE(refusal({"podman", "build", "--timestamp=0", "c"}).find("--timestamp"), std::string::npos);
     EXPECT_NE(refusal({"docker", "build", "c"}).find("buildah or podman"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "images"}).find("not 'buildah images'"), std::string::npos);
     EXPECT_NE(refusal({"buildah", "--root", "/r"}).find("no build subcommand"), std::string::npos);
@@ -237,6 +239,33 @@ namespace {
 
 nlohmann::json files_summary(const char* text) {
   return {{"files", nlohmann::json::parse(text)}};
+}
+
+TEST(BuilderArgs, NoCacheIsSeen) {
+  unsetenv("BUILDAH_LAYERS");
+  EXPECT_TRUE(plan_builder({"buildah", "bud", "--layers", "--no-cache", "c"}, "/s", "/i").no_cache);
+  EXPECT_TRUE(plan_builder({"podman", "build", "--no-cache=true", "c"}, "/s", "/i").no_cache);
+  EXPECT_FALSE(plan_builder({"podman", "build", "--no-cache=false", "c"}, "/s", "/i").no_cache);
+  EXPECT_FALSE(plan_builder({"buildah", "bud", "--layers", "c"}, "/s", "/i").no_cache);
+}
+
+// A file of the layer with no exact after-digest cannot be compared: not reconciled, and said.
+// An opaque directory is explained by the directory's removal or creation, not by a chmod.
+TEST(LayerCheck, UnverifiedContentAndOpaqueDirectoriesAreNotTakenOnTrust) {
+  std::vector<LayerEntry> layer = {{"/d", 'd', ""}, {"/d/f", 'f', "aa"}, {"/o", 'd', ""},
+                                   {"/o/.wh..wh..opq", 'f', "e3"}};
+  auto summary = files_summary(R"([
+    {"path": "/d/f", "access": ["create", "write"]},
+    {"path": "/o", "access": ["chmod"]}])");
+  auto r = check_layer(layer, summary, {});
+  EXPECT_FALSE(r["reconciled"].get<bool>());
+  EXPECT_EQ(r["content_unverified"], nlohmann::json::parse(R"([{"path": "/d/f", "layer_sha256": "aa"}])"));
+  ASSERT_EQ(r["unexplained"].size(), 1u) << r.dump(2);
+  EXPECT_EQ(r["unexplained"][0]["kind"], "opaque");
+  auto fixed = files_summary(R"([
+    {"path": "/d/f", "access": ["create", "write"], "sha256_after": "aa"},
+    {"path": "/o", "access": ["delete", "create"]}])");
+  EXPECT_TRUE(check_layer(layer, fixed, {})["reconciled"].get<bool>()) << check_layer(layer, fixed, {}).dump(2);
 }
 
 TEST(LayerCheck, ALayerTheTraceExplainsIsReconciled) {
