@@ -176,8 +176,10 @@ namespace {
 // ("--checkpoint-action=exec=...") stays a name, and no member list is too long for exec. tar
 // exits 2 for members the layer lacks (expected: most layers lack most paths); anything else
 // but 0 is an error (throws).
-void extract_members(const std::string& blob, const std::string& dir,
-                     const std::vector<std::string>& members) {
+// Returns the members the layer has among them (absolute paths), as tar names them (-v): also
+// one it could not unpack (a hard link whose target was not asked for).
+std::set<std::string> extract_members(const std::string& blob, const std::string& dir,
+                                      const std::vector<std::string>& members) {
   const std::string list = dir + ".members";
   {
     std::string names;
@@ -194,12 +196,25 @@ void extract_members(const std::string& blob, const std::string& dir,
     }
     close(fd);
   }
-  int st = util::run_command({"tar", "-xf", blob, "-C", dir, "--no-same-owner",
-                              "--no-same-permissions", "--null", "--verbatim-files-from", "-T", list},
-                             nullptr, 0, /*quiet=*/true);
+  std::string listed;
+  int st = util::run_command({"tar", "-xvf", blob, "-C", dir, "--no-same-owner",
+                              "--no-same-permissions", "--no-recursion", "--null",
+                              "--verbatim-files-from", "-T", list},
+                             &listed, 64u << 20, /*quiet=*/true);
   unlink(list.c_str());
   if (st != 0 && st != 2)
     throw std::runtime_error("tar could not read the layer " + blob + " (exit " + std::to_string(st) + ")");
+  std::set<std::string> present;
+  for (size_t i = 0; i < listed.size();) {
+    size_t j = listed.find('\n', i);
+    if (j == std::string::npos) j = listed.size();
+    std::string name = listed.substr(i, j - i);
+    if (name.rfind("./", 0) == 0) name = name.substr(2);
+    while (!name.empty() && name.back() == '/') name.pop_back();
+    if (!name.empty()) present.insert("/" + name);
+    i = j + 1;
+  }
+  return present;
 }
 
 }  // namespace
@@ -222,37 +237,71 @@ std::map<std::string, std::vector<std::string>> context_digests(const std::strin
 std::map<std::string, std::string> lower_contents(const std::set<std::string>& paths,
                                                   const std::vector<std::string>& lower,
                                                   const std::string& scratch) {
-  // the topmost lower layer that has a path holds its content; a whiteout above ends the search
-  // (nothing was there). Opaque directories are not followed yet.
+  // The topmost lower layer that says anything about a path decides: the path itself (its
+  // content; "not a regular file" for anything else, or a member tar could not unpack), its
+  // whiteout or an ancestor's (nothing was there), an ancestor that is not a directory there
+  // (unknown: kNotRegular), an ancestor's opaque marker (nothing below it from further down).
   std::map<std::string, std::string> before;
   std::set<std::string> open_paths = paths;
   std::error_code ec;
+  auto wh_of = [](const std::string& p) {
+    return (fs::path(p).parent_path() / (".wh." + fs::path(p).filename().string())).string();
+  };
+  auto ancestors = [](const std::string& p) {
+    std::vector<std::string> out;
+    for (fs::path a = fs::path(p).parent_path(); a.string().size() > 1; a = a.parent_path())
+      out.push_back(a.string());
+    return out;
+  };
   for (size_t i = lower.size(); i-- > 0 && !open_paths.empty();) {
-    std::vector<std::string> ask(open_paths.begin(), open_paths.end());
-    for (const auto& p : open_paths)
-      ask.push_back((fs::path(p).parent_path() / (".wh." + fs::path(p).filename().string())).string());
+    std::set<std::string> ask_set;
+    for (const auto& p : open_paths) {
+      ask_set.insert(p);
+      ask_set.insert(wh_of(p));
+      for (const auto& a : ancestors(p)) {
+        ask_set.insert(a);
+        ask_set.insert(wh_of(a));
+        ask_set.insert(a + "/.wh..wh..opq");
+      }
+    }
     fs::remove_all(scratch, ec);
     fs::create_directories(scratch, ec);
-    extract_members(lower[i], scratch, ask);
+    const std::set<std::string> present =
+        extract_members(lower[i], scratch, std::vector<std::string>(ask_set.begin(), ask_set.end()));
     for (auto it = open_paths.begin(); it != open_paths.end();) {
-      fs::path got = fs::path(scratch) / it->substr(1);
-      fs::path wh = fs::path(scratch) / fs::path(it->substr(1)).parent_path() /
-                    (".wh." + fs::path(*it).filename().string());
-      if (fs::exists(fs::symlink_status(wh, ec))) {
-        it = open_paths.erase(it);  // removed below: nothing was there before
-      } else if (fs::exists(fs::symlink_status(got, ec))) {
-        // resolved inside the scratch directory as in the container's root: a symlinked
+      const std::string& p = *it;
+      bool decided = true;
+      if (present.count(p)) {
+        // hashed inside the scratch directory as in the container's root: a symlinked
         // directory of the layer never leads to the host's files
         std::string h;
+        fs::path got = fs::path(scratch) / p.substr(1);
         if (fs::is_regular_file(fs::symlink_status(got, ec))) {
           util::UniqueFd root(open(scratch.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-          if (root.get() >= 0) h = hash_path(root.get(), it->substr(1), false, std::nullopt, /*in_root=*/true).sha256;
+          if (root.get() >= 0) h = hash_path(root.get(), p.substr(1), false, std::nullopt, /*in_root=*/true).sha256;
         }
-        before[*it] = h.empty() ? std::string(kNotRegular) : h;
-        it = open_paths.erase(it);
+        before[p] = h.empty() ? std::string(kNotRegular) : h;
+      } else if (present.count(wh_of(p))) {
+        // removed here: nothing was there before
       } else {
-        ++it;
+        decided = false;
+        for (const auto& a : ancestors(p)) {
+          if (present.count(wh_of(a))) {  // an ancestor removed here
+            decided = true;
+            break;
+          }
+          if (present.count(a) && !fs::is_directory(fs::symlink_status(fs::path(scratch) / a.substr(1), ec))) {
+            before[p] = kNotRegular;  // an ancestor is a symlink or a file here: not followed
+            decided = true;
+            break;
+          }
+          if (present.count(a + "/.wh..wh..opq")) {  // nothing below it from further down
+            decided = true;
+            break;
+          }
+        }
       }
+      it = decided ? open_paths.erase(it) : std::next(it);
     }
   }
   fs::remove_all(scratch, ec);
