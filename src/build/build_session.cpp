@@ -208,13 +208,7 @@ int BuildSession::pump() {
           watch(c, kConnBase + static_cast<uint64_t>(c));
           conns_.emplace(c, Fd(c));
         }
-      } else if (tag >= kOutputBase && tag < kStepBase) {
-        auto it = outputs_.find(tag);
-        if (it != outputs_.end() && !it->second->pump()) {
-          epoll_ctl(ep_.get(), EPOLL_CTL_DEL, it->second->fd(), nullptr);
-          outputs_.erase(it);
-        }
-      } else if (tag >= kConnBase && tag < kOutputBase) {
+      } else if (tag >= kConnBase && tag < kStepBase) {
         int c = static_cast<int>(tag - kConnBase);
         auto it = conns_.find(c);
         if (it != conns_.end()) {

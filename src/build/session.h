@@ -77,13 +77,12 @@ class BuildSession {
   int64_t t0_real_ = 0, t0_mono_ = 0;
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
   std::map<int, Fd> conns_;                          // shim connections not yet read
-  std::map<uint64_t, StepOutput*> outputs_;          // by epoll tag, while open
   struct stat shim_exe_{};  // the runtime shim's file: a peer must run it
   int next_index_ = 1;
   bool write_failed_ = false;
 };
 
 enum : uint64_t { kRing = 1, kListen = 2, kSignal = 3, kBuilder = 4, kConnBase = 1ull << 32,
-                  kOutputBase = 1ull << 40, kStepBase = 1ull << 48 };
+                  kStepBase = 1ull << 48 };
 
 }  // namespace stepseal::build::detail

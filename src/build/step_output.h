@@ -3,14 +3,15 @@
 //
 // The shim gives the container's init a pipe of its own for each stream (runc passes its stdio
 // through to the init) and hands stepseal the read end with the builder's original descriptor.
-// Every byte the step's processes write to the stream passes through here.
+// Every byte the step's processes write to the stream passes through here, on a thread of its
+// own: a builder that reads slowly (or not at all) holds up the RUN's writes, as it would
+// untraced, never stepseal's event pump.
 #pragma once
 
-#include <openssl/evp.h>
-
+#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -22,33 +23,34 @@ inline constexpr size_t kOutputKeepCap = 16u << 20;  // bytes kept per stream an
 
 class StepOutput {
  public:
-  // SRC: the pipe's read end (made non-blocking here); DST: the builder's descriptor; FILE: where
-  // the first CAP bytes are kept (created), REL its name in the record.
+  // SRC: the pipe's read end; DST: the builder's descriptor (both made non-blocking here: they
+  // are stepseal's alone); FILE: where the first CAP bytes are kept (created), REL its name in
+  // the record. Starts forwarding at once.
   StepOutput(int src, int dst, std::string file, std::string rel, size_t cap = kOutputKeepCap);
   ~StepOutput();
   StepOutput(const StepOutput&) = delete;
   StepOutput& operator=(const StepOutput&) = delete;
 
-  int fd() const { return src_.get(); }
-  // Reads what is there: forwarded, hashed, kept. False at end of stream (every writer gone);
-  // the descriptor stays open (for the caller's epoll) until drain() or the destructor.
-  bool pump();
-  // Reads until end of stream or TIMEOUT_MS without data; then the stream is closed.
+  // Waits until the stream ended (every writer gone) or TIMEOUT_MS passed; then stops. The
+  // record is final after this.
   void drain(int timeout_ms);
-  bool ended() const { return eof_; }
   // {sha256, bytes, file, kept_bytes, truncated, complete}: complete (and sha256 non-null) when
-  // the stream was read to its end; false when a writer outlived the step. keep_failed: true
-  // when the kept copy could not be written.
+  // the stream was read to its end; false when a writer outlived the step or the builder would
+  // not take the bytes in time. keep_failed / forward_failed: only as true.
   nlohmann::json record() const;
 
  private:
+  void run();
+
   util::UniqueFd src_, dst_, keep_;
   std::string rel_;
   size_t cap_;
+  std::atomic<bool> stop_{false}, done_{false};
+  // written by the thread, read after it is joined
   uint64_t bytes_ = 0, kept_ = 0;
   bool eof_ = false, keep_failed_ = false, forward_failed_ = false;
-  EVP_MD_CTX* md_ = nullptr;
   std::string digest_;  // hex, once ended
+  std::thread thread_;
 };
 
 }  // namespace stepseal::build

@@ -155,3 +155,54 @@ TEST(BuildProvenance, ListsEveryEnvelopeAsVerifyReadsIt) {
 
 }  // namespace
 }  // namespace stepseal::build
+
+#include <fcntl.h>
+
+#include "build/step_output.h"
+
+namespace stepseal::build {
+namespace {
+
+// A RUN's output: forwarded, hashed and kept; a builder that stops reading holds up only the
+// stream's own thread, and drain() still returns, saying the stream is incomplete.
+TEST(StepOutput, ForwardsHashesKeepsAndNeverHangsOnASilentBuilder) {
+  namespace fs = std::filesystem;
+  fs::path d = fs::temp_directory_path() / ("stepseal-out-" + std::to_string(getpid()));
+  fs::create_directories(d);
+  for (bool builder_reads : {true, false}) {
+    int src[2], dst[2];
+    ASSERT_EQ(pipe2(src, O_CLOEXEC), 0);
+    ASSERT_EQ(pipe2(dst, O_CLOEXEC | O_NONBLOCK), 0);
+    if (!builder_reads) {  // the builder's pipe is full and nobody reads it
+      char junk[4096] = {};
+      while (write(dst[1], junk, sizeof junk) > 0) {
+      }
+    }
+    const std::string file = (d / (builder_reads ? "a" : "b")).string();
+    StepOutput out(src[0], dup(dst[1]), file, "kept");
+    ASSERT_EQ(write(src[1], "hello\n", 6), 6);
+    close(src[1]);
+    out.drain(300);
+    json r = out.record();
+    EXPECT_EQ(r["bytes"], 6);
+    std::ifstream kept(file);
+    std::string text((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "hello\n");
+    if (builder_reads) {
+      EXPECT_EQ(r["complete"], true) << r.dump();
+      EXPECT_EQ(r["sha256"], "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+      char back[16] = {};
+      EXPECT_EQ(read(dst[0], back, sizeof back), 6);
+    } else {
+      EXPECT_EQ(r["complete"], false) << r.dump();
+      EXPECT_TRUE(r["sha256"].is_null());
+      EXPECT_EQ(r["forward_failed"], true);
+    }
+    close(dst[0]);
+    close(dst[1]);
+  }
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace stepseal::build
