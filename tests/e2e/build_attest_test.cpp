@@ -250,6 +250,26 @@ TEST_F(BuildAttestTest, PodmanBuildIsSignedAndVerifies) {
   EXPECT_EQ(v.exit_code, 0) << v.Describe();
 }
 
+// verify --require-reconciled rejects a build whose layers the trace does not account for: here
+// a build traced with --digests off, whose layer files have no traced content to compare.
+TEST_F(BuildAttestTest, RequireReconciledRejectsALayerTheTraceCannotAccountFor) {
+  WriteDockerfile("FROM localhost/bbase:1\nRUN echo made > /made.txt\n");
+  CommandResult r = SignedBuild("/usr/bin/buildah", {"bud", "--layers", "--no-cache", "-t", "localhost/demo:1", ctx()},
+                                {"--digests", "off"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  json m = Manifest();
+  const json& lc = m["steps"][0]["layer_check"];
+  EXPECT_EQ(lc.value("reconciled", true), false) << lc.dump(2);
+  EXPECT_EQ(lc["content_unverified"][0].value("path", ""), "/made.txt") << lc.dump(2);
+  EXPECT_EQ(lc["content_unverified"][0].value("layer_sha256", ""), Sha256Of("made\n"));
+  CommandResult plain = Verify(layout() + ":demo", {"--attached"});
+  EXPECT_EQ(plain.exit_code, 0) << "signatures and bindings hold: " << plain.Describe();
+  CommandResult strict = Verify(layout() + ":demo", {"--attached", "--require-reconciled"});
+  EXPECT_EQ(strict.exit_code, 5) << strict.Describe();
+  EXPECT_NE(strict.out.find("its layer and its trace disagree: content_unverified /made.txt"), std::string::npos)
+      << strict.out;
+}
+
 // A build that fails still gets its record and its attestations: each RUN's journal signed, and
 // the build's provenance saying it failed, with the journals as the subject (no image exists).
 TEST_F(BuildAttestTest, AFailedBuildIsSignedOverItsJournals) {
