@@ -699,6 +699,20 @@ std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageMa
   return envelopes;
 }
 
+std::optional<size_t> history_layer_index(const json& config, size_t h) {
+  const json history = config.value("history", json::array());
+  const json rootfs = config.value("rootfs", json::object());
+  const size_t layers = rootfs.is_object() ? rootfs.value("diff_ids", json::array()).size() : 0;
+  if (!history.is_array() || h >= history.size() || !history[h].is_object() ||
+      history[h].value("empty_layer", false))
+    return std::nullopt;
+  size_t k = 0;
+  for (size_t i = 0; i < h; i++)
+    k += history[i].is_object() && history[i].value("empty_layer", false) ? 0 : 1;
+  if (k >= layers) return std::nullopt;
+  return k;
+}
+
 ImageContents image_contents(const ImageRef& image, const ImageManifest& manifest) {
   Layout layout{image.layout};
   json desc = {{"mediaType", manifest.media_type}, {"digest", manifest.digest},

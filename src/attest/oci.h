@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,11 @@ struct ImageContents {
   nlohmann::json manifest, config;
 };
 ImageContents image_contents(const ImageRef& image, const ImageManifest& manifest);
+
+// The position in an image config's rootfs.diff_ids (and so in the manifest's layers) of history
+// entry H's layer: the entries without empty_layer before it. nullopt for an empty_layer entry,
+// an H past the history, or a position past the diff_ids.
+std::optional<size_t> history_layer_index(const nlohmann::json& config, size_t h);
 
 // The DSSE envelopes attached to `manifest` in the layout (both styles), as JSON text.
 std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageManifest& manifest);

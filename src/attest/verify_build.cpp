@@ -84,10 +84,8 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
   const json history = c.config.value("history", json::array());
   const json diff_ids = c.config.value("rootfs", json::object()).value("diff_ids", json::array());
   auto layer_at = [&](size_t h) -> json {  // the diff_id of history entry H, null if empty
-    if (history[h].value("empty_layer", false)) return nullptr;
-    size_t k = 0;
-    for (size_t i = 0; i < h; i++) k += history[i].value("empty_layer", false) ? 0 : 1;
-    return k < diff_ids.size() ? diff_ids[k] : json(nullptr);
+    auto k = history_layer_index(c.config, h);
+    return k ? diff_ids[*k] : json(nullptr);
   };
   std::map<std::string, const CheckedEnvelope*> by_digest, all;  // instruction-bound ones; all
   const CheckedEnvelope* provenance = nullptr;

@@ -249,9 +249,6 @@ int BuildSession::pump() {
 }
 
 // Runs a helper command (the builder's push), its output on stderr; returns its exit status.
-int BuildSession::run_quiet(const std::vector<std::string>& argv) {
-  return util::run_command(argv);
-}
 
 // The built image into an OCI layout, its digest from the layout's bytes, and the steps matched
 // to its history. Returns an error message, or nullopt.
@@ -275,7 +272,7 @@ std::optional<std::string> BuildSession::export_image(json* manifest, json& step
   push.insert(push.end(), plan_.global_args.begin(), plan_.global_args.end());
   push.insert(push.end(), {"push", "--quiet", id, "oci:" + dir + ":" + tag});
   spdlog::info("exporting the image {} to {}:{}", id.substr(0, 12), dir, tag);
-  if (int rc = run_quiet(push); rc != 0)
+  if (int rc = util::run_command(push); rc != 0)
     return plan_.builder + " push to oci:" + dir + ":" + tag + " failed (exit " +
            std::to_string(rc) + ")";
   ImageRecordInput in{dir, tag, id, o_.out_dir, plan_.context, shim_dir_ + "/layer", t0_real_};

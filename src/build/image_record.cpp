@@ -47,19 +47,20 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
     auto blob_of = [&](size_t i) {
       return req.dir + "/blobs/sha256/" + layers[i].value("digest", "").substr(7);
     };
-    // the index of a history entry's layer (its diff_id) in the manifest, or nullopt
-    // the position in the manifest of a history entry's layer: the non-empty entries before it
-    // (by position, not by diff_id: the same layer can come twice, over different lower layers)
-    const json history = c.config.value("history", json::array());
+    // the position in the manifest of an instruction's layer, found by its history entry (not
+    // by diff_id: the same layer can come twice, over different lower layers)
     auto layer_index = [&](const json& entry) -> std::optional<size_t> {
       if (!entry.is_object() || !entry.contains("history_index") || !entry["layer"].is_string())
         return std::nullopt;
-      const size_t h = entry["history_index"].get<size_t>();
-      size_t k = 0;
-      for (size_t i = 0; i < h && i < history.size(); i++)
-        k += history[i].value("empty_layer", false) ? 0 : 1;
-      if (k >= diff_ids.size() || k >= layers.size() || diff_ids[k] != entry["layer"]) return std::nullopt;
+      auto k = attest::history_layer_index(c.config, entry["history_index"].get<size_t>());
+      if (!k || *k >= layers.size() || diff_ids[*k] != entry["layer"]) return std::nullopt;
       return k;
+    };
+    // the blobs of the layers below position K, bottom first
+    auto lower_of = [&](size_t k) {
+      std::vector<std::string> lower;
+      for (size_t i = 0; i < k; i++) lower.push_back(blob_of(i));
+      return lower;
     };
     for (auto& st : steps) {
       const json& in = st["instruction"];
@@ -73,9 +74,7 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       for (const auto& m : st.value("mounts", json::array())) mounts.push_back(m.get<std::string>());
       st["layer_check"] = check_layer(list_layer(blob, req.scratch), summary, mounts);
       // what the step replaced, as the layers below held it when the step began
-      std::vector<std::string> lower;
-      for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));
-      st["preimages"] = run_preimages(summary, lower, req.scratch + ".lower", mounts);
+      st["preimages"] = run_preimages(summary, lower_of(*k), req.scratch + ".lower", mounts);
       if (!st["layer_check"].value("reconciled", false))
         spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
                      st["layer_check"].dump());
@@ -91,9 +90,7 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       context_read = true;
       auto k = layer_index(in);
       if (!k) continue;
-      std::vector<std::string> lower;
-      for (size_t i = 0; i < *k; i++) lower.push_back(blob_of(i));
-      in["contents"] = copy_record(list_layer(blob_of(*k), req.scratch), lower, context,
+      in["contents"] = copy_record(list_layer(blob_of(*k), req.scratch), lower_of(*k), context,
                                    req.scratch + ".lower");
     }
   } catch (const std::exception& e) {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "digest/file_hash.h"
+#include "distill/summary.h"
 #include "util/fd.h"
 #include "util/file_io.h"
 #include "util/subprocess.h"
@@ -314,21 +315,13 @@ json run_preimages(const json& summary, const std::vector<std::string>& lower,
   // was never the layers' content
   auto on_mount = [&](const std::string& p) {
     for (const auto& m : mounts)
-      if (p == m || (p.size() > m.size() && p.compare(0, m.size(), m) == 0 &&
-                     (m == "/" || p[m.size()] == '/')))
-        return true;
+      if (under(p, m)) return true;
     return false;
   };
   std::set<std::string> paths;
   for (const auto& f : summary.value("files", json::array())) {
-    if (f.contains("sha256_before")) continue;
-    bool replaced = false, created = false;
-    for (const auto& a : f.value("access", json::array())) {
-      replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
-      created |= a == "create";
-    }
     const std::string path = f.value("path", "");
-    if (replaced && !created && path.rfind('/', 0) == 0 && !on_mount(path)) paths.insert(path);
+    if (lacks_preimage(f) && path.rfind('/', 0) == 0 && !on_mount(path)) paths.insert(path);
   }
   if (paths.empty()) return json::array();
   const auto before = lower_contents(paths, lower, scratch);

@@ -65,7 +65,6 @@ class BuildSession {
   void finish_step(Step& s, const std::string& why);
   int finish(int builder_rc);
   std::optional<std::string> export_image(json* manifest, json& steps);
-  int run_quiet(const std::vector<std::string>& argv);
   void watch(int fd, uint64_t tag);
 
   const BuildOptions& o_;

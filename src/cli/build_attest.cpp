@@ -38,6 +38,52 @@ json dependency(const std::string& name, const std::string& path) {
   return d;
 }
 
+// Signs STATEMENT into DIR/NAME (the envelope as written: its bytes are what the provenance
+// lists by digest).
+AttestRequest::Made sign_to(const fs::path& dir, const std::string& name, const std::string& step,
+                            const json& statement, const attest::Key& key) {
+  json env = attest::sign_envelope(statement.dump(), attest::kInTotoPayloadType, key);
+  std::string text = env.dump(2) + "\n";
+  spit(dir / name, text);
+  return {name, step, statement.value("predicateType", ""), std::move(text)};
+}
+
+// build.json's "envelopes": every signed file of the record, by digest.
+json envelope_list(const std::vector<AttestRequest::Made>& made) {
+  json listed = json::array();
+  for (const auto& e : made)
+    listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
+                      {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
+  return listed;
+}
+
+// What the build's provenance is made of (attest/build_statements.h): the record, the step
+// envelopes (HISTORY_OF: step -> its instruction), the builder's binaries by digest.
+attest::BuildContext build_context(const json& m, const std::vector<AttestRequest::Made>& made,
+                                   const std::map<std::string, json>& history_of,
+                                   const std::string& event, const std::string& builder_id) {
+  attest::BuildContext bc;
+  bc.record = m;
+  for (const auto& e : made) {
+    auto h = history_of.find(e.step);
+    bc.steps.push_back({e.file, e.step, e.predicate_type, util::sha256_hex(e.envelope),
+                        h != history_of.end() ? h->second : json()});
+  }
+  const json builder = m.value("builder", json::object());
+  const json argv = builder.value("argv", json::array());
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  bc.builder_dependencies = json::array(
+      {dependency(builder.value("name", ""),
+                  util::find_in_path(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
+       dependency("runtime", builder.value("runtime", "")),
+       dependency("stepseal-runtime", (fs::path(self).parent_path() / "stepseal-runtime").string())});
+  bc.event = event;
+  bc.builder_id = builder_id;
+  bc.stepseal_sha256 = file_sha256("/proc/self/exe");
+  bc.stepseal_version = m.value("stepseal_version", "");
+  return bc;
+}
+
 // A build that made no image (the builder failed, or the image could not be exported): each
 // RUN's journal signed, and the build's provenance, with the journals themselves as the subject.
 // Nothing is attached or pushed; `verify --artifact steps/NN.journal ...` checks them.
@@ -69,28 +115,13 @@ int attest_journals_only(const BuildAttestOptions& o, json& m, const std::string
   if (int rc = attest_journals(req); rc != 0) return rc;
   try {
     attest::Key key = attest::Key::load_private(o.key);
-    attest::BuildContext bc;
-    bc.record = m;
-    for (const auto& e : made)
-      bc.steps.push_back({e.file, e.step, e.predicate_type, util::sha256_hex(e.envelope), nullptr});
-    bc.event = req.event;
-    bc.builder_id = o.builder_id;
-    bc.stepseal_sha256 = file_sha256("/proc/self/exe");
-    bc.stepseal_version = m.value("stepseal_version", "");
-    json env = attest::sign_envelope(attest::build_provenance(subjects, bc).dump(),
-                                     attest::kInTotoPayloadType, key);
-    fs::path prov_file = fs::path(out) / "build.slsa.intoto.json";
-    spit(prov_file, env.dump(2) + "\n");
-    json listed = json::array();
-    for (const auto& e : made)
-      listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
-                        {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
-    listed.push_back({{"file", "attestations/build.slsa.intoto.json"}, {"step", "build"},
-                      {"predicateType", attest::kSlsaProvenance}, {"sha256", util::sha256_hex(slurp(prov_file.string()))}});
-    m["attestations"] = {{"envelopes", listed}, {"event", req.event}, {"subject", "journals"}};
+    const size_t steps = made.size();
+    attest::BuildContext bc = build_context(m, made, {}, req.event, o.builder_id);
+    made.push_back(sign_to(out, "build.slsa.intoto.json", "build", attest::build_provenance(subjects, bc), key));
+    m["attestations"] = {{"envelopes", envelope_list(made)}, {"event", req.event}, {"subject", "journals"}};
     spit(record_path, m.dump(2) + "\n");
     spdlog::info("no image: signed {} step attestation(s) and the build's provenance with the "
-                 "step journals as subject (not attached)", made.size());
+                 "step journals as subject (not attached)", steps);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return exit_code::kInputUnreadable;
@@ -168,12 +199,9 @@ int attest_build(const BuildAttestOptions& o) {
     for (const auto& in : m.value("instructions", json::array())) {
       if (in.value("kind", "") != "copy" || !in.contains("contents")) continue;
       const int h = in.value("history_index", 0);
-      json st = attest::layer_statement(subjects, in, image_rec, event);
-      json env = attest::sign_envelope(st.dump(), attest::kInTotoPayloadType, key);
       const std::string name = attest::layer_step_name(h);
-      fs::path file = fs::path(out) / (name + ".layer-contents.intoto.json");
-      spit(file, env.dump(2) + "\n");
-      made.push_back({file.filename().string(), name, attest::kLayerContents, slurp(file.string())});
+      made.push_back(sign_to(out, name + ".layer-contents.intoto.json", name,
+                             attest::layer_statement(subjects, in, image_rec, event), key));
       history_of[name] = h;
     }
 
@@ -196,45 +224,20 @@ int attest_build(const BuildAttestOptions& o) {
     }
 
     // 4. the whole build
-    attest::BuildContext bc;
-    bc.record = m;
-    for (const auto& e : made)
-      bc.steps.push_back({e.file, e.step, e.predicate_type, util::sha256_hex(e.envelope),
-                          history_of.count(e.step) ? history_of[e.step] : json()});
-    const json builder = m.value("builder", json::object());
-    const json argv = builder.value("argv", json::array());
-    const std::string self = fs::read_symlink("/proc/self/exe").string();
-    bc.builder_dependencies = json::array(
-        {dependency(builder.value("name", ""),
-                    util::find_in_path(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
-         dependency("runtime", builder.value("runtime", "")),
-         dependency("stepseal-runtime", (fs::path(self).parent_path() / "stepseal-runtime").string())});
-    bc.event = event;
-    bc.builder_id = o.builder_id;
-    bc.stepseal_sha256 = file_sha256("/proc/self/exe");
-    bc.stepseal_version = m.value("stepseal_version", "");
+    attest::BuildContext bc = build_context(m, made, history_of, event, o.builder_id);
     bc.push = push;
-    json prov = attest::build_provenance(subjects, bc);
-    json env = attest::sign_envelope(prov.dump(), attest::kInTotoPayloadType, key);
-    fs::path prov_file = fs::path(out) / "build.slsa.intoto.json";
-    spit(prov_file, env.dump(2) + "\n");
-    made.push_back({prov_file.filename().string(), "build", attest::kSlsaProvenance, slurp(prov_file.string())});
+    made.push_back(sign_to(out, "build.slsa.intoto.json", "build", attest::build_provenance(subjects, bc), key));
 
     // 5. attached in every form, and pushed
     std::vector<attest::Attestation> all;
-    json listed = json::array();
-    for (const auto& e : made) {
-      all.push_back({e.envelope, e.predicate_type});
-      listed.push_back({{"file", "attestations/" + e.file}, {"step", e.step},
-                        {"predicateType", e.predicate_type}, {"sha256", util::sha256_hex(e.envelope)}});
-    }
+    for (const auto& e : made) all.push_back({e.envelope, e.predicate_type});
     attest::AttachOptions ao;
     ao.cosign_tag = ao.cosign_replace = true;
     attest::attach(image, manifest, all, ao);
     const std::string att_tag = attest::cosign_att_tag(manifest.digest);
     spdlog::info("attached {} attestations to {} in {} (BuildKit style, OCI referrers, tag {})",
                  all.size(), manifest.digest, layout, att_tag);
-    m["attestations"] = {{"envelopes", listed}, {"cosign_tag", att_tag}, {"event", event}};
+    m["attestations"] = {{"envelopes", envelope_list(made)}, {"cosign_tag", att_tag}, {"event", event}};
     if (target) {
       for (auto err : {build::push_layout(layout, att_tag, *target, att_tag, false),
                        build::push_layout(layout, tag, *target, target->tag, true)})

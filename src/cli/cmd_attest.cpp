@@ -107,11 +107,12 @@ int attest_journals(const AttestRequest& a) {
             std::pair{attest::slsa_statement(subjects, ctx), "slsa"}}) {
         json env = attest::sign_envelope(statement.dump(), attest::kInTotoPayloadType, key);
         fs::path file = fs::path(out_dir) / (ctx.step_name + "." + suffix + ".intoto.json");
-        spit(file, env.dump(2) + "\n");
+        const std::string text = env.dump(2) + "\n";
+        spit(file, text);
         made.push_back({env.dump(), statement["predicateType"]});
         if (a.made)
           a.made->push_back({file.filename().string(), ctx.step_name,
-                             statement["predicateType"], slurp(file.string())});
+                             statement["predicateType"], text});
         spdlog::info("{}: wrote {}", trace, file.string());
       }
       if (link) {

@@ -88,8 +88,9 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
                   "its instruction and layer")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--key", a->key,
-                  "KEY: sign each traced RUN as in-toto attestations bound to the exported "
-                  "image (needs --image-out; written to DIR/attestations and attached)")
+                  "KEY: sign every RUN and COPY/ADD, and the whole build, as in-toto attestations "
+                  "bound to the exported image (needs --image-out; written to DIR/attestations "
+                  "and attached)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--push", a->push,
                   "docker://HOST/NAME[:TAG]: push the image and its attestations with skopeo (needs "

@@ -331,6 +331,16 @@ std::string summary_text(const nlohmann::json& s) {
   return o.str();
 }
 
+bool lacks_preimage(const nlohmann::json& f) {
+  if (!f.is_object() || f.contains("sha256_before")) return false;
+  bool replaced = false, created = false;
+  for (const auto& a : f.value("access", nlohmann::json::array())) {
+    replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
+    created |= a == "create";
+  }
+  return replaced && !created;
+}
+
 size_t apply_layer_preimages(nlohmann::json& summary, const nlohmann::json& preimages) {
   using nlohmann::json;
   std::map<std::string, std::string> before;
@@ -343,12 +353,7 @@ size_t apply_layer_preimages(nlohmann::json& summary, const nlohmann::json& prei
   size_t applied = 0, missing = 0;
   std::string first;
   for (auto& f : summary["files"]) {
-    bool replaced = false, created = false;
-    for (const auto& a : f.value("access", json::array())) {
-      replaced |= a == "overwrite" || a == "delete" || a == "rename_to";
-      created |= a == "create";
-    }
-    if (!replaced || created || f.contains("sha256_before")) continue;
+    if (!lacks_preimage(f)) continue;
     const std::string path = f.value("path", "");
     if (auto b = before.find(path); b != before.end()) {
       f["sha256_before"] = b->second;

@@ -22,6 +22,11 @@ namespace stepseal {
 nlohmann::json summary_json(const StepRecord& r);
 std::string summary_text(const nlohmann::json& summary);
 
+// A summary file entry (summary.md, files) the step replaced (overwrite, delete, rename onto)
+// without having created it and without a before-digest: its content before the step is
+// missing unless a pre-image is found for it.
+bool lacks_preimage(const nlohmann::json& file);
+
 // stepseal build: a RUN step's pre-images from the image's lower layers (build.json step
 // "preimages": [{path, sha256_before}]). Each file of SUMMARY listed there with a SHA-256 gets
 // "sha256_before" and "before_source": "lower_layers"; the preimage_unavailable gap then counts
