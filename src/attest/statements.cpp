@@ -36,8 +36,8 @@ json file_descriptor(const json& f) {
   std::string digest = f.value("sha256", f.value("sha256_after", ""));
   if (!digest.empty()) rd["digest"] = {{"sha256", digest}};
   json ann = {{"access", f.value("access", json::array())}, {"pids", f.value("pids", json::array())}};
-  for (const char* k : {"sha256_before", "sha256_after", "sha256_versions", "digest_status",
-                        "digest_reason"})
+  for (const char* k : {"sha256_before", "before_source", "sha256_after", "sha256_versions",
+                        "digest_status", "digest_reason"})
     if (f.contains(k)) ann[k] = f[k];
   rd["annotations"] = ann;
   return rd;

@@ -91,6 +91,7 @@ class BuildAttestTest : public BuildTest {
     json a = Access(s2, "/data/a.txt"), b = Access(s2, "/data/b.txt");
     ASSERT_TRUE(a.is_object() && b.is_object()) << Dump(s2["predicate"]["monitorLog"]["fileAccess"]);
     EXPECT_EQ(a["annotations"].value("sha256_before", ""), Sha256Sum(ctx() + "/a.txt"));
+    EXPECT_EQ(a["annotations"].value("before_source", ""), "lower_layers");
     EXPECT_EQ(a["annotations"].value("sha256_after", ""), Sha256Of("changed\n"));
     EXPECT_EQ(b["annotations"].value("sha256_before", ""), Sha256Sum(ctx() + "/b.txt"));
     EXPECT_TRUE(Contains(b["annotations"]["access"], "delete")) << b.dump();
