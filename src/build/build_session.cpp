@@ -37,6 +37,8 @@
 #include "journal/counters.h"
 #include "supervisor/step_recorder.h"
 #include "supervisor/tracer_host.h"
+#include "digest/file_hash.h"
+#include "syscalls/denylist.h"
 #include "util/exit_codes.h"
 #include "util/fd.h"
 #include "util/file_io.h"
@@ -85,16 +87,33 @@ std::optional<int> BuildSession::attach() {
   // file (its inode) is answered on the socket
   char self[PATH_MAX] = {};
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  const std::string shim_exe =
-      n > 0 ? (fs::path(std::string(self, static_cast<size_t>(n))).parent_path() / kShimName).string() : "";
+  // a helper program installed beside stepseal, writable by its owner (root) only
+  auto beside = [&](const char* name, struct stat* st) -> std::string {
+    const std::string path =
+        n > 0 ? (fs::path(std::string(self, static_cast<size_t>(n))).parent_path() / name).string() : "";
+    if (path.empty() || stat(path.c_str(), st) < 0 || !S_ISREG(st->st_mode) ||
+        (st->st_mode & 0022) || (st->st_uid != 0 && st->st_uid != geteuid())) {
+      spdlog::error("{} is missing, or writable by others than its owner (root): it is built "
+                    "with stepseal (tools/build) and must sit beside it", path);
+      return "";
+    }
+    return path;
+  };
   struct stat st{};
-  if (shim_exe.empty() || stat(shim_exe.c_str(), &st) < 0 || !S_ISREG(st.st_mode) ||
-      (st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-    spdlog::error("the runtime shim {} is missing, or writable by others than its owner (root): "
-                  "it is built with stepseal (tools/build) and must sit beside it", shim_exe);
-    return exit_code::kInternal;
-  }
+  const std::string shim_exe = beside(kShimName, &st);
+  if (shim_exe.empty()) return exit_code::kInternal;
   shim_exe_ = st;
+  if (o_.policy) {  // a sterile build: every RUN starts with stepseal-seal (sterile.h)
+    struct stat seal{};
+    seal_exe_ = beside(kSealName, &seal);
+    if (seal_exe_.empty()) return exit_code::kInternal;
+    const HashOutcome h = hash_path(AT_FDCWD, seal_exe_, false, std::nullopt);
+    if (h.status != DigestStatus::kExact) {
+      spdlog::error("cannot hash {}: {}", seal_exe_, h.reason);
+      return exit_code::kInternal;
+    }
+    seal_sha256_ = h.sha256;
+  }
   if (symlink(shim_exe.c_str(), shim_path_.c_str()) < 0) {
     spdlog::error("cannot install the runtime shim: {}", strerror(errno));
     return exit_code::kInternal;
@@ -132,7 +151,9 @@ std::optional<int> BuildSession::attach() {
     return exit_code::kInternal;
   }
   try {
-    host_ = std::make_unique<TracerHost>(TracerOptions{o_.ring_bytes, {}, false});
+    // a sterile build: the probes record what the deny-list refused (hardened mode's tracer)
+    host_ = std::make_unique<TracerHost>(TracerOptions{
+        o_.ring_bytes, o_.policy ? syscalls::refusal_numbers() : std::vector<int>{}, false});
   } catch (const AttachError& e) {
     spdlog::error("tracing could not be attached: {}", e.what());
     return exit_code::kAttachFailed;
@@ -334,6 +355,20 @@ int BuildSession::finish(int builder_rc) {
     if (!st.contains("layer_check") || !st["layer_check"].value("reconciled", false))
       reconciled = false;
   manifest["reconciled"] = reconciled;
+  // a sterile build: the policy every RUN ran under, and whether every RUN kept it
+  bool held = true, all_complete = true;
+  if (o_.policy) {
+    for (const auto& st : steps) {
+      const json v = st.value("sterile", json::object()).value("verdict", json::object());
+      held = held && v.value("held", false);
+      all_complete = all_complete && v.value("complete", false);
+    }
+    manifest["sterile"] = {{"policy_path", o_.policy_path},
+                           {"policy_sha256", policy::policy_sha256(*o_.policy)},
+                           {"seal", {{"path", seal_exe_}, {"sha256", seal_sha256_}}},
+                           {"held", held},
+                           {"complete", all_complete}};
+  }
   std::string path = (fs::path(o_.out_dir) / "build.json").string();
   std::string tmp = path + ".tmp";
   std::string text = manifest.dump(2) + "\n";
@@ -352,6 +387,19 @@ int BuildSession::finish(int builder_rc) {
     spdlog::error("a RUN of this build was not traced, or a traced step is not in the image "
                   "(build.json \"instructions\")");
     return exit_code::kIncomplete;
+  }
+  if (builder_rc == 0 && o_.policy) {  // the builder's own failure comes first
+    if (!held) {
+      spdlog::error("a RUN broke the build's policy (build.json steps[].sterile.verdict)");
+      return exit_code::kPolicyViolated;
+    }
+    if (!all_complete) {
+      if (o_.policy->completeness == policy::Completeness::kFail) {
+        spdlog::error("a RUN's record is incomplete and the policy requires complete ones");
+        return exit_code::kIncomplete;
+      }
+      spdlog::warn("a RUN's record is incomplete; the policy's completeness is \"warn\"");
+    }
   }
   return builder_rc;
 }

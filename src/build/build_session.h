@@ -13,8 +13,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "policy/policy.h"
 
 namespace stepseal::build {
 
@@ -28,12 +31,18 @@ struct BuildOptions {
   // and every traced step matched to its instruction and layer (build.json "image",
   // "instructions"). Empty: no export.
   std::string image_out;
+  // A sterile build (sterile.h): every RUN under this policy (loaded from policy_path), its
+  // verdict in its journal. Empty: the RUNs run as the builder made them, observed only.
+  std::optional<policy::Policy> policy;
+  std::string policy_path;
 };
 
 // Runs the build. Returns the builder's exit status (128+N if killed by signal N), or one of
 // stepseal's (util/exit_codes.h): 120 the probes could not be attached, 121 the record could not
 // be written, 122 stepseal could not run the builder, 125 the builder's arguments defeat the
-// tracing (the message says what to change).
+// tracing (the message says what to change). A sterile build that succeeded: 118 if a RUN broke
+// the policy (something was blocked, or a rule broken), 119 if a RUN's record is incomplete and
+// the policy's completeness is "fail".
 int run_build(const BuildOptions& opts);
 
 }  // namespace stepseal::build

@@ -186,6 +186,20 @@ int shim_main(int argc, char** argv) {
   const bool terminal = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a == "--console-socket" || a.rfind("--console-socket=", 0) == 0;
   });
+  std::string bundle = call.bundle;
+  if (bundle.empty()) {
+    char cwd[4096];
+    bundle = getcwd(cwd, sizeof cwd) ? cwd : ".";
+  } else if (bundle[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd)) bundle = std::string(cwd) + "/" + bundle;
+  }
+  // a sterile build seals the bundle's config.json before the runtime reads it
+  if (std::string r = ask(sock, {{"op", "prepare"}, {"id", call.id}, {"bundle", bundle}}, 60);
+      r != "ok") {
+    say("the RUN step cannot be prepared, so it does not run: " + r);
+    return 1;
+  }
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   if (!terminal && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
     say(std::string("cannot make the step's output pipes: ") + strerror(errno));
@@ -217,11 +231,6 @@ int shim_main(int argc, char** argv) {
   auto text = util::try_read_file(call.pid_file, 64);
   long pid = text ? strtol(text->c_str(), nullptr, 10) : 0;
   if (pid <= 0) return fail("no pid in " + call.pid_file);
-  std::string bundle = call.bundle;
-  if (bundle.empty()) {
-    char cwd[4096];
-    bundle = getcwd(cwd, sizeof cwd) ? cwd : ".";
-  }
   std::vector<int> pass;
   if (!terminal) pass = {out[0], err[0], 1, 2};
   std::string reply =

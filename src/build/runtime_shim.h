@@ -6,6 +6,9 @@
 // state JSON; the shim never becomes a subreaper and never waits on the container's processes.
 // It adds two handshakes with the supervisor, over $STEPSEAL_SHIM_SOCKET:
 //
+//   prepare before the real runtime creates the container: the supervisor may rewrite the
+//           bundle's config.json (a sterile build seals it, sterile.h); any answer but "ok"
+//           fails the create with nothing made.
 //   create  after the real runtime has created the container, whose init now waits to exec the
 //           step's command: the shim reports its pid and bundle, and returns only once the
 //           supervisor follows that process. If the supervisor does not, the shim deletes the

@@ -19,6 +19,7 @@
 #include "build/build_session.h"
 #include "build/builder_args.h"
 #include "build/step_output.h"
+#include "build/sterile.h"
 #include "supervisor/step_recorder.h"
 #include "supervisor/tracer_host.h"
 #include "util/fd.h"
@@ -44,6 +45,8 @@ struct Step {
   std::optional<int64_t> wait_status;  // the init's, from its EXIT event
   std::vector<int> pending_deletes;     // shim connections waiting for the step to finish
   std::unique_ptr<StepOutput> output[2];  // its stdout and stderr, when the shim passed them
+  std::unique_ptr<SterileStep> sterile;   // a sterile build's cgroup and network guard
+  json sterile_record;                    // what sealing changed (build.json, STEP_START)
   int64_t follow_ns = 0;  // the create handshake: from the shim's request to the step followed
   bool done = false;
   json record;  // its entry in build.json, once done
@@ -62,6 +65,12 @@ class BuildSession {
   void handle_connection(int fd);
   std::string check_peer(int fd);
   std::string open_step(const json& req, std::vector<Fd>& fds);
+  // a sterile build (step_sterile.cpp): the RUN's config.json sealed before runc reads it, and
+  // the created container confined before its first instruction
+  std::string prepare_step(const json& req);
+  std::string confine_step(Step& s, const json& cfg);
+  json sterile_start_fields(const Step& s) const;
+  void judge_step(Step& s);  // the finished journal judged: its verdict into s.record
   void finish_step(Step& s, const std::string& why);
   int finish(int builder_rc);
   std::optional<std::string> export_image(json* manifest, json& steps);
@@ -77,6 +86,9 @@ class BuildSession {
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
   std::map<int, Fd> conns_;                          // shim connections not yet read
   struct stat shim_exe_{};  // the runtime shim's file: a peer must run it
+  std::string seal_exe_;    // a sterile build: stepseal-seal, beside stepseal
+  std::string seal_sha256_;
+  std::map<std::string, json> prepared_;  // sealed bundles, by container id, until created
   int next_index_ = 1;
   bool write_failed_ = false;
 };

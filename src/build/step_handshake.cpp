@@ -78,6 +78,7 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
       arg1 != "init")
     return "error: process " + std::to_string(pid) + " is not a runc container's init";
   // what the step runs, from its bundle (the builder wrote it; it is what runc executes)
+  json cfg;
   try {
     // the builder's bundle: a regular file (opened without blocking: never a FIFO's reader)
     int cfd = open((bundle + "/config.json").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -87,7 +88,7 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
       return "error: the bundle has no regular config.json";
     }
     close(cfd);
-    json cfg = util::parse_bounded_json(util::read_file(bundle + "/config.json", 16u << 20));
+    cfg = util::parse_bounded_json(util::read_file(bundle + "/config.json", 16u << 20));
     if (cfg.contains("process") && cfg["process"].is_object()) {
       s->argv = cfg["process"].value("args", json::array());
       s->cwd = cfg["process"].value("cwd", "");
@@ -118,6 +119,13 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
     return std::string("error: cannot open the container's root: ") + strerror(errno);
   }
   s->rec->digests().set_root(root);
+  // a sterile build: the sealed container in its cgroup, under the network guard, before its
+  // first instruction
+  if (o_.policy)
+    if (std::string r = confine_step(*s, cfg); r != "ok") {
+      host_->close_step(s->number);
+      return r;
+    }
   s->started_real = clock_ns(CLOCK_REALTIME);
   struct utsname un{};
   uname(&un);
@@ -130,19 +138,23 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
                          {"kernel", std::string(un.release) + " " + un.version},
                          {"realtime_minus_monotonic_ns", t0_real_ - t0_mono_},
                          {"ring_bytes", o_.ring_bytes}});
-    s->rec->append_json(journal::RecordType::STEP_START,
-                        {{"argv", s->argv},
-                         {"cwd", s->cwd},
-                         {"started", rfc3339(s->started_real)},
-                         {"uid", getuid()},
-                         {"mode", "observe"},
-                         // the container's processes are not under stepseal's pre-image filter
-                         {"preimages", false},
-                         {"build", {{"step", s->index},
-                                    {"container_id", id},
-                                    {"bundle", bundle},
-                                    {"root_pid", pid},
-                                    {"builder", plan_.builder}}}});
+    json start = {{"argv", s->argv},
+                  {"cwd", s->cwd},
+                  {"started", rfc3339(s->started_real)},
+                  {"uid", getuid()},
+                  {"mode", "observe"},
+                  // the container's processes are not under stepseal's pre-image filter
+                  {"preimages", false},
+                  {"build", {{"step", s->index},
+                             {"container_id", id},
+                             {"bundle", bundle},
+                             {"root_pid", pid},
+                             {"builder", plan_.builder}}}};
+    if (o_.policy) {
+      start.update(sterile_start_fields(*s));
+      start["build"]["sterile"] = s->sterile_record;
+    }
+    s->rec->append_json(journal::RecordType::STEP_START, start);
     s->rec->flush();
   } catch (const std::exception& e) {
     write_failed_ = true;
@@ -214,6 +226,7 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
     write_failed_ = true;
   }
   host_->close_step(s.number);
+  s.sterile.reset();  // the guard detached, the cgroup emptied and removed
   s.done = true;
   const uint64_t events = s.rec->events();
   s.record = {{"step", s.index},
@@ -234,6 +247,7 @@ void BuildSession::finish_step(Step& s, const std::string& why) {
               // output to the end, the final digests, the journal) before the builder's delete
               {"costs", {{"follow_ms", static_cast<double>(s.follow_ns) / 1e6},
                          {"finish_ms", static_cast<double>(clock_ns(CLOCK_MONOTONIC) - entered) / 1e6}}}};
+  if (o_.policy && !write_failed_) judge_step(s);
   spdlog::info("step {}: exit {}, {} events, {} lost: {}", s.index, rc, events, lost,
                s.journal_rel);
   for (int fd : s.pending_deletes) {
@@ -310,6 +324,7 @@ void BuildSession::handle_connection(int fd) {
   }
   if (!req.is_object()) return reply("error: a malformed request");
   const std::string op = req.value("op", "");
+  if (op == "prepare") return reply(prepare_step(req));
   if (op == "create") {
     if (!fds.empty() && fds.size() != 4) return reply("error: a create passes 4 descriptors or none");
     return reply(open_step(req, fds));

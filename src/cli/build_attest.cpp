@@ -77,6 +77,10 @@ attest::BuildContext build_context(const json& m, const std::vector<AttestReques
                   util::find_in_path(argv.empty() ? builder.value("name", "") : argv[0].get<std::string>())),
        dependency("runtime", builder.value("runtime", "")),
        dependency("stepseal-runtime", (fs::path(self).parent_path() / "stepseal-runtime").string())});
+  // a sterile build: the program every RUN started with, as build.json names it
+  if (m.contains("sterile") && m["sterile"].is_object())
+    bc.builder_dependencies.push_back(
+        dependency("stepseal-seal", m["sterile"].value("seal", json::object()).value("path", "")));
   bc.event = event;
   bc.builder_id = builder_id;
   bc.stepseal_sha256 = file_sha256("/proc/self/exe");

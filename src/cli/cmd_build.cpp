@@ -1,7 +1,11 @@
 // stepseal build --out DIR [--ring-mb N] [--digests on|off] [-v|-q] -- BUILDER [ARG...]
 #include <spdlog/spdlog.h>
 
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include <iostream>
 
 #include <cerrno>
 #include <cstring>
@@ -12,6 +16,8 @@
 
 #include "build/build_session.h"
 #include "build/registry_push.h"
+#include "harden/net_guard.h"
+#include "policy/policy.h"
 #include "cli/build_attest.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
@@ -23,7 +29,7 @@ namespace {
 
 struct BuildArgs : TraceOptionValues {
   build::BuildOptions o;
-  std::string key, event, builder_id, push, push_tls_verify = "on";
+  std::string key, event, builder_id, push, push_tls_verify = "on", policy;
 };
 
 int build_cmd(BuildArgs& a, std::vector<std::string> command) {
@@ -47,8 +53,28 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   }
   if (!a.key.empty() && a.o.image_out.empty())
     return usage_error("build: --key signs attestations bound to the image: add --image-out DIR:TAG");
+  if (!a.policy.empty()) {  // a sterile build (docs/build.md)
+    try {
+      a.o.policy = policy::load_policy(a.policy);
+      kernel_net_rules(*a.o.policy);  // what the kernel table can hold is part of validity
+    } catch (const policy::PolicyError& e) {
+      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
+      return exit_code::kUsage;
+    }
+    char real[PATH_MAX] = {};
+    a.o.policy_path = realpath(a.policy.c_str(), real) ? real : a.policy;
+  }
   a.o.builder_argv = std::move(command);
   set_verbosity(a.quiet ? -1 : a.verbose);
+  if (a.o.policy) {
+    const auto& fsp = a.o.policy->filesystem;
+    if (!fsp.writable.empty() || !fsp.hidden.empty() || !fsp.readonly_default)
+      spdlog::warn("the policy's filesystem rules do not apply to a build: each RUN sees only its "
+                   "image and the builder's mounts, and writes its own layer");
+    if (!a.o.policy->exec.allow.empty() || !a.o.policy->exec.deny.empty())
+      spdlog::warn("the policy's exec rules are judged from each RUN's record (by path and "
+                   "digest inside the image), not enforced in the kernel");
+  }
   if (!a.key.empty() && access(a.key.c_str(), R_OK) != 0) {  // before the build, not after it
     spdlog::error("cannot read the key {}: {}", a.key, strerror(errno));
     return exit_code::kInputUnreadable;
@@ -99,6 +125,12 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
   sub->add_option("--push-tls-verify", a->push_tls_verify,
                   "on (default) or off: off for a registry on plain http (loopback)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  sub->add_option("--policy", a->policy,
+                  "POLICY: a sterile build: every RUN under this hardened-mode policy "
+                  "(docs/policy.md) as far as a container allows: the seccomp deny-list, the "
+                  "network guard on its cgroup, the environment allowlist, its capabilities and "
+                  "uid; each RUN's journal and attestation carry its verdict")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--event", a->event, "with --key: the job's unique identity (as for attest)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--builder-id", a->builder_id, "with --key: SLSA builder.id (as for attest)")
@@ -109,7 +141,10 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
       "Exit status: the builder's own (128+N if killed by signal N), or 120 (tracing could not\n"
       "be attached), 121 (the record could not be written), 122 (stepseal failed), 123 (--push\n"
       "failed, or the registry serves another digest), 125 (bad arguments, or builder\n"
-      "arguments that would defeat the tracing). See docs/build.md.");
+      "arguments that would defeat the tracing). With --policy, a build that succeeded:\n"
+      "118 (a RUN broke the policy: something was blocked, or a rule broken; nothing is\n"
+      "pushed), 119 (a RUN's record is incomplete and the policy says \"fail\").\n"
+      "See docs/build.md.");
   sub->callback([a, sub, &rc, after_dashes, had_dashes] {
     auto command = command_after(sub, had_dashes, after_dashes, rc);
     if (command) rc = build_cmd(*a, std::move(*command));

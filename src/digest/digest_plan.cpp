@@ -50,12 +50,16 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
                     std::to_string(e.ino.size) + ':' + std::to_string(e.ino.mtime_ns) + ':' +
                     std::to_string(e.ino.ctime_ns);
   lookups_++;
-  if (hashable_path(path) && !requested_.insert(std::move(key)).second) {
+  // the kernel saw a regular file: under /dev too (a tmpfs file, a sterile build's
+  // stepseal-seal); hash_path opens nothing else
+  const bool hashable = hashable_path(path) ||
+                        (under(path, "/dev") && path.find(" (deleted)") == std::string::npos);
+  if (hashable && !requested_.insert(std::move(key)).second) {
     repeats_++;
     return;
   }
 
-  if (hashable_path(path)) {
+  if (hashable) {
     digests_->submit(std::move(r));
   } else if (role == DigestRole::kExec && e.kind == Kind::EXEC) {
     // Fileless execution (memfd, a deleted file): the content lives only as long as the

@@ -40,9 +40,10 @@ CounterSnapshot TracerHost::snapshot() const {
 }
 
 uint16_t TracerHost::open_step(bool single) {
-  if (hardened_ && (!single || !steps_.empty()))
-    throw AttachError("a hardened tracer follows one step (its exec rules and pid namespace are "
-                      "the tracer's)");
+  // a sterile build's RUNs follow one another: one open step at a time
+  if (hardened_ && !steps_.empty())
+    throw AttachError("a hardened tracer follows one step at a time (its exec rules and pid "
+                      "namespace are the tracer's)");
   if (!single && steps_.size() >= 65535) throw AttachError("too many open steps for one tracer");
   uint16_t n = 0;
   if (!single) {

@@ -28,7 +28,7 @@ namespace stepseal {
 struct TracerOptions {
   size_t ring_bytes = 16u << 20;
   // hardened mode's deny-list (bpf_tracer.h). Its kernel state (exec rules, the step's pid
-  // namespace) is the tracer's: a hardened tracer follows one step only.
+  // namespace) is the tracer's: a hardened tracer follows one step at a time.
   std::vector<int> denied;
   bool exec_allowlist = false;
 };

@@ -71,6 +71,40 @@ class BuildTest : public E2ETest {
     return json::parse(in, nullptr, false);
   }
 
+  std::string layout() const { return dir() / "layout"; }
+
+  // stepseal build --image-out LAYOUT:demo --key ci.key [EXTRA] -- TOOL ... ARGS
+  CommandResult SignedBuild(const std::string& tool, std::vector<std::string> args,
+                            std::vector<std::string> extra = {}) {
+    auto kg = RunCommand({STEPSEAL_BIN, "keygen", "--out", dir() / "ci"});
+    EXPECT_EQ(kg.exit_code, 0) << kg.Describe();
+    std::vector<std::string> argv = {STEPSEAL_BIN, "build", "--out", rec(), "--image-out",
+                                     "oci:" + layout() + ":demo", "--key", dir() / "ci.key"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("--");
+    for (auto& a : BuilderArgv(tool, std::move(args))) argv.push_back(a);
+    return RunCommand(argv, {}, 600s);
+  }
+
+  CommandResult Verify(const std::string& image, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {STEPSEAL_BIN, "verify", "--pub", dir() / "ci.pub", "--image", image};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, {}, 120s);
+  }
+
+  json Statement(const std::string& envelope_path) {
+    std::ifstream in(envelope_path);
+    json env = json::parse(in, nullptr, false);
+    EXPECT_TRUE(env.is_object()) << envelope_path;
+    if (!env.is_object()) return json::object();
+    const std::string b64 = dir() / "b64.in";
+    WriteFile(b64, env.value("payload", ""));
+    CommandResult r = RunCommand({"/usr/bin/base64", "-d", b64});
+    json st = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(st.is_object()) << envelope_path;
+    return st.is_object() ? st : json::object();
+  }
+
   Summary StepSummary(const json& step) {
     CommandResult r = Show(rec() + "/" + step.value("journal", ""));
     json j = json::parse(r.out, nullptr, false);

@@ -2,6 +2,7 @@
 // temp files (no root). Events are built with the identities stat() gives, as the kernel's.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +149,28 @@ TEST_F(DigestPlanTest, FailedEventsAndPseudoFilesAskForNothing) {
   EXPECT_FALSE(hashable_path("/w/gone (deleted)"));
   EXPECT_FALSE(hashable_path("relative"));
   EXPECT_TRUE(hashable_path("/w/file"));
+}
+
+// A regular file under /dev (a tmpfs file; a sterile build's stepseal-seal, bind-mounted on the
+// container's /dev) is hashed by its path, like any other: never through /proc/PID/exe, which a
+// later exec of the same process has replaced by then.
+TEST_F(DigestPlanTest, ARegularFileUnderDevIsHashedByItsPath) {
+  char tmpl[] = "/dev/shm/stepseal-plan.XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0) << "/dev/shm: " << strerror(errno);
+  const std::string p = tmpl;
+  ASSERT_EQ(write(fd, "sealed", 6), 6);
+  close(fd);
+  Event e = On(Kind::EXEC, p);
+  e.pid = 1;  // /proc/1/exe is not this file: a hash through it could not match
+  plan_.on_event(e);
+  plan_.finish();
+  unlink(p.c_str());
+  const auto exec = Records("exec");
+  ASSERT_EQ(exec.size(), 1u);
+  EXPECT_EQ(exec[0].value("status", ""), "exact") << exec[0].dump();
+  EXPECT_EQ(exec[0].value("sha256", ""), util::sha256_hex("sealed"));
+  EXPECT_FALSE(exec[0].value("fileless", false));
 }
 
 TEST_F(DigestPlanTest, AVersionChangedSinceTheEventIsNeverExact) {

@@ -1,0 +1,160 @@
+// step_sterile.cpp - the sterile build's part of the shim's handshakes (sterile.h): `prepare`
+// seals the RUN's config.json before runc reads it; a create of a sealed container confines it
+// before its first instruction.
+#include <fcntl.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <filesystem>
+#include <map>
+
+#include "build/session.h"
+#include "distill/summary.h"
+#include "replay/step_record.h"
+#include "build/sterile.h"
+#include "digest/file_hash.h"
+#include "policy/policy.h"
+#include "util/file_io.h"
+#include "util/json.h"
+
+namespace stepseal::build::detail {
+
+namespace {
+
+// The builder's bundle file, read without blocking (never a FIFO's reader) and bounded.
+std::string read_config(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st{};
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("the bundle has no regular config.json");
+  }
+  close(fd);
+  return util::read_file(path, 16u << 20);
+}
+
+}  // namespace
+
+std::string BuildSession::prepare_step(const json& req) {
+  if (!o_.policy) return "ok";  // observed only: the builder's config as it is
+  const std::string id = req.value("id", ""), bundle = req.value("bundle", "");
+  if (id.empty() || bundle.empty() || bundle[0] != '/') return "error: a malformed prepare";
+  const std::string path = bundle + "/config.json";
+  try {
+    const std::string before = read_config(path);
+    SealedConfig sc = seal_config(util::parse_bounded_json(before), *o_.policy, seal_exe_);
+    const std::string after = sc.config.dump();
+    // replaced whole (a reader sees the old file or the new one), with the builder's mode
+    struct stat st{};
+    stat(path.c_str(), &st);
+    const std::string tmp = path + ".stepseal-tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                  st.st_mode & 0777);
+    bool ok = fd >= 0 && util::write_all(fd, after.data(), after.size()) && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    if (!ok || rename(tmp.c_str(), path.c_str()) < 0) {
+      unlink(tmp.c_str());
+      return std::string("error: cannot write the sealed config.json: ") + strerror(errno);
+    }
+    prepared_[id] = {{"argv", sc.original_args},
+                     {"env_dropped", sc.env_dropped},
+                     {"capabilities", sc.capabilities},
+                     {"config_sha256", {{"builder", sha256_hex(before)}, {"sealed", sha256_hex(after)}}},
+                     {"seal", {{"path", kSealInContainer}, {"sha256", seal_sha256_}}}};
+    if (!sc.env_dropped.empty())
+      spdlog::info("sterile: container {}: environment cut to the allowlist, dropped {}",
+                   id.substr(0, 12), json(sc.env_dropped).dump());
+  } catch (const std::exception& e) {
+    return std::string("error: the RUN cannot be sealed: ") + e.what();
+  }
+  return "ok";
+}
+
+std::string BuildSession::confine_step(Step& s, const json& cfg) {
+  auto it = prepared_.find(s.container_id);
+  if (it == prepared_.end())
+    return "error: a sterile build's container was created without being sealed first";
+  s.sterile_record = std::move(it->second);
+  prepared_.erase(it);
+  // what runc was given must be what stepseal sealed
+  const json args = cfg.contains("process") && cfg["process"].is_object()
+                        ? cfg["process"].value("args", json::array())
+                        : json::array();
+  if (!args.is_array() || args.empty() || args[0] != kSealInContainer)
+    return "error: the container's config.json is not the one stepseal sealed";
+  s.argv = s.sterile_record["argv"];
+  // the network namespace: the container's own, or the host's (abstract unix sockets are
+  // per namespace)
+  const std::string proc = "/proc/" + std::to_string(s.root_pid);
+  struct stat mine{}, theirs{}, pidns{};
+  const bool own_netns = stat("/proc/self/ns/net", &mine) == 0 &&
+                         stat((proc + "/ns/net").c_str(), &theirs) == 0 &&
+                         mine.st_ino != theirs.st_ino;
+  if (stat((proc + "/ns/pid").c_str(), &pidns) < 0)
+    return std::string("error: cannot read the container's pid namespace: ") + strerror(errno);
+  try {
+    const std::string ws = s.cwd.empty() ? "/" : s.cwd;
+    s.sterile = std::make_unique<SterileStep>(*o_.policy, ws, own_netns, host_->tracer());
+    s.sterile->adopt(static_cast<pid_t>(s.root_pid));
+    host_->tracer().set_step_pidns(static_cast<uint32_t>(pidns.st_ino));
+  } catch (const std::exception& e) {
+    s.sterile.reset();
+    return std::string("error: the RUN cannot be confined: ") + e.what();
+  }
+  s.sterile_record["network_namespace"] = own_netns ? "own" : "host";
+  s.sterile_record["cgroup"] = s.sterile->cgroup_path();
+  return "ok";
+}
+
+// STEP_START's hardened-mode fields (as `run --hardened` writes them): the journal is judged
+// against this policy by every reader, with the same code.
+json BuildSession::sterile_start_fields(const Step& s) const {
+  return {{"mode", "hardened"},
+          {"policy", policy::to_json(*o_.policy)},
+          {"policy_sha256", policy::policy_sha256(*o_.policy)},
+          {"policy_path", o_.policy_path},
+          {"workspace", s.cwd.empty() ? "/" : s.cwd},
+          {"fail_fast", false},
+          {"network_namespace", s.sterile_record.value("network_namespace", "")},
+          {"cgroup", s.sterile_record.value("cgroup", "")},
+          {"exec_paths", json::object()}};
+}
+
+// The step's verdict, judged from its finished journal by the code `show` and `attest` use: what
+// was blocked, which rules were broken, whether the record is complete.
+void BuildSession::judge_step(Step& s) {
+  json verdict;
+  try {
+    json sum = summary_json(load_step((std::filesystem::path(o_.out_dir) / s.journal_rel).string()));
+    const json v = sum.value("violations", json::array());
+    std::map<std::string, int> rules;
+    int blocked = 0;
+    for (const auto& x : v) {
+      rules[x.value("rule", "")]++;
+      if (x.value("verdict", "") == "blocked") blocked++;
+    }
+    verdict = {{"held", v.empty()},
+               {"violations", v.size()},
+               {"blocked", blocked},
+               {"rules", rules},
+               {"complete", sum.value("complete", false)}};
+    if (!v.empty()) {
+      std::string list;
+      for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
+      spdlog::warn("step {}: the policy was broken {} time(s) ({} blocked): {}", s.index, v.size(),
+                   blocked, list);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("step {}: its journal cannot be read back to judge it: {}", s.index, e.what());
+    verdict = {{"held", false}, {"error", e.what()}};
+  }
+  s.sterile_record["verdict"] = verdict;
+  s.record["sterile"] = s.sterile_record;
+}
+
+}  // namespace stepseal::build::detail
