@@ -358,7 +358,15 @@ int BuildSession::finish(int builder_rc) {
   // a sterile build: the policy every RUN ran under, and whether every RUN kept it
   bool held = true, all_complete = true;
   if (o_.policy) {
-    for (const auto& st : steps) {
+    for (auto& st : manifest["steps"]) {
+      // its completeness again, with what the image's lower layers gave of what it replaced
+      if (st.contains("preimages") && st.contains("sterile") && !st["sterile"]["verdict"].contains("error"))
+        try {
+          st["sterile"]["verdict"] = sterile_verdict(
+              (fs::path(o_.out_dir) / st.value("journal", "")).string(), st["preimages"]);
+        } catch (const std::exception& e) {
+          st["sterile"]["verdict"] = {{"held", false}, {"error", e.what()}};
+        }
       const json v = st.value("sterile", json::object()).value("verdict", json::object());
       held = held && v.value("held", false);
       all_complete = all_complete && v.value("complete", false);

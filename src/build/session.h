@@ -93,6 +93,10 @@ class BuildSession {
   bool write_failed_ = false;
 };
 
+// A sterile step's verdict from its journal (step_sterile.cpp), with the image's pre-images
+// (build.json step "preimages") when there are some. Throws std::runtime_error.
+json sterile_verdict(const std::string& journal, const json& preimages);
+
 enum : uint64_t { kRing = 1, kListen = 2, kSignal = 3, kBuilder = 4, kConnBase = 1ull << 32,
                   kStepBase = 1ull << 48 };
 

@@ -125,29 +125,39 @@ json BuildSession::sterile_start_fields(const Step& s) const {
           {"exec_paths", json::object()}};
 }
 
-// The step's verdict, judged from its finished journal by the code `show` and `attest` use: what
-// was blocked, which rules were broken, whether the record is complete.
+// A step's verdict, judged from its finished journal by the code `show` and `attest` use: what
+// was blocked, which rules were broken, whether the record is complete (with the pre-images the
+// image's lower layers gave, when there are some: build.json step "preimages").
+json sterile_verdict(const std::string& journal, const json& preimages) {
+  json sum = summary_json(load_step(journal));
+  if (preimages.is_array()) apply_layer_preimages(sum, preimages);
+  const json v = sum.value("violations", json::array());
+  std::map<std::string, int> rules;
+  int blocked = 0;
+  for (const auto& x : v) {
+    rules[x.value("rule", "")]++;
+    if (x.value("verdict", "") == "blocked") blocked++;
+  }
+  json gaps = json::array();
+  for (const auto& g : sum.value("gaps", json::array())) gaps.push_back(g.value("kind", ""));
+  return {{"held", v.empty()},
+          {"violations", v.size()},
+          {"blocked", blocked},
+          {"rules", rules},
+          {"complete", sum.value("complete", false)},
+          {"gaps", gaps}};
+}
+
 void BuildSession::judge_step(Step& s) {
   json verdict;
   try {
-    json sum = summary_json(load_step((std::filesystem::path(o_.out_dir) / s.journal_rel).string()));
-    const json v = sum.value("violations", json::array());
-    std::map<std::string, int> rules;
-    int blocked = 0;
-    for (const auto& x : v) {
-      rules[x.value("rule", "")]++;
-      if (x.value("verdict", "") == "blocked") blocked++;
-    }
-    verdict = {{"held", v.empty()},
-               {"violations", v.size()},
-               {"blocked", blocked},
-               {"rules", rules},
-               {"complete", sum.value("complete", false)}};
-    if (!v.empty()) {
+    verdict = sterile_verdict((std::filesystem::path(o_.out_dir) / s.journal_rel).string(), json());
+    if (!verdict["held"].get<bool>()) {
       std::string list;
-      for (const auto& [r, n] : rules) list += (list.empty() ? "" : ", ") + r + (n > 1 ? " x" + std::to_string(n) : "");
-      spdlog::warn("step {}: the policy was broken {} time(s) ({} blocked): {}", s.index, v.size(),
-                   blocked, list);
+      for (const auto& [r, n] : verdict["rules"].items())
+        list += (list.empty() ? "" : ", ") + r + (n.get<int>() > 1 ? " x" + std::to_string(n.get<int>()) : "");
+      spdlog::warn("step {}: the policy was broken {} time(s) ({} blocked): {}", s.index,
+                   verdict["violations"].get<size_t>(), verdict["blocked"].get<int>(), list);
     }
   } catch (const std::exception& e) {
     spdlog::error("step {}: its journal cannot be read back to judge it: {}", s.index, e.what());

@@ -111,9 +111,12 @@ TEST_F(SterileBuildTest, EveryRunIsConfinedAndJudgedByThePolicy) {
   }
 }
 
-// podman too; a RUN that keeps the policy: exit 0, and the signed build verifies complete
+// podman too; a RUN that keeps the policy: exit 0, and the signed build verifies complete. The
+// RUN overwrites a file of a lower layer: a RUN's journal has no pre-images, which the image's
+// lower layers supply, so its record is complete (and the build does not exit 119).
 TEST_F(SterileBuildTest, PodmanBuildThatKeepsThePolicySucceedsAndVerifies) {
-  WriteDockerfile("FROM localhost/bbase:1\nRUN echo made > /made.txt && cat /made.txt\n");
+  WriteDockerfile("FROM localhost/bbase:1\nCOPY a.txt /data/\n"
+                  "RUN echo made > /made.txt && echo changed > /data/a.txt && cat /made.txt\n");
   CommandResult r = SignedBuild("/usr/bin/podman",
                                 {"build", "--no-cache", "-t", "localhost/demo:1", ctx()},
                                 {"--policy", WritePolicy()});
@@ -122,6 +125,13 @@ TEST_F(SterileBuildTest, PodmanBuildThatKeepsThePolicySucceedsAndVerifies) {
   EXPECT_TRUE(m["sterile"].value("held", false)) << m.dump(2);
   ASSERT_EQ(m["steps"].size(), 1u);
   EXPECT_TRUE(m["steps"][0]["sterile"]["verdict"].value("held", false));
+  EXPECT_TRUE(m["steps"][0]["sterile"]["verdict"].value("complete", false))
+      << m["steps"][0]["sterile"].dump(2);
+  bool replaced = false;
+  for (const json& p : m["steps"][0]["preimages"])
+    replaced |= p.value("path", "") == "/data/a.txt" &&
+                p.value("sha256_before", "") == Sha256Sum(ctx() + "/a.txt");
+  EXPECT_TRUE(replaced) << m["steps"][0]["preimages"].dump(2);
   auto v = Verify(layout() + ":demo", {"--attached", "--require-complete"});
   EXPECT_EQ(v.exit_code, 0) << v.Describe();
 }
