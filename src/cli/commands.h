@@ -21,6 +21,8 @@ CLI::App* add_attest(CLI::App& app, int& rc);
 CLI::App* add_verify(CLI::App& app, int& rc);
 CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& after_dashes,
                     bool had_dashes);
+// Forensic replay: index, tree, events, who, why (cmd_replay.cpp).
+void add_replay(CLI::App& app, int& rc);
 
 // The options every tracing command shares (run, build): --ring-mb, --digests, -v, -q.
 struct TraceOptionValues {

@@ -149,10 +149,18 @@ void Model::touch(const std::string& path, uint32_t access, const Event& e, bool
     if (!f.first_ino) f.first_ino = e.ino;
     f.last_ino = e.ino;
   }
+  if (op_sink_) {
+    FileOp op{proc_of(e.pid), e.ts_ns, access, path, 0, {}, std::nullopt};
+    if (with_ino && (e.flags & SS_F_HAS_INO)) op.ino = e.ino;
+    op_sink_(op);
+  }
 }
 
 void Model::fail(const std::string& path, std::string_view op, const Event& e) {
   failed_[{path.empty() ? "<unreadable>" : path, std::string(op), e.err()}].insert(e.pid);
+  if (op_sink_)
+    op_sink_(FileOp{proc_of(e.pid), e.ts_ns, 0, path.empty() ? "<unreadable>" : path,
+                    e.err(), std::string(op), std::nullopt});
 }
 
 void Model::gap(std::string kind, uint32_t pid, std::string detail) {
@@ -422,8 +430,9 @@ void Model::apply_net(const Event& e) {
       if (auto it = bound_.find(key); it != bound_.end()) n.address = it->second;
     }
   }
+  n.proc = proc_of(n.pid);
   for (auto& prev : net_) {  // fold repeats (a resolver retrying, a poll loop)
-    if (prev.pid == n.pid && prev.op == n.op && prev.family == n.family &&
+    if (prev.proc == n.proc && prev.op == n.op && prev.family == n.family &&
         prev.protocol == n.protocol && prev.address == n.address && prev.port == n.port &&
         prev.err == n.err) {
       prev.count++;
@@ -450,8 +459,9 @@ void Model::apply_syscall_named(const Event& e, const std::string& name, bool de
   c.err = e.err();
   c.denied = denied;
   c.ts_ns = e.ts_ns;
+  c.proc = proc_of(c.pid);
   for (auto& prev : syscalls_)
-    if (prev.pid == c.pid && prev.name == c.name && prev.err == c.err && prev.denied == c.denied) {
+    if (prev.proc == c.proc && prev.name == c.name && prev.err == c.err && prev.denied == c.denied) {
       prev.count++;
       return;
     }
@@ -474,8 +484,9 @@ void Model::apply_dns(const Event& e) {
     q.name = d->name;
     q.qtype = d->qtype;
   }
+  q.proc = proc_of(q.pid);
   for (auto& prev : dns_)
-    if (prev.pid == q.pid && prev.name == q.name && prev.qtype == q.qtype &&
+    if (prev.proc == q.proc && prev.name == q.name && prev.qtype == q.qtype &&
         prev.server == q.server && prev.protocol == q.protocol) {
       prev.count++;
       return;

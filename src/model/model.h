@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -98,6 +99,7 @@ struct FailedOp {
 
 struct NetAttempt {
   uint32_t pid = 0;
+  size_t proc = 0;  // index in Model::processes()
   std::string family, protocol, address;
   std::optional<uint32_t> port;
   std::string op;
@@ -109,6 +111,7 @@ struct NetAttempt {
 // A sensitive call (SYSCALL event): observed, or refused by hardened mode's deny-list.
 struct SyscallRecord {
   uint32_t pid = 0;
+  size_t proc = 0;  // index in Model::processes()
   std::string name;  // "ptrace", "i386:5" ...
   int err = 0;       // 0 = succeeded
   bool denied = false;
@@ -119,6 +122,7 @@ struct SyscallRecord {
 // A DNS query seen in a payload to port 53 (DNS event).
 struct DnsQuery {
   uint32_t pid = 0;
+  size_t proc = 0;  // index in Model::processes()
   std::string name, qtype;  // name "" and qtype "" when the payload was not a parseable query
   std::string server;       // the destination address, "" for a connected socket
   uint32_t port = 53;
@@ -142,8 +146,30 @@ struct Gap {
   uint64_t count = 1;
 };
 
+// One file operation as the model read it, for forensic replay (an index, a query): which
+// process, when, what it did to which path. Failed attempts carry their errno and call.
+struct FileOp {
+  size_t proc = 0;      // index in Model::processes(): a surrogate id (pids are reused);
+                        // Model::kNoProc for a pid seen in no other event
+  uint64_t ts_ns = 0;   // monotonic
+  uint32_t access = 0;  // Access bits (0 for a failed attempt)
+  std::string path;
+  int err = 0;             // a failed attempt's errno
+  std::string failed_op;   // ... and what it tried ("open", "unlink", ...)
+  std::optional<Inode> ino;  // the file's identity at the event, when the kernel gave one
+};
+
 class Model {
  public:
+  // Called with every file operation as it is applied (none unless set): forensic replay
+  // streams them into its index instead of keeping them here.
+  void set_op_sink(std::function<void(const FileOp&)> sink) { op_sink_ = std::move(sink); }
+  // The process PID names at this point of the record (its index in processes()), or kNoProc.
+  static constexpr size_t kNoProc = static_cast<size_t>(-1);
+  size_t proc_of(uint32_t pid) const {
+    auto it = live_.find(pid);
+    return it == live_.end() ? kNoProc : it->second;
+  }
   // The spawner is stepseal's own pid-namespace init: its children are the step's roots.
   void set_spawner(uint32_t pid) { spawner_ = pid; }
   void apply(const Event& e);
@@ -179,6 +205,7 @@ class Model {
   void apply_dns(const Event& e);
   void apply_dns_learned(const Event& e);
 
+  std::function<void(const FileOp&)> op_sink_;
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;
   std::vector<Process> procs_;

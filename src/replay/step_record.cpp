@@ -5,9 +5,11 @@
 
 namespace stepseal {
 
-StepRecord replay_step(RecordSource& source) {
+StepRecord replay_step(RecordSource& source, const ReplayTaps& taps) {
   StepRecord r;
+  if (taps.file_op) r.model.set_op_sink(taps.file_op);
   auto apply = [&](const journal::Record& rec) {
+    if (taps.record) taps.record(rec);
     switch (rec.type) {
       case journal::RecordType::HEADER:
         if (rec.json.is_object()) r.header = rec.json;
@@ -53,6 +55,7 @@ StepRecord replay_step(RecordSource& source) {
     for (const auto& p : r.model.processes())
       for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths))
         if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
+  r.model.set_op_sink(nullptr);  // the taps belong to this call
   std::stable_sort(r.violations.begin(), r.violations.end(),
                    [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
   return r;

@@ -3,6 +3,7 @@
 // replays its records through replay_step(), whatever their source.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,10 +31,17 @@ struct StepRecord {
   std::vector<policy::Violation> violations;
 };
 
+// What a consumer beside the model sees of a replay (forensic replay's index): every record as
+// it is read, and every file operation as the model applies it.
+struct ReplayTaps {
+  std::function<void(const journal::Record&)> record;
+  std::function<void(const FileOp&)> file_op;
+};
+
 // Replays every record SOURCE gives into a model, judged against the recorded policy if the
 // step ran hardened. Throws std::runtime_error only if the records are unusable (a recorded
 // policy that does not parse).
-StepRecord replay_step(RecordSource& source);
+StepRecord replay_step(RecordSource& source, const ReplayTaps& taps = {});
 
 // replay_step() of a journal file. Throws std::runtime_error only if the file is unusable.
 StepRecord load_step(const std::string& journal_path);
