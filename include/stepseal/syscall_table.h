@@ -58,7 +58,7 @@
   X(creat,            85,   8, OPEN,      SS_ARGS(SS_AT_FDCWD, a0, SS_O_CREAT_TRUNC_WRONLY, a1, 0, 0), IF, "only creating a setuid or setgid file") \
   X(openat,          257, 295, OPEN,      SS_ARGS(a0, a1, a2, a3, 0, 0), IF, "only creating a setuid or setgid file") \
   X(openat2,         437, 437, OPEN,      SS_SPECIAL, ENOSYS, "ENOSYS: its mode is in a struct seccomp cannot read, and libc falls back to openat") \
-  X(open_by_handle_at, 304, 342, OPEN,    SS_ARGS(a0, 0, a2, 0, 0, 0), NO, "") \
+  X(open_by_handle_at, 304, 342, OPEN,    SS_ARGS(a0, 0, a2, 0, 0, 0), ALWAYS, "opening files by handle, past every path check (with CAP_DAC_READ_SEARCH: any file of the filesystem)") \
   X(execve,           59,  11, EXEC_FAIL, SS_ARGS(SS_AT_FDCWD, a0, a1, a2, 0, 0), NO, "") \
   X(execveat,        322, 358, EXEC_FAIL, SS_ARGS(a0, a1, a2, a3, a4, 0), NO, "") \
   X(rename,           82,  38, RENAME,    SS_ARGS(SS_AT_FDCWD, a0, SS_AT_FDCWD, a1, 0, 0), NO, "") \

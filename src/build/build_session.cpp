@@ -69,7 +69,14 @@ std::optional<int> BuildSession::attach() {
   t0_real_ = clock_ns(CLOCK_REALTIME);
   t0_mono_ = clock_ns(CLOCK_MONOTONIC);
   try {  // the builder's arguments first: a refusal needs nothing else
-    plan_builder(o_.builder_argv, "/run/stepseal-build/stepseal-runtime");
+    BuilderPlan early = plan_builder(o_.builder_argv, "/run/stepseal-build/stepseal-runtime");
+    // a cached RUN is not executed, so never under the policy: its layer would carry a
+    // sterile verdict it never earned
+    if (o_.policy && !early.no_cache) {
+      spdlog::error("a sterile build (--policy) needs the builder's --no-cache: a RUN taken "
+                    "from the cache would not run under the policy");
+      return exit_code::kUsage;
+    }
   } catch (const BuilderArgsError& e) {
     spdlog::error("{}", e.what());
     return exit_code::kUsage;
@@ -105,14 +112,24 @@ std::optional<int> BuildSession::attach() {
   shim_exe_ = st;
   if (o_.policy) {  // a sterile build: every RUN starts with stepseal-seal (sterile.h)
     struct stat seal{};
-    seal_exe_ = beside(kSealName, &seal);
-    if (seal_exe_.empty()) return exit_code::kInternal;
+    const std::string installed = beside(kSealName, &seal);
+    if (installed.empty()) return exit_code::kInternal;
+    // a copy of its own, in the directory only root can use: what every RUN binds is what was
+    // hashed here, whatever happens to the installed file meanwhile
+    seal_exe_ = shim_dir_ + "/" + kSealName;
+    std::error_code ec;
+    fs::copy_file(installed, seal_exe_, ec);
+    if (ec || chmod(seal_exe_.c_str(), 0555) < 0) {
+      spdlog::error("cannot copy {} into {}: {}", installed, shim_dir_, ec ? ec.message() : strerror(errno));
+      return exit_code::kInternal;
+    }
     const HashOutcome h = hash_path(AT_FDCWD, seal_exe_, false, std::nullopt);
     if (h.status != DigestStatus::kExact) {
       spdlog::error("cannot hash {}: {}", seal_exe_, h.reason);
       return exit_code::kInternal;
     }
     seal_sha256_ = h.sha256;
+    seal_installed_ = installed;
   }
   if (symlink(shim_exe.c_str(), shim_path_.c_str()) < 0) {
     spdlog::error("cannot install the runtime shim: {}", strerror(errno));
@@ -363,7 +380,7 @@ int BuildSession::finish(int builder_rc) {
       if (st.contains("preimages") && st.contains("sterile") && !st["sterile"]["verdict"].contains("error"))
         try {
           st["sterile"]["verdict"] = sterile_verdict(
-              (fs::path(o_.out_dir) / st.value("journal", "")).string(), st["preimages"]);
+              (fs::path(o_.out_dir) / st.value("journal", "")).string(), st["preimages"], seal_sha256_);
         } catch (const std::exception& e) {
           st["sterile"]["verdict"] = {{"held", false}, {"error", e.what()}};
         }
@@ -373,7 +390,7 @@ int BuildSession::finish(int builder_rc) {
     }
     manifest["sterile"] = {{"policy_path", o_.policy_path},
                            {"policy_sha256", policy::policy_sha256(*o_.policy)},
-                           {"seal", {{"path", seal_exe_}, {"sha256", seal_sha256_}}},
+                           {"seal", {{"path", seal_installed_}, {"sha256", seal_sha256_}}},
                            {"held", held},
                            {"complete", all_complete}};
   }

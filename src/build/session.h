@@ -86,7 +86,8 @@ class BuildSession {
   std::map<uint64_t, std::unique_ptr<Step>> steps_;  // by epoll tag of its pidfd
   std::map<int, Fd> conns_;                          // shim connections not yet read
   struct stat shim_exe_{};  // the runtime shim's file: a peer must run it
-  std::string seal_exe_;    // a sterile build: stepseal-seal, beside stepseal
+  std::string seal_exe_;    // a sterile build: stepseal-seal, copied into shim_dir_ and bound
+  std::string seal_installed_;  // ... from beside stepseal
   std::string seal_sha256_;
   std::map<std::string, json> prepared_;  // sealed bundles, by container id, until created
   int next_index_ = 1;
@@ -95,7 +96,8 @@ class BuildSession {
 
 // A sterile step's verdict from its journal (step_sterile.cpp), with the image's pre-images
 // (build.json step "preimages") when there are some. Throws std::runtime_error.
-json sterile_verdict(const std::string& journal, const json& preimages);
+// Every exec of the seal must be of SEAL_SHA256 (the copy stepseal hashed).
+json sterile_verdict(const std::string& journal, const json& preimages, const std::string& seal_sha256);
 
 enum : uint64_t { kRing = 1, kListen = 2, kSignal = 3, kBuilder = 4, kConnBase = 1ull << 32,
                   kStepBase = 1ull << 48 };

@@ -158,6 +158,8 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
     s->rec->flush();
   } catch (const std::exception& e) {
     write_failed_ = true;
+    host_->close_step(s->number);
+    s->sterile.reset();
     return std::string("error: the step's journal could not be written: ") + e.what();
   }
   spdlog::info("step {}: following container {} (pid {}): {}", s->index, id.substr(0, 12), pid,

@@ -47,19 +47,26 @@ std::string BuildSession::prepare_step(const json& req) {
   const std::string path = bundle + "/config.json";
   try {
     const std::string before = read_config(path);
+    if (prepared_.count(id)) {  // a create retried after a failure: sealed already, by us
+      // the very text stepseal wrote: sealed by it, nothing changed since
+      if (sha256_hex(before) == prepared_[id]["config_sha256"].value("sealed", "")) return "ok";
+      prepared_.erase(id);
+    }
     SealedConfig sc = seal_config(util::parse_bounded_json(before), *o_.policy, seal_exe_);
     const std::string after = sc.config.dump();
     // replaced whole (a reader sees the old file or the new one), with the builder's mode
     struct stat st{};
-    stat(path.c_str(), &st);
+    if (stat(path.c_str(), &st) < 0) return std::string("error: config.json: ") + strerror(errno);
     const std::string tmp = path + ".stepseal-tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                  st.st_mode & 0777);
+    unlink(tmp.c_str());
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 0777);
     bool ok = fd >= 0 && util::write_all(fd, after.data(), after.size()) && fsync(fd) == 0;
+    const int err = errno;
     if (fd >= 0) close(fd);
     if (!ok || rename(tmp.c_str(), path.c_str()) < 0) {
+      const int e2 = ok ? errno : err;
       unlink(tmp.c_str());
-      return std::string("error: cannot write the sealed config.json: ") + strerror(errno);
+      return std::string("error: cannot write the sealed config.json: ") + strerror(e2);
     }
     prepared_[id] = {{"argv", sc.original_args},
                      {"env_dropped", sc.env_dropped},
@@ -98,8 +105,9 @@ std::string BuildSession::confine_step(Step& s, const json& cfg) {
   if (stat((proc + "/ns/pid").c_str(), &pidns) < 0)
     return std::string("error: cannot read the container's pid namespace: ") + strerror(errno);
   try {
-    const std::string ws = s.cwd.empty() ? "/" : s.cwd;
-    s.sterile = std::make_unique<SterileStep>(*o_.policy, ws, own_netns, host_->tracer());
+    // no workspace: the RUN's working directory is the Dockerfile's choice (and often "/"), so
+    // pathname unix sockets are allowed only under /tmp, /run, /var/run and /dev/shm
+    s.sterile = std::make_unique<SterileStep>(*o_.policy, "", own_netns, host_->tracer());
     s.sterile->adopt(static_cast<pid_t>(s.root_pid));
     host_->tracer().set_step_pidns(static_cast<uint32_t>(pidns.st_ino));
   } catch (const std::exception& e) {
@@ -118,20 +126,28 @@ json BuildSession::sterile_start_fields(const Step& s) const {
           {"policy", policy::to_json(*o_.policy)},
           {"policy_sha256", policy::policy_sha256(*o_.policy)},
           {"policy_path", o_.policy_path},
-          {"workspace", s.cwd.empty() ? "/" : s.cwd},
+          {"workspace", ""},
           {"fail_fast", false},
           {"network_namespace", s.sterile_record.value("network_namespace", "")},
           {"cgroup", s.sterile_record.value("cgroup", "")},
-          {"exec_paths", json::object()}};
+          {"exec_paths", json::object()},
+          // the seal runs first in every RUN, whatever the exec rules say
+          {"exec_implicit", json::array({{{"path", kSealInContainer}, {"sha256", seal_sha256_}}})}};
 }
 
 // A step's verdict, judged from its finished journal by the code `show` and `attest` use: what
 // was blocked, which rules were broken, whether the record is complete (with the pre-images the
 // image's lower layers gave, when there are some: build.json step "preimages").
-json sterile_verdict(const std::string& journal, const json& preimages) {
+json sterile_verdict(const std::string& journal, const json& preimages, const std::string& seal_sha256) {
   json sum = summary_json(load_step(journal));
   if (preimages.is_array()) apply_layer_preimages(sum, preimages);
-  const json v = sum.value("violations", json::array());
+  json v = sum.value("violations", json::array());
+  // the seal that ran is the one stepseal hashed and bound, or the RUN did not run sealed
+  for (const auto& p : sum.value("processes", json::array()))
+    if (p.value("exe", "") == kSealInContainer && p.value("exe_sha256", json()) != json(seal_sha256))
+      v.push_back({{"verdict", "violation"}, {"rule", "sterile.seal"}, {"category", "process"},
+                   {"detail", "the seal that ran (sha256 " + p.value("exe_sha256", json("unknown")).dump() +
+                              ") is not the one stepseal bound (" + seal_sha256 + ")"}});
   std::map<std::string, int> rules;
   int blocked = 0;
   for (const auto& x : v) {
@@ -151,7 +167,8 @@ json sterile_verdict(const std::string& journal, const json& preimages) {
 void BuildSession::judge_step(Step& s) {
   json verdict;
   try {
-    verdict = sterile_verdict((std::filesystem::path(o_.out_dir) / s.journal_rel).string(), json());
+    verdict = sterile_verdict((std::filesystem::path(o_.out_dir) / s.journal_rel).string(), json(),
+                              seal_sha256_);
     if (!verdict["held"].get<bool>()) {
       std::string list;
       for (const auto& [r, n] : verdict["rules"].items())

@@ -60,10 +60,13 @@ SealedConfig seal_config(const json& config, const policy::Policy& p,
   if (!mounts.is_array()) throw std::runtime_error("config.json's mounts is not a list");
   // the helper's mount point must be made on a tmpfs of the container's, never in its root
   // (the layer)
-  if (std::none_of(mounts.begin(), mounts.end(), [](const json& m) {
-        return m.is_object() && m.value("destination", "") == "/dev" && m.value("type", "") == "tmpfs";
-      }))
-    throw std::runtime_error("config.json mounts no tmpfs on /dev, where stepseal-seal goes");
+  // (the last mount on /dev is the one the RUN sees)
+  const json* dev = nullptr;
+  for (const auto& m : mounts)
+    if (m.is_object() && m.value("destination", "") == "/dev") dev = &m;
+  if (!dev || dev->value("type", "") != "tmpfs")
+    throw std::runtime_error("config.json mounts no tmpfs of the container's own on /dev, where "
+                             "stepseal-seal goes");
   for (auto& m : mounts) {
     if (!m.is_object()) throw std::runtime_error("config.json's mounts holds a non-object");
     // a cgroup filesystem the RUN could write would let it move itself out of the cgroup the

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -116,6 +117,7 @@ void StepCgroup::spawn_janitor() {
   if (j > 0) {
     close(p[0]);
     janitor_pipe_ = p[1];  // held until the supervisor is gone, however it ends
+    janitor_ = j;
     return;
   }
   // The janitor holds nothing else: no journal, no BPF link (which would keep programs attached).
@@ -166,6 +168,10 @@ StepCgroup::~StepCgroup() {
   if (rmdir(path_.c_str()) < 0)
     spdlog::warn("cannot remove the step's cgroup {}: {}", path_, strerror(errno));
   if (janitor_pipe_ >= 0) close(janitor_pipe_);  // the janitor finds nothing left to do
+  // and ends: reaped here, so that a supervisor of many steps (a build) leaves no zombies
+  if (janitor_ > 0)
+    while (waitpid(janitor_, nullptr, 0) < 0 && errno == EINTR) {
+    }
 }
 
 }  // namespace stepseal

@@ -38,6 +38,7 @@ class StepCgroup {
   std::string path_;
   int fd_ = -1;
   int janitor_pipe_ = -1;
+  pid_t janitor_ = -1;
 };
 
 }  // namespace stepseal

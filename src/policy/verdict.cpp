@@ -50,7 +50,8 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
     if (e.flags & SS_F_DENIED)  // the probes found the listener outside the step, and killed it
       return make(e, true, "unix.outside_workspace", "unix",
                   op + " unix " + a + ": served by a process outside the step; killed");
-    bool ok = a.empty() || (a[0] == '@' ? loopback_only(p) : own_socket_path(a, ws));
+    const bool own_netns = st && st->own_netns ? *st->own_netns : loopback_only(p);
+    bool ok = a.empty() || (a[0] == '@' ? own_netns : own_socket_path(a, ws));
     if (ok) return std::nullopt;
     return make(e, e.failed(), "unix.outside_workspace", "unix",
                 op + " unix " + (a.empty() ? "(unnamed)" : a) + ": " + result(e));
@@ -180,7 +181,8 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
   }
   // Under an exec allowlist the places the step can write are noexec: running what it made
   // there fails with EACCES.
-  if (e.kind == Kind::EXEC_FAIL && e.err() == EACCES && exec_allowlist_enforced(p)) {
+  const bool container = st && st->container;
+  if (!container && e.kind == Kind::EXEC_FAIL && e.err() == EACCES && exec_allowlist_enforced(p)) {
     std::string path = e.path.empty() ? e.obj : e.path;
     bool listed = false;
     for (const auto& r : p.exec.allow)
@@ -203,7 +205,7 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
       return make(e, true, "filesystem.device", "filesystem", "open " + path + ": EPERM");
   }
   // A change the read-only tree refused.
-  if (e.err() == EROFS) {
+  if (!container && e.err() == EROFS) {
     std::string path = e.path.empty() ? e.obj : e.path;
     return make(e, true, "filesystem.readonly", "filesystem",
                 std::string(kind_name(e.kind)) + " " + path + ": EROFS");
@@ -211,7 +213,8 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
   return std::nullopt;
 }
 
-std::vector<Violation> judge_process(const Policy& p, const Process& proc, const ExecPaths& real) {
+std::vector<Violation> judge_process(const Policy& p, const Process& proc, const ExecPaths& real,
+                                     const std::vector<ExecRule>& implicit) {
   std::vector<Violation> out;
   auto v = [&](std::string rule, std::string category, std::string detail) {
     out.push_back({"violation", std::move(rule), std::move(category), std::move(detail), proc.pid,
@@ -225,7 +228,10 @@ std::vector<Violation> judge_process(const Policy& p, const Process& proc, const
     bool denied = false;
     for (const auto& r : p.exec.deny) denied = denied || exec_rule_matches(r, proc, real);
     bool not_allowed = false;
-    if (!p.exec.allow.empty()) {
+    bool implied = false;
+    for (const auto& r : implicit)
+      implied = implied || (!r.path.empty() && !r.sha256.empty() && exec_rule_matches(r, proc, {}));
+    if (!p.exec.allow.empty() && !implied) {
       not_allowed = true;
       for (const auto& r : p.exec.allow) not_allowed = not_allowed && !exec_rule_matches(r, proc, real);
     }

@@ -35,6 +35,11 @@ struct Violation {
 // allowed names (DNS_LEARNED events), which the step may then reach.
 struct JudgeState {
   std::set<std::string> learned;
+  // A RUN of a sterile build (STEP_START "build"): its read-only paths and noexec mounts are the
+  // builder's, not the policy's, so EROFS and EACCES are not refusals of the policy's; and the
+  // network namespace it had (abstract unix sockets are allowed in one of its own).
+  bool container = false;
+  std::optional<bool> own_netns;
 };
 
 // Judges one event of a hardened step. With `state`, DNS_LEARNED events are remembered and
@@ -47,7 +52,10 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view workspace
 using ExecPaths = std::map<std::string, std::string>;
 
 // Judges a process once the record is complete: exec rules (by path and digest) and daemons.
+// `implicit`: executables allowed whatever the exec rules say, by path and digest both (a
+// sterile build's stepseal-seal, STEP_START "exec_implicit").
 std::vector<Violation> judge_process(const Policy& p, const Process& proc,
-                                     const ExecPaths& real = {});
+                                     const ExecPaths& real = {},
+                                     const std::vector<ExecRule>& implicit = {});
 
 }  // namespace stepseal::policy

@@ -29,6 +29,17 @@ StepRecord replay_step(RecordSource& source, const ReplayTaps& taps) {
           if (rec.json.contains("exec_paths") && rec.json["exec_paths"].is_object())
             for (const auto& [k, v] : rec.json["exec_paths"].items())
               if (v.is_string()) r.exec_paths[k] = v.get<std::string>();
+          // a RUN of a sterile build (build.md): its container's own mounts and namespace,
+          // and the seal it started with
+          if (rec.json.contains("build") && rec.json["build"].is_object()) {
+            r.judge.container = true;
+            const std::string ns = rec.json.value("network_namespace", "");
+            if (ns == "own" || ns == "host") r.judge.own_netns = ns == "own";
+          }
+          for (const auto& x : rec.json.value("exec_implicit", nlohmann::json::array()))
+            if (x.is_object() && x.value("path", nlohmann::json()).is_string() &&
+                x.value("sha256", nlohmann::json()).is_string())
+              r.exec_implicit.push_back({x["path"].get<std::string>(), x["sha256"].get<std::string>()});
         }
         break;
       case journal::RecordType::STEP_END:
@@ -53,7 +64,7 @@ StepRecord replay_step(RecordSource& source, const ReplayTaps& taps) {
   const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();
   if (r.policy)
     for (const auto& p : r.model.processes())
-      for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths))
+      for (auto& v : policy::judge_process(*r.policy, p, r.exec_paths, r.exec_implicit))
         if (!(stopped && v.rule == "processes.daemon")) r.violations.push_back(std::move(v));
   r.model.set_op_sink(nullptr);  // the taps belong to this call
   std::stable_sort(r.violations.begin(), r.violations.end(),

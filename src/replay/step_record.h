@@ -27,6 +27,7 @@ struct StepRecord {
   std::optional<policy::Policy> policy;
   std::string workspace;
   policy::ExecPaths exec_paths;
+  std::vector<policy::ExecRule> exec_implicit;  // STEP_START "exec_implicit"
   policy::JudgeState judge;
   std::vector<policy::Violation> violations;
 };

@@ -17,11 +17,13 @@ namespace {
 class SterileBuildTest : public BuildTest {
  protected:
   // what a build of busybox's needs: writing into the image's root-owned directories
-  std::string WritePolicy() {
+  // EXEC: the policy's "exec" object, if any
+  std::string WritePolicy(const std::string& exec = "") {
     const std::string p = dir() / "policy.json";
-    WriteFile(p, R"({"version": 1,
+    WriteFile(p, std::string(R"({"version": 1,
       "environment": {"allow": ["PATH", "HOME", "KEEP"]},
-      "privileges": {"capabilities": ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]}})");
+      "privileges": {"capabilities": ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]})") +
+                     (exec.empty() ? "" : ",\n\"exec\": " + exec) + "}");
     return p;
   }
   static std::string ReadAll(const std::string& path) {
@@ -44,7 +46,7 @@ TEST_F(SterileBuildTest, EveryRunIsConfinedAndJudgedByThePolicy) {
       "ENV SECRET=s3cr3t KEEP=yes\n"
       "RUN env && echo made > /made.txt\n"
       "RUN unshare -n true; nc -w 2 127.0.0.1 9 </dev/null; touch /s; chmod 4755 /s; "
-      "echo tried > /tried.txt\n");
+      "echo x > /proc/sys/kernel/hostname; echo tried > /tried.txt\n");
   CommandResult r = SignedBuild("/usr/bin/buildah",
                                 {"bud", "--layers", "--no-cache", "-t", "localhost/demo:1", ctx()},
                                 {"--policy", WritePolicy()});
@@ -74,7 +76,8 @@ TEST_F(SterileBuildTest, EveryRunIsConfinedAndJudgedByThePolicy) {
 
   // the second: unshare refused, the connect refused by the network guard, and a setuid
   // chmod refused by the seal's filter (the builder's own seccomp profile allows that one: only
-  // the stacked deny-list refuses it)
+  // the stacked deny-list refuses it). The write to /proc/sys, read-only by the builder's own
+  // doing, is no refusal of the policy's.
   const json& v = second["verdict"];
   EXPECT_FALSE(v.value("held", true)) << second.dump(2);
   EXPECT_EQ(v["rules"].value("seccomp.deny:unshare", 0), 1) << v.dump(2);
@@ -113,13 +116,14 @@ TEST_F(SterileBuildTest, EveryRunIsConfinedAndJudgedByThePolicy) {
 
 // podman too; a RUN that keeps the policy: exit 0, and the signed build verifies complete. The
 // RUN overwrites a file of a lower layer: a RUN's journal has no pre-images, which the image's
-// lower layers supply, so its record is complete (and the build does not exit 119).
+// lower layers supply, so its record is complete (and the build does not exit 119). The policy
+// has an exec allowlist: the seal every RUN starts with is allowed by its digest, implicitly.
 TEST_F(SterileBuildTest, PodmanBuildThatKeepsThePolicySucceedsAndVerifies) {
   WriteDockerfile("FROM localhost/bbase:1\nCOPY a.txt /data/\n"
                   "RUN echo made > /made.txt && echo changed > /data/a.txt && cat /made.txt\n");
   CommandResult r = SignedBuild("/usr/bin/podman",
                                 {"build", "--no-cache", "-t", "localhost/demo:1", ctx()},
-                                {"--policy", WritePolicy()});
+                                {"--policy", WritePolicy(R"({"allow": [{"path": "/bin/busybox"}]})")});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   json m = Manifest();
   EXPECT_TRUE(m["sterile"].value("held", false)) << m.dump(2);
@@ -146,6 +150,12 @@ TEST_F(SterileBuildTest, ABadPolicyIsRefusedBeforeTheBuild) {
   EXPECT_NE(r.err.find("default"), std::string::npos) << "suggests the right key: " << r.err;
   struct stat st{};
   EXPECT_NE(stat(rec().c_str(), &st), 0) << "nothing was recorded: the build never started";
+  // a RUN taken from the cache would never run under the policy: --no-cache is required
+  CommandResult cached = RunCommand({STEPSEAL_BIN, "build", "--out", rec(), "--policy",
+                                     WritePolicy(), "--", "/usr/bin/buildah", "bud", "--layers", ctx()});
+  EXPECT_EQ(cached.exit_code, 125) << cached.Describe();
+  EXPECT_NE(cached.err.find("--no-cache"), std::string::npos) << cached.err;
+  EXPECT_NE(stat(rec().c_str(), &st), 0);
 }
 
 }  // namespace
