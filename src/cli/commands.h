@@ -23,6 +23,8 @@ CLI::App* add_build(CLI::App& app, int& rc, const std::vector<std::string>& afte
                     bool had_dashes);
 // Forensic replay: index, tree, events, who, why (cmd_replay.cpp).
 void add_replay(CLI::App& app, int& rc);
+// diff and baseline (cmd_diff.cpp).
+void add_diff(CLI::App& app, int& rc);
 
 // The options every tracing command shares (run, build): --ring-mb, --digests, -v, -q.
 struct TraceOptionValues {

@@ -258,6 +258,7 @@ int main(int argc, char** argv) {
   add_verify(app, rc);
   add_build(app, rc, command, had_dashes);
   add_replay(app, rc);
+  add_diff(app, rc);
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     sub->set_help_flag("-h,--help", "this subcommand's options (stepseal --help: everything)");
   app.add_subcommand("help", "print the full usage and exit statuses")->callback([&] { help = true; });

@@ -1,0 +1,192 @@
+// replay_test.cpp - forensic replay on real recorded builds: `why` on the example project's
+// binary leads back through ld, as and cc1 to the sources, with their sha256sum; SQL over the
+// index counts what the summary counts; `diff` of two runs of the same build is empty, and
+// reports each change planted in a third (an overwritten source, a loopback connect, an extra
+// binary, a read of an SSH key) with exit 1; damaged journals give marked answers, never a
+// crash.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ReplayTest : public E2ETest {
+ protected:
+  // The example project copied to DIR/NAME, built there under stepseal run with SCRIPT (sh -c).
+  std::string RecordBuild(const std::string& name, const std::string& script) {
+    const std::string src = dir() / name;
+    fs::copy(Source("tools/example-project"), src, fs::copy_options::recursive);
+    const std::string journal = dir() / (name + ".journal");
+    CommandResult r = RunCommand({STEPSEAL_BIN, "run", "-q", "--trace", journal, "--", "/bin/sh",
+                                  "-c", script},
+                                 {src}, 300s);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    return journal;
+  }
+  CommandResult Stepseal(std::vector<std::string> args) {
+    args.insert(args.begin(), STEPSEAL_BIN);
+    return RunCommand(args, {}, 120s);
+  }
+  // every node of a `why --format json` tree
+  static void Walk(const json& node, const std::function<void(const json&)>& fn) {
+    fn(node);
+    for (const auto& w : node.value("made_by", json::array())) {
+      fn(w);
+      if (w["inputs"].is_array())
+        for (const auto& in : w["inputs"]) Walk(in, fn);
+    }
+  }
+};
+
+TEST_F(ReplayTest, WhyLeadsFromTheBinaryToItsSourcesWithDigests) {
+  const std::string j = RecordBuild("src", "make");
+  const std::string bin = dir() / "src/greet";
+  CommandResult r = Stepseal({"why", j, bin, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  json doc = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out;
+  EXPECT_TRUE(doc["record"].value("conclusive", false));
+  const json& why = doc["why"];
+  EXPECT_EQ(why.value("sha256", ""), Sha256Sum(bin));
+  ASSERT_FALSE(why["made_by"].empty()) << Dump(why);
+  EXPECT_NE(why["made_by"][0].value("exe", "").find("ld"), std::string::npos) << Dump(why["made_by"][0]);
+  // the compiler runs that produced the objects, and the sources they read, with sha256sum's
+  // digests of the true content
+  std::map<std::string, std::string> read;  // source -> digest, as why reports it
+  std::set<std::string> makers;
+  Walk(why, [&](const json& n) {
+    if (n.contains("path") && n.value("source", false) && n["sha256"].is_string())
+      read[n["path"].get<std::string>()] = n["sha256"].get<std::string>();
+    if (n.contains("exe")) makers.insert(fs::path(n["exe"].get<std::string>()).filename());
+  });
+  for (const char* s : {"main.c", "greet.c", "greet.h"}) {
+    const std::string p = dir() / (std::string("src/") + s);
+    ASSERT_TRUE(read.count(p)) << p << " not among the sources why lists: " << Dump(why, 3000);
+    EXPECT_EQ(read[p], Sha256Sum(p)) << p;
+  }
+  EXPECT_TRUE(makers.count("cc1")) << "the compiler run that made the assembly";
+  EXPECT_TRUE(makers.count("x86_64-linux-gnu-as")) << "the assembler runs that made the objects";
+
+  // the index: SQL over it counts what the summary counts
+  const std::string db = dir() / "case.db";
+  CommandResult ix = Stepseal({"index", j, "-o", db});
+  ASSERT_EQ(ix.exit_code, 0) << ix.Describe();
+  CommandResult again = Stepseal({"index", j, "-o", db});  // idempotent: keyed by chain head
+  ASSERT_EQ(again.exit_code, 0) << again.Describe();
+  EXPECT_NE(again.out.find("already indexed"), std::string::npos) << again.out;
+  Summary s(json::parse(Show(j).out, nullptr, false));
+  auto count = [&](const std::string& sql) {
+    CommandResult q = RunCommand({"/usr/bin/sqlite3", db, sql});
+    EXPECT_EQ(q.exit_code, 0) << q.Describe();
+    return std::atol(q.out.c_str());
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM journal"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM process"), static_cast<long>(s.processes().size()));
+  EXPECT_EQ(count("SELECT count(*) FROM file"), static_cast<long>(s.files().size()));
+  EXPECT_EQ(count("SELECT count(*) FROM network"), static_cast<long>(s.network().size()));
+  EXPECT_EQ(count("SELECT count(*) FROM process WHERE exe_sha256 IS NOT NULL"),
+            static_cast<long>(std::count_if(s.processes().begin(), s.processes().end(), [](const json& p) {
+              return p.value("exe_sha256", json()).is_string();
+            })));
+  EXPECT_EQ(count("SELECT count(*) FROM outputs WHERE path = '" + bin + "' AND sha256 = '" +
+                  Sha256Sum(bin) + "'"), 1);
+  // the queries answer from the index as from the journal
+  CommandResult who = Stepseal({"who", db, dir() / "src/main.c"});
+  EXPECT_EQ(who.exit_code, 0) << who.Describe();
+  EXPECT_NE(who.out.find("cc1"), std::string::npos) << who.out;
+  CommandResult tree = Stepseal({"tree", db});
+  EXPECT_EQ(tree.exit_code, 0) << tree.Describe();
+  EXPECT_NE(tree.out.find("/usr/bin/make"), std::string::npos) << tree.out;
+}
+
+TEST_F(ReplayTest, DiffIsEmptyForTheSameBuildAndReportsEachPlantedChange) {
+  const std::string a = RecordBuild("one", "make");
+  const std::string b = RecordBuild("two", "make");
+  CommandResult same = Stepseal({"diff", a, b});
+  EXPECT_EQ(same.exit_code, 0) << same.Describe();
+  EXPECT_NE(same.out.find("0 difference(s)"), std::string::npos) << same.out;
+
+  // planted: a source overwritten during the build, a loopback connect, an extra binary, a read
+  // of an SSH key (the test's own, not the host's)
+  const std::string key = dir() / "home/.ssh/id_rsa";
+  fs::create_directories(dir() / "home/.ssh");
+  WriteFile(key, "not a real key\n");
+  const std::string c = RecordBuild(
+      "three", "cat greet.h > /tmp/stepseal-planted.h && cat /tmp/stepseal-planted.h > greet.h && "
+               "make && (/bin/busybox nc -w 1 127.0.0.1 9 </dev/null || true) && cat " + key +
+               " >/dev/null");
+  // the same command in the base, without the planted parts, so that only they differ
+  const std::string base = RecordBuild(
+      "four", "cat greet.h > /tmp/stepseal-planted.h && make");
+  CommandResult d = Stepseal({"diff", base, c, "--format", "json"});
+  EXPECT_EQ(d.exit_code, 1) << d.Describe();
+  json doc = json::parse(d.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << d.out;
+  std::multimap<std::string, std::string> got;
+  for (const auto& x : doc["differences"]) got.emplace(x.value("category", ""), x.value("what", ""));
+  auto has = [&](const std::string& cat, const std::string& part) {
+    for (auto [it, end] = got.equal_range(cat); it != end; ++it)
+      if (it->second.find(part) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("source-overwritten", "overwrite ${BUILD}/greet.h")) << d.out;
+  EXPECT_TRUE(has("new-endpoint", "127.0.0.1:9")) << d.out;
+  EXPECT_TRUE(has("new-exe", "/bin/busybox")) << d.out;
+  EXPECT_TRUE(has("sensitive-access", "/.ssh/id_rsa")) << d.out;
+  // only what was asked for fails
+  CommandResult only = Stepseal({"diff", base, c, "--fail-on", "new-dns"});
+  EXPECT_EQ(only.exit_code, 0) << only.Describe();
+
+  // a baseline of the two good builds: the same build against it is clean, the planted one not
+  const std::string bl = dir() / "base.json";
+  CommandResult mk = Stepseal({"baseline", a, b, "-o", bl});
+  ASSERT_EQ(mk.exit_code, 0) << mk.Describe();
+  EXPECT_EQ(Stepseal({"diff", bl, a}).exit_code, 0);
+  EXPECT_EQ(Stepseal({"diff", bl, c, "--fail-on", "sensitive-access"}).exit_code, 1);
+  std::remove("/tmp/stepseal-planted.h");
+}
+
+TEST_F(ReplayTest, DamagedJournalsGiveMarkedAnswersNeverACrash) {
+  const std::string j = RecordBuild("src", "make");
+  const std::string bin = dir() / "src/greet";
+  // cut: the first half only; flipped: one byte in the middle changed
+  std::string bytes = ReadFile(j);
+  ASSERT_GT(bytes.size(), 4096u);
+  const std::string cut = dir() / "cut.journal", flipped = dir() / "flipped.journal";
+  WriteFile(cut, bytes.substr(0, bytes.size() / 2));
+  bytes[bytes.size() / 2] ^= 0x5a;
+  WriteFile(flipped, bytes);
+  for (const std::string& bad : {cut, flipped}) {
+    SCOPED_TRACE(bad);
+    for (const std::vector<std::string>& cmd :
+         std::vector<std::vector<std::string>>{{"tree", bad},
+                                               {"events", bad, "--kind", "exec"},
+                                               {"who", bad, dir() / "src/main.c"},
+                                               {"why", bad, bin}}) {
+      CommandResult r = Stepseal(cmd);
+      EXPECT_EQ(r.exit_code, 4) << cmd[0] << ": " << r.Describe();
+      EXPECT_NE(r.out.find("INCONCLUSIVE"), std::string::npos) << cmd[0] << ": " << r.out;
+      EXPECT_NE(r.out.find("offset"), std::string::npos) << "names where the record breaks: " << r.out;
+    }
+    // a diff against the intact journal: whatever it finds, it is marked inconclusive
+    CommandResult d = Stepseal({"diff", j, bad, "--fail-on", "none"});
+    EXPECT_EQ(d.exit_code, 4) << d.Describe();
+    EXPECT_NE(d.out.find("INCONCLUSIVE"), std::string::npos) << d.out;
+  }
+  // not a journal at all: a clear error, exit 3
+  WriteFile(dir() / "junk", "this is not a journal\n");
+  CommandResult junk = Stepseal({"tree", dir() / "junk"});
+  EXPECT_EQ(junk.exit_code, 3) << junk.Describe();
+  EXPECT_NE(junk.err.find(dir() / "junk"), std::string::npos) << junk.err;
+  CommandResult missing = Stepseal({"why", dir() / "nope.journal", bin});
+  EXPECT_EQ(missing.exit_code, 3) << missing.Describe();
+}
+
+}  // namespace
+}  // namespace e2e
