@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "forensics/case_index.h"
+#include "forensics/export.h"
 #include "forensics/queries.h"
 #include "util/exit_codes.h"
 #include "util/time.h"
@@ -60,9 +62,92 @@ constexpr const char* kStatusFooter =
     "happened unrecorded); 3 an input is missing or unusable (the message names it and, for a\n"
     "journal, the offset); 125 bad arguments. See docs/replay.md.";
 
+// Writes what FN prints to PATH (atomically: a temporary file renamed), or to stdout for "-".
+bool write_output(const std::string& path, const std::function<void(std::ostream&)>& fn) {
+  if (path.empty() || path == "-") {
+    fn(std::cout);
+    return static_cast<bool>(std::cout.flush());
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) {
+      spdlog::error("cannot write {}: {}", tmp, strerror(errno));
+      return false;
+    }
+    fn(f);
+    if (!f.flush()) {
+      spdlog::error("cannot write {}: {}", tmp, strerror(errno));
+      return false;
+    }
+  }
+  if (rename(tmp.c_str(), path.c_str()) < 0) {
+    spdlog::error("cannot write {}: {}", path, strerror(errno));
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void add_replay(CLI::App& app, int& rc) {
+  // ---- export, timeline
+  {
+    auto inputs = std::make_shared<std::vector<std::string>>();
+    auto format = std::make_shared<std::string>("jsonl");
+    auto out = std::make_shared<std::string>("-");
+    CLI::App* sub = app.add_subcommand(
+        "export", "Every process, file, network and DNS event as one JSON object per line, with "
+                  "Elastic Common Schema field names (docs/replay.md).\n"
+                  "stepseal export T|BUILD|DB [--format jsonl] [-o FILE]");
+    sub->add_option("inputs", *inputs, kInputsHelp)->required();
+    sub->add_option("--format", *format, "jsonl (the only one)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->add_option("-o,--out", *out, "FILE (default: standard output)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->footer(kStatusFooter);
+    sub->callback([inputs, format, out, &rc] {
+      if (*format != "jsonl") {
+        rc = usage_error("export: --format must be jsonl, not '" + *format + "'");
+        return;
+      }
+      bool ok = true;
+      rc = with_case("export", *inputs, [&](fx::Db& db) {
+        const fx::Integrity in = fx::integrity(db);
+        if (!in.conclusive()) spdlog::warn("{}", fx::integrity_line(in));
+        uint64_t n = 0;
+        ok = write_output(*out, [&](std::ostream& o) { n = fx::export_ecs(db, o); });
+        if (ok && *out != "-") spdlog::info("{} events written to {}", n, *out);
+      });
+      if (!ok) rc = exit_code::kJournalWrite;
+    });
+  }
+  {
+    auto inputs = std::make_shared<std::vector<std::string>>();
+    auto out = std::make_shared<std::string>();
+    CLI::App* sub = app.add_subcommand(
+        "timeline", "A Chrome/Perfetto trace: a track per process, its operations as instants, "
+                    "spawns as flows; open it in ui.perfetto.dev or chrome://tracing.\n"
+                    "stepseal timeline T|BUILD|DB -o TRACE.json");
+    sub->add_option("inputs", *inputs, kInputsHelp)->required();
+    sub->add_option("-o,--out", *out, "TRACE.json (- for standard output)")->required()
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->footer(kStatusFooter);
+    sub->callback([inputs, out, &rc] {
+      bool ok = true;
+      rc = with_case("timeline", *inputs, [&](fx::Db& db) {
+        const fx::Integrity in = fx::integrity(db);
+        if (!in.conclusive()) spdlog::warn("{}", fx::integrity_line(in));
+        fx::TimelineStats st;
+        ok = write_output(*out, [&](std::ostream& o) { st = fx::timeline(db, o); });
+        if (ok && *out != "-")
+          spdlog::info("{}: {} process tracks, {} instants, {} spawn flows", *out, st.processes,
+                       st.instants, st.flows);
+      });
+      if (!ok) rc = exit_code::kJournalWrite;
+    });
+  }
   // ---- index
   {
     auto inputs = std::make_shared<std::vector<std::string>>();

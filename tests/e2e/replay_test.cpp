@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <sstream>
 
 #include "harness.h"
 
@@ -150,6 +151,98 @@ TEST_F(ReplayTest, DiffIsEmptyForTheSameBuildAndReportsEachPlantedChange) {
   EXPECT_EQ(Stepseal({"diff", bl, a}).exit_code, 0);
   EXPECT_EQ(Stepseal({"diff", bl, c, "--fail-on", "sensitive-access"}).exit_code, 1);
   std::remove("/tmp/stepseal-planted.h");
+}
+
+// The timeline against the trace-event format's rules (no trace processor is packaged for
+// Debian or npm: these are the rules ui.perfetto.dev's JSON importer applies), and the ECS
+// export line by line.
+TEST_F(ReplayTest, TimelineAndExportAreWellFormed) {
+  const std::string j =
+      RecordBuild("src", "make && (/bin/busybox nc -w 1 127.0.0.1 9 </dev/null || true)");
+  const std::string trace = dir() / "trace.json";
+  CommandResult t = Stepseal({"timeline", j, "-o", trace});
+  ASSERT_EQ(t.exit_code, 0) << t.Describe();
+  json doc = json::parse(ReadFile(trace), nullptr, false);
+  ASSERT_TRUE(doc.is_object() && doc["traceEvents"].is_array()) << ReadFile(trace).substr(0, 500);
+  std::map<std::pair<int64_t, int64_t>, std::pair<double, double>> slice;  // (pid, tid) -> span
+  std::set<std::pair<int64_t, int64_t>> named;
+  std::map<int64_t, int> flow_starts, flow_ends;
+  size_t execs = 0, nets = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    const std::string ph = e.value("ph", "");
+    ASSERT_TRUE(ph == "M" || ph == "X" || ph == "i" || ph == "s" || ph == "f") << e.dump();
+    ASSERT_TRUE(e["pid"].is_number_integer()) << e.dump();
+    if (ph == "M") {
+      if (e.value("name", "") == "thread_name")
+        named.insert({e["pid"].get<int64_t>(), e["tid"].get<int64_t>()});
+      continue;
+    }
+    ASSERT_TRUE(e["tid"].is_number_integer() && e["ts"].is_number()) << e.dump();
+    EXPECT_GE(e["ts"].get<double>(), 0) << e.dump();
+    if (ph == "X") {
+      ASSERT_TRUE(e["dur"].is_number() && e["dur"].get<double>() >= 0) << e.dump();
+      auto key = std::make_pair(e["pid"].get<int64_t>(), e["tid"].get<int64_t>());
+      EXPECT_FALSE(slice.count(key)) << "one slice per process track: nothing to mis-nest";
+      slice[key] = {e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()};
+    }
+  }
+  size_t instants = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    const std::string ph = e.value("ph", "");
+    if (ph == "M" || ph == "X") continue;
+    auto key = std::make_pair(e["pid"].get<int64_t>(), e["tid"].get<int64_t>());
+    ASSERT_TRUE(slice.count(key)) << "on a track with a slice: " << e.dump();
+    const double ts = e["ts"].get<double>();
+    EXPECT_TRUE(ts >= slice[key].first && ts <= slice[key].second) << "inside its slice: " << e.dump();
+    if (ph == "i") {
+      instants++;
+      EXPECT_EQ(e.value("s", ""), "t") << e.dump();
+      execs += e.value("cat", "") == "exec";
+      nets += e.value("cat", "") == "net" && e.value("name", "").find("127.0.0.1:9") != std::string::npos;
+    }
+    if (ph == "s") flow_starts[e["id"].get<int64_t>()]++;
+    if (ph == "f") {
+      flow_ends[e["id"].get<int64_t>()]++;
+      EXPECT_EQ(e.value("bp", ""), "e") << e.dump();
+      EXPECT_EQ(ts, slice[key].first) << "a spawn arrives where the child starts";
+    }
+  }
+  for (const auto& [k, span] : slice) EXPECT_TRUE(named.count(k)) << "every track is named";
+  EXPECT_EQ(flow_starts, flow_ends) << "every spawn flow has both ends";
+  Summary s(json::parse(Show(j).out, nullptr, false));
+  EXPECT_EQ(slice.size(), s.processes().size()) << "a track per process";
+  EXPECT_EQ(flow_starts.size(), s.processes().size() - 1) << "every process but the first was spawned";
+  EXPECT_GT(execs, 0u);
+  EXPECT_EQ(nets, 1u) << "the connect, on nc's track";
+
+  // ECS: one object per line, the fields fleets query
+  CommandResult x = Stepseal({"export", j, "--format", "jsonl"});
+  ASSERT_EQ(x.exit_code, 0) << x.Describe();
+  std::istringstream lines(x.out);
+  size_t n = 0, procs = 0, hashed = 0, dest = 0;
+  for (std::string line; std::getline(lines, line);) {
+    json e = json::parse(line, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << line;
+    n++;
+    EXPECT_TRUE(e["@timestamp"].is_string() && e["event"]["action"].is_string() &&
+                e["event"]["outcome"].is_string()) << line;
+    if (e["event"]["category"][0] == "process") {
+      procs++;
+      EXPECT_TRUE(e["process"]["pid"].is_number_integer() && e["process"]["executable"].is_string() &&
+                  e["process"]["parent"]["pid"].is_number_integer()) << line;
+    }
+    if (e["event"]["category"][0] == "file") {
+      EXPECT_TRUE(e["file"]["path"].is_string()) << line;
+      hashed += e["file"].contains("hash");
+    }
+    if (e.contains("destination") && e["destination"].value("ip", "") == "127.0.0.1" &&
+        e["destination"].value("port", 0) == 9 && e["event"]["action"] == "connect")
+      dest++;
+  }
+  EXPECT_EQ(procs, s.processes().size());
+  EXPECT_GT(hashed, 0u) << "reads carry file.hash.sha256";
+  EXPECT_EQ(dest, 1u);
+  EXPECT_GT(n, procs);
 }
 
 TEST_F(ReplayTest, DamagedJournalsGiveMarkedAnswersNeverACrash) {
