@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -51,8 +52,10 @@ class JournalIndexer {
   JournalIndexer(Db& db, const std::string& path, std::optional<int64_t> build,
                  std::optional<int> step, const Progress& progress)
       : db_(db), path_(path), build_(build), step_(step), progress_(progress),
-        ins_op_(db.prepare("INSERT INTO file_op(journal, process, ts_ns, op, path, errno, call, "
-                           "dev, ino, size, mtime_ns, ctime_ns) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")),
+        ins_op_(db.prepare("INSERT INTO file_access(journal, process, ts_ns, op, path, errno, call, "
+                           "version) VALUES(?,?,?,?,?,?,?,?)")),
+        ins_version_(db.prepare("INSERT INTO file_version(journal, path, dev, ino, size, mtime_ns, "
+                                "ctime_ns) VALUES(?,?,?,?,?,?,?)")),
         ins_digest_(db.prepare("INSERT INTO digest(journal, role, path, pid, ts_ns, status, sha256, "
                                "reason, dev, ino, size, mtime_ns, ctime_ns) "
                                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")) {}
@@ -70,10 +73,23 @@ class JournalIndexer {
   std::optional<int64_t> build_;
   std::optional<int> step_;
   const Progress& progress_;
-  Stmt ins_op_, ins_digest_;
+  int64_t version_of(const std::string& path, const Inode& ino);
+
+  Stmt ins_op_, ins_version_, ins_digest_;
+  std::map<std::tuple<std::string, uint64_t, uint64_t, int64_t, int64_t, int64_t>, int64_t> versions_;
   int64_t journal_ = 0, base_ = 1;
+  uint64_t digests_ = 0;
   uint64_t events_ = 0;
 };
+
+int64_t JournalIndexer::version_of(const std::string& path, const Inode& ino) {
+  auto key = std::make_tuple(path, ino.dev, ino.ino, ino.size, ino.mtime_ns, ino.ctime_ns);
+  if (auto it = versions_.find(key); it != versions_.end()) return it->second;
+  ins_version_.bind(1, journal_).bind(2, path);
+  bind_ino(ins_version_, 3, ino);
+  ins_version_.run();
+  return versions_[key] = db_.last_rowid();
+}
 
 void JournalIndexer::on_op(const FileOp& op) {
   auto put = [&](const char* name) {
@@ -82,7 +98,8 @@ void JournalIndexer::on_op(const FileOp& op) {
     ins_op_.bind(3, static_cast<int64_t>(op.ts_ns)).bind(4, name).bind(5, op.path);
     if (op.err) ins_op_.bind(6, errno_name(op.err)).bind(7, op.failed_op);
     else ins_op_.bind_null(6).bind_null(7);
-    bind_ino(ins_op_, 8, op.ino);
+    if (op.ino) ins_op_.bind(8, version_of(op.path, *op.ino));
+    else ins_op_.bind_null(8);
     ins_op_.run();
   };
   if (op.access == 0) return put("failed");
@@ -94,6 +111,7 @@ void JournalIndexer::on_record(const journal::Record& rec) {
   if (rec.event && (++events_ % 200000) == 0 && progress_) progress_(path_, events_);
   if (rec.type != journal::RecordType::DIGEST || !rec.json.is_object()) return;
   DigestRecord d = decode_digest(rec.json);
+  digests_++;
   ins_digest_.bind(1, journal_).bind(2, role_name(d.role)).bind(3, d.path);
   ins_digest_.bind(4, static_cast<int64_t>(d.pid)).bind(5, static_cast<int64_t>(d.ts_ns));
   ins_digest_.bind(6, status_name(d.status)).bind_opt(7, d.sha256).bind_opt(8, d.reason);
@@ -180,12 +198,12 @@ void JournalIndexer::finish(const StepRecord& r) {
         .bind(6, v.pid).bind(7, static_cast<int64_t>(v.ts_ns)).run();
   // the digest of the very version each read and exec saw
   Stmt join = db_.prepare(
-      "UPDATE file_op SET sha256 = d.sha256 FROM digest d WHERE file_op.journal = ?1 AND "
-      "d.journal = ?1 AND d.path = file_op.path AND d.status = 'exact' AND "
-      "d.role IN ('content', 'exec') AND file_op.op IN ('read', 'exec') AND d.dev = file_op.dev "
-      "AND d.ino = file_op.ino AND d.size = file_op.size AND d.mtime_ns = file_op.mtime_ns AND "
-      "d.ctime_ns = file_op.ctime_ns");
-  join.bind(1, journal_).run();
+      "UPDATE file_version SET sha256 = d.sha256 FROM digest d WHERE file_version.journal = ?1 AND "
+      "d.journal = ?1 AND d.path = file_version.path AND d.status = 'exact' AND "
+      "d.role IN ('content', 'exec') AND d.dev = file_version.dev AND d.ino = file_version.ino "
+      "AND d.size = file_version.size AND d.mtime_ns = file_version.mtime_ns AND "
+      "d.ctime_ns = file_version.ctime_ns");
+  if (digests_) join.bind(1, journal_).run();
 
   const json& step = sum["step"];
   Stmt up = db_.prepare(
@@ -305,6 +323,7 @@ std::vector<Indexed> index_inputs(Db& db, const std::vector<std::string>& inputs
         out.push_back(ji.run());
       }
     }
+    ensure_indexes(db);
     db.exec("COMMIT");
   } catch (...) {
     db.exec("ROLLBACK");

@@ -258,9 +258,10 @@ uint64_t events(Db& db, const EventFilter& f, std::ostream& out) {
 uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) {
   const Integrity integ = integrity(db);
   Stmt s = db.prepare(std::string("SELECT ") + kProcCols +
-                      ", f.op, f.sha256, f.errno, f.ts_ns + j.realtime_minus_monotonic_ns, j.path "
+                      ", f.op, f.sha256, f.errno, min(f.ts_ns) + j.realtime_minus_monotonic_ns, j.path "
                       "FROM file_op f JOIN process p ON p.id = f.process JOIN journal j ON "
-                      "j.id = f.journal WHERE f.path = ? ORDER BY f.ts_ns, f.rowid");
+                      "j.id = f.journal WHERE f.path = ? GROUP BY p.id, f.op, f.sha256, f.errno "
+                      "ORDER BY min(f.ts_ns), min(f.seq)");
   s.bind(1, path);
   struct Seen {
     ProcRow p;

@@ -49,7 +49,15 @@ CREATE TABLE IF NOT EXISTS process(
   start_ns INTEGER, exec_ns INTEGER, end_ns INTEGER,
   exit_code INTEGER,                -- 128+N if killed by signal N; NULL if unknown
   fileless INTEGER);
-CREATE TABLE IF NOT EXISTS file_op(
+-- one version of a file as an operation found it: its identity, and its content's digest when
+-- stepseal took one of exactly that version
+CREATE TABLE IF NOT EXISTS file_version(
+  id INTEGER PRIMARY KEY,
+  journal INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+  sha256 TEXT);
+CREATE TABLE IF NOT EXISTS file_access(
   journal INTEGER NOT NULL,
   process INTEGER REFERENCES process(id),
   ts_ns INTEGER,
@@ -58,8 +66,13 @@ CREATE TABLE IF NOT EXISTS file_op(
   path TEXT NOT NULL,
   errno TEXT,                       -- failed: ENOENT ...
   call TEXT,                        -- failed: what was tried (open, unlink ...)
-  dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
-  sha256 TEXT);                     -- read/exec: the exact digest of that version, if known
+  version INTEGER REFERENCES file_version(id));
+-- every file operation, with the digest of the version a read or exec saw (file_op is what
+-- queries use; file_access and file_version are how it is stored)
+CREATE VIEW IF NOT EXISTS file_op AS
+  SELECT a.rowid AS seq, a.journal, a.process, a.ts_ns, a.op, a.path, a.errno, a.call, a.version,
+         CASE WHEN a.op IN ('read', 'exec') THEN v.sha256 END AS sha256
+  FROM file_access a LEFT JOIN file_version v ON v.id = a.version;
 CREATE TABLE IF NOT EXISTS file(
   journal INTEGER NOT NULL,
   path TEXT NOT NULL,
@@ -89,8 +102,6 @@ CREATE TABLE IF NOT EXISTS violation(
   journal INTEGER NOT NULL, verdict TEXT, rule TEXT, category TEXT, detail TEXT, pid INTEGER,
   ts_ns INTEGER);
 
-CREATE INDEX IF NOT EXISTS file_op_path ON file_op(path);
-CREATE INDEX IF NOT EXISTS file_op_process ON file_op(process);
 CREATE INDEX IF NOT EXISTS process_journal ON process(journal);
 CREATE INDEX IF NOT EXISTS digest_path ON digest(journal, path);
 
@@ -126,7 +137,15 @@ CREATE VIEW IF NOT EXISTS endpoints AS
   GROUP BY journal, family, protocol, address, port, op, outcome;
 )SQL";
 
+// Made after a bulk load (ensure_indexes): rows go in faster without them.
+constexpr const char* kLateIndexes = R"SQL(
+CREATE INDEX IF NOT EXISTS file_access_path ON file_access(path);
+CREATE INDEX IF NOT EXISTS file_access_process ON file_access(process);
+)SQL";
+
 }  // namespace
+
+void ensure_indexes(Db& db) { db.exec(kLateIndexes); }
 
 void ensure_schema(Db& db) {
   Stmt v = db.prepare("PRAGMA user_version");

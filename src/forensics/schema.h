@@ -15,5 +15,7 @@ inline constexpr int kSchemaVersion = 1;
 // Creates the tables, indexes and views if missing. Throws DbError for an index another
 // (newer) stepseal made.
 void ensure_schema(Db& db);
+// The indexes a bulk load makes last (file operations by path and by process).
+void ensure_indexes(Db& db);
 
 }  // namespace stepseal::forensics

@@ -14,6 +14,12 @@ namespace {
 }  // namespace
 
 Db::Db(const std::string& path, bool create, bool readonly) : path_(path) {
+  // no allocation statistics: they take a mutex on every malloc (before the library starts)
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
               (create && !readonly ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
