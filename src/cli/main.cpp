@@ -33,6 +33,16 @@ Usage:
   stepseal verify --pub PUB --image DIR[:TAG] [--trace TRACE]... [--format text|json]
                   [--attached] [--require-policy POLICY] [--require-complete]
                   [--require-reconciled] [ENVELOPE...]
+  stepseal index T|BUILD... -o CASE.db
+  stepseal tree T|BUILD|DB [--files] [--net] [--failed] [--format text|json]
+  stepseal events T|BUILD|DB [--pid P] [--path GLOB] [--kind K,...] [--since T] [--until T]
+                  [--format text|jsonl]
+  stepseal who T|BUILD|DB PATH [--format text|json]
+  stepseal why T|BUILD|DB PATH [--depth N] [--system] [--format text|json]
+  stepseal diff BASE NEW [--fail-on CATEGORY,...|all|none] [--format text|json]
+  stepseal baseline T|BUILD|DB... -o BASE.json
+  stepseal export T|BUILD|DB [--format jsonl] [-o FILE]
+  stepseal timeline T|BUILD|DB -o TRACE.json
   stepseal help | --help
   stepseal version
 
@@ -111,6 +121,22 @@ verify Checks each envelope: its signature over PAE with --pub, its payloadType,
        envelopes given; --require-reconciled that every RUN's layer matches its trace.
        --format json prints the verdicts.
 
+Forensic replay (docs/replay.md): T is a journal, BUILD a build record, DB an index.
+index    Puts journals and build records into one SQLite index (schema in docs/replay.md),
+         keyed by each journal's chain head: indexing it again changes nothing.
+tree     The process tree: argv, executable and digest, exit, duration (--files, --net,
+         --failed: each process's operations).
+events   Every file, network and DNS operation in time order, filtered.
+who      Every process that read, wrote, executed or removed PATH, with digests.
+why      Who made PATH and from which inputs, recursively through what the record made.
+diff     What NEW did that BASE (or a baseline) did not, normalised: executables, inputs and
+         outputs by digest, endpoints, DNS names, replaced files, sensitive paths, commands.
+baseline Folds several good builds into one profile for diff.
+export   Every event as one JSON line with Elastic Common Schema names.
+timeline A Chrome/Perfetto trace (ui.perfetto.dev): a track per process.
+         Each checks the journals first; an answer from a damaged or incomplete record
+         starts with INCONCLUSIVE.
+
 Exit status:
   run    the command's own exit status, or 128+N if it was killed by signal N; else
            118  (--hardened) the policy was violated: something was blocked or a rule broken,
@@ -131,6 +157,11 @@ Exit status:
            serves another digest than the attested one), 125 (bad arguments, or builder
            arguments that would defeat the tracing), as for run
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
+  tree, events, who, why, export, timeline:  0 answered from an intact, complete record;
+           4 answered, but a journal is damaged or incomplete; 3 an input is unusable
+  diff     0 no difference matching --fail-on; 1 differences matching it; 4 none, but a
+           record is damaged or incomplete; 3 an input is unusable
+  index    0 indexed; 3 an input is unusable; 122 the index could not be written
   show     0  the journal is intact and complete in itself
            3  the file is missing, unreadable or not a stepseal journal
            4  the journal is damaged or unfinished: the summary shown covers the valid
