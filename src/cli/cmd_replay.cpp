@@ -12,6 +12,8 @@
 #include "cli/commands.h"
 #include "forensics/case_index.h"
 #include "forensics/export.h"
+#include "forensics/graph.h"
+#include "forensics/report.h"
 #include "forensics/queries.h"
 #include "util/exit_codes.h"
 #include "util/time.h"
@@ -92,6 +94,76 @@ bool write_output(const std::string& path, const std::function<void(std::ostream
 }  // namespace
 
 void add_replay(CLI::App& app, int& rc) {
+  // ---- report
+  {
+    auto inputs = std::make_shared<std::vector<std::string>>();
+    auto out = std::make_shared<std::string>();
+    CLI::App* sub = app.add_subcommand(
+        "report", "One self-contained HTML page (no network): summary, completeness, process "
+                  "tree, timeline, network, overwrites, failures, digests.\n"
+                  "stepseal report T|BUILD|DB -o REPORT.html");
+    sub->add_option("inputs", *inputs, kInputsHelp)->required();
+    sub->add_option("-o,--out", *out, "REPORT.html (- for standard output)")->required()
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->footer(kStatusFooter);
+    sub->callback([inputs, out, &rc] {
+      bool ok = true;
+      rc = with_case("report", *inputs, [&](fx::Db& db) {
+        fx::ReportStats st;
+        ok = write_output(*out, [&](std::ostream& s) { st = fx::report(db, s); });
+        if (ok && *out != "-")
+          spdlog::info("{}: {} processes{}", *out, st.processes,
+                       st.truncated ? " (some sections list only their first 2000 rows)" : "");
+      });
+      if (!ok) rc = exit_code::kJournalWrite;
+    });
+  }
+  // ---- graph
+  {
+    auto inputs = std::make_shared<std::vector<std::string>>();
+    auto format = std::make_shared<std::string>("dot");
+    auto out = std::make_shared<std::string>("-");
+    auto o = std::make_shared<fx::GraphOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "graph", "The provenance graph: processes and files as nodes, read, write, exec and "
+                 "spawn as edges.\nstepseal graph T|BUILD|DB [--format dot|json] [--focus PATH] "
+                 "[--collapse DIR]... [-o FILE]");
+    sub->add_option("inputs", *inputs, kInputsHelp)->required();
+    sub->add_option("--format", *format, "dot (default: Graphviz) or json ({nodes, edges})")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->add_option("--focus", o->focus, "PATH: only who made it and from what, recursively (as why)");
+    sub->add_option("--collapse", o->collapse, "DIR: its files as one node (repeatable), e.g. /usr/include");
+    sub->add_option("--depth", o->depth, "N: with --focus, how far back (default 12)");
+    sub->add_flag("--system", o->system, "also files under /proc, /sys and /dev");
+    sub->add_option("-o,--out", *out, "FILE (default: standard output)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    sub->footer(kStatusFooter);
+    sub->callback([inputs, format, out, o, &rc] {
+      if (*format != "dot" && *format != "json") {
+        rc = usage_error("graph: --format must be dot or json, not '" + *format + "'");
+        return;
+      }
+      if (o->depth < 1 || o->depth > 1000) {
+        rc = usage_error("graph: --depth wants 1 to 1000");
+        return;
+      }
+      for (auto& d : o->collapse) {
+        while (d.size() > 1 && d.back() == '/') d.pop_back();
+        if (d.empty() || d[0] != '/') {
+          rc = usage_error("graph: --collapse wants an absolute directory, not '" + d + "'");
+          return;
+        }
+      }
+      o->format = *format == "json" ? fx::Format::kJson : fx::Format::kText;
+      bool ok = true;
+      rc = with_case("graph", *inputs, [&](fx::Db& db) {
+        fx::GraphStats st;
+        ok = write_output(*out, [&](std::ostream& s) { st = fx::graph(db, *o, s); });
+        if (ok && *out != "-") spdlog::info("{}: {} nodes, {} edges", *out, st.nodes, st.edges);
+      });
+      if (!ok) rc = exit_code::kJournalWrite;
+    });
+  }
   // ---- export, timeline
   {
     auto inputs = std::make_shared<std::vector<std::string>>();

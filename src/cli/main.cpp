@@ -43,6 +43,8 @@ Usage:
   stepseal baseline T|BUILD|DB... -o BASE.json
   stepseal export T|BUILD|DB [--format jsonl] [-o FILE]
   stepseal timeline T|BUILD|DB -o TRACE.json
+  stepseal graph T|BUILD|DB [--format dot|json] [--focus PATH] [--collapse DIR]... [-o FILE]
+  stepseal report T|BUILD|DB -o REPORT.html
   stepseal help | --help
   stepseal version
 
@@ -134,6 +136,8 @@ diff     What NEW did that BASE (or a baseline) did not, normalised: executables
 baseline Folds several good builds into one profile for diff.
 export   Every event as one JSON line with Elastic Common Schema names.
 timeline A Chrome/Perfetto trace (ui.perfetto.dev): a track per process.
+graph    The provenance graph in DOT or JSON; --focus PATH, --collapse DIR.
+report   One self-contained HTML page: tree, timeline, network, overwrites, digests.
          Each checks the journals first; an answer from a damaged or incomplete record
          starts with INCONCLUSIVE.
 
@@ -157,7 +161,7 @@ Exit status:
            serves another digest than the attested one), 125 (bad arguments, or builder
            arguments that would defeat the tracing), as for run
   keygen, attest, verify:  3  a key, image layout, journal or envelope could not be read
-  tree, events, who, why, export, timeline:  0 answered from an intact, complete record;
+  tree, events, who, why, export, timeline, graph, report:  0 answered from an intact, complete record;
            4 answered, but a journal is damaged or incomplete; 3 an input is unusable
   diff     0 no difference matching --fail-on; 1 differences matching it; 4 none, but a
            record is damaged or incomplete; 3 an input is unusable

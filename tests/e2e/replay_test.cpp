@@ -5,6 +5,7 @@
 // binary, a read of an SSH key) with exit 1; damaged journals give marked answers, never a
 // crash.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -243,6 +244,79 @@ TEST_F(ReplayTest, TimelineAndExportAreWellFormed) {
   EXPECT_GT(hashed, 0u) << "reads carry file.hash.sha256";
   EXPECT_EQ(dest, 1u);
   EXPECT_GT(n, procs);
+}
+
+// The graph, focused on the binary, as Graphviz reads it; and the report in a real headless
+// Chromium: it runs its script to the end without an error, shows the process count the
+// summary has, and its screenshot is not blank.
+TEST_F(ReplayTest, GraphRendersAndTheReportLoadsInHeadlessChromium) {
+  for (const char* tool : {"/usr/bin/dot", "/usr/bin/chromium"})
+    if (access(tool, X_OK) != 0) {
+      if (PrivilegeRequired()) FAIL() << tool << " is missing: tools/install-deps installs it";
+      GTEST_SKIP() << tool << " is missing";
+    }
+  const std::string j = RecordBuild("src", "make");
+  const std::string bin = dir() / "src/greet";
+  const std::string dot = dir() / "g.dot";
+  CommandResult g = Stepseal({"graph", j, "--focus", bin, "--collapse", "/usr", "-o", dot});
+  ASSERT_EQ(g.exit_code, 0) << g.Describe();
+  CommandResult svg = RunCommand({"/usr/bin/dot", "-Tsvg", "-o", dir() / "g.svg", dot});
+  EXPECT_EQ(svg.exit_code, 0) << svg.Describe() << ReadFile(dot).substr(0, 2000);
+  CommandResult gj = Stepseal({"graph", j, "--focus", bin, "--format", "json"});
+  ASSERT_EQ(gj.exit_code, 0) << gj.Describe();
+  json graph = json::parse(gj.out, nullptr, false);
+  ASSERT_TRUE(graph.is_object()) << gj.out.substr(0, 500);
+  std::set<std::string> files;
+  bool ld_made_it = false;
+  std::map<std::string, std::string> exe_of;
+  for (const auto& n : graph["nodes"]) {
+    if (n["kind"] == "file") files.insert(n.value("path", ""));
+    else exe_of[n.value("id", "")] = n.value("exe", "");
+  }
+  for (const auto& e : graph["edges"])
+    if (e["to"] == "f:" + bin && exe_of[e.value("from", "")].find("ld") != std::string::npos) ld_made_it = true;
+  EXPECT_TRUE(ld_made_it) << Dump(graph, 3000);
+  EXPECT_TRUE(files.count(dir() / "src/main.c")) << "the focus reaches the sources";
+
+  const std::string html = dir() / "report.html";
+  CommandResult r = Stepseal({"report", j, "-o", html});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const std::string page = ReadFile(html);
+  // nothing fetched from elsewhere: no external reference, and a policy that forbids any
+  for (const char* ref : {"src=\"http", "href=\"http", "url(http", "@import", "<link"})
+    EXPECT_EQ(page.find(ref), std::string::npos) << ref;
+  EXPECT_NE(page.find("default-src 'none'"), std::string::npos);
+  const std::vector<std::string> chrome = {"/usr/bin/chromium", "--headless=new", "--no-sandbox",
+                                           "--disable-gpu", "--user-data-dir=" + (dir() / "chrome"),
+                                           "--enable-logging=stderr", "--v=0"};
+  std::vector<std::string> dom_argv = chrome;
+  dom_argv.insert(dom_argv.end(), {"--dump-dom", "file://" + html});
+  CommandResult dom = RunCommand(dom_argv, {}, 120s);
+  ASSERT_EQ(dom.exit_code, 0) << dom.Describe();
+  EXPECT_NE(dom.out.find("data-rendered=\"yes\""), std::string::npos) << "the script ran to its end";
+  EXPECT_EQ(dom.err.find("Uncaught"), std::string::npos) << dom.err;
+  Summary s(json::parse(Show(j).out, nullptr, false));
+  EXPECT_NE(dom.out.find("id=\"process-count\">" + std::to_string(s.processes().size()) + "<"),
+            std::string::npos) << "the process count the summary has";
+  std::vector<std::string> shot_argv = chrome;
+  const std::string png = dir() / "shot.png";
+  shot_argv.insert(shot_argv.end(), {"--screenshot=" + png, "--window-size=1200,900", "file://" + html});
+  CommandResult shot = RunCommand(shot_argv, {}, 120s);
+  ASSERT_EQ(shot.exit_code, 0) << shot.Describe();
+  // not blank: the decoded scanlines of a blank page hold a handful of byte values
+  CommandResult px = RunCommand(
+      {"/usr/bin/python3", "-c",
+       "import sys,zlib,struct\n"
+       "d=open(sys.argv[1],'rb').read(); assert d[:8]==b'\\x89PNG\\r\\n\\x1a\\n'\n"
+       "i=8; idat=b''\n"
+       "while i < len(d):\n"
+       "  n=struct.unpack('>I',d[i:i+4])[0]; t=d[i+4:i+8]\n"
+       "  if t==b'IDAT': idat+=d[i+8:i+8+n]\n"
+       "  i+=12+n\n"
+       "print(len(set(zlib.decompress(idat))))\n",
+       png});
+  ASSERT_EQ(px.exit_code, 0) << px.Describe();
+  EXPECT_GT(std::atoi(px.out.c_str()), 50) << "distinct byte values in the screenshot: " << px.out;
 }
 
 TEST_F(ReplayTest, DamagedJournalsGiveMarkedAnswersNeverACrash) {
