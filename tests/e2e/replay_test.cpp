@@ -107,6 +107,45 @@ TEST_F(ReplayTest, WhyLeadsFromTheBinaryToItsSourcesWithDigests) {
   EXPECT_NE(tree.out.find("/usr/bin/make"), std::string::npos) << tree.out;
 }
 
+// The Lua build (its Debian source package, tools/fetch-sources): why on the interpreter leads
+// to lua.c with sha256sum's digest, and two runs of the same build compare equal.
+TEST_F(ReplayTest, LuaBuildWhyAndDiffOfTwoRuns) {
+  CommandResult fetched = RunCommand({Source("tools/fetch-sources"), "lua5.4"}, {}, 600s);
+  if (fetched.exit_code != 0) {
+    if (PrivilegeRequired()) FAIL() << "the Lua source could not be fetched: " << fetched.Describe();
+    GTEST_SKIP() << "no Lua source: " << fetched.err;
+  }
+  std::string src = fetched.out.substr(0, fetched.out.find('\n'));
+  std::vector<std::string> journals;
+  for (const char* name : {"lua-a", "lua-b"}) {
+    const std::string tree = dir() / name;
+    fs::copy(src, tree, fs::copy_options::recursive);
+    journals.push_back(dir() / (std::string(name) + ".journal"));
+    CommandResult r = RunCommand({STEPSEAL_BIN, "run", "-q", "--trace", journals.back(), "--",
+                                  "make", "-j2", "posix"}, {tree}, 600s);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  const std::string lua = dir() / "lua-a/src/lua";
+  CommandResult w = Stepseal({"why", journals[0], lua, "--format", "json"});
+  ASSERT_EQ(w.exit_code, 0) << w.Describe();
+  json doc = json::parse(w.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["why"].value("sha256", ""), Sha256Sum(lua));
+  std::map<std::string, std::string> read;
+  Walk(doc["why"], [&](const json& n) {
+    if (n.contains("path") && n.value("source", false) && n["sha256"].is_string())
+      read[n["path"].get<std::string>()] = n["sha256"].get<std::string>();
+  });
+  for (const char* c : {"src/lua.c", "src/lapi.c", "src/lvm.c"}) {
+    const std::string p = dir() / (std::string("lua-a/") + c);
+    ASSERT_TRUE(read.count(p)) << p << " not among why's sources (" << read.size() << " sources)";
+    EXPECT_EQ(read[p], Sha256Sum(p)) << p;
+  }
+  CommandResult d = Stepseal({"diff", journals[0], journals[1]});
+  EXPECT_EQ(d.exit_code, 0) << d.Describe();
+  EXPECT_NE(d.out.find("0 difference(s)"), std::string::npos) << d.out;
+}
+
 TEST_F(ReplayTest, DiffIsEmptyForTheSameBuildAndReportsEachPlantedChange) {
   const std::string a = RecordBuild("one", "make");
   const std::string b = RecordBuild("two", "make");
