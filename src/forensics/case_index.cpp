@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,8 @@ class JournalIndexer {
       : db_(db), path_(path), build_(build), step_(step), progress_(progress),
         ins_op_(db.prepare("INSERT INTO file_access(journal, process, ts_ns, op, path, errno, call, "
                            "version) VALUES(?,?,?,?,?,?,?,?)")),
+        ins_path_(db.prepare("INSERT OR IGNORE INTO path(name) VALUES(?)")),
+        get_path_(db.prepare("SELECT id FROM path WHERE name = ?")),
         ins_version_(db.prepare("INSERT INTO file_version(journal, path, dev, ino, size, mtime_ns, "
                                 "ctime_ns) VALUES(?,?,?,?,?,?,?)")),
         ins_digest_(db.prepare("INSERT INTO digest(journal, role, path, pid, ts_ns, status, sha256, "
@@ -75,12 +78,25 @@ class JournalIndexer {
   const Progress& progress_;
   int64_t version_of(const std::string& path, const Inode& ino);
 
-  Stmt ins_op_, ins_version_, ins_digest_;
+  int64_t path_id(const std::string& path);
+
+  Stmt ins_op_, ins_path_, get_path_, ins_version_, ins_digest_;
+  std::unordered_map<std::string, int64_t> paths_;
   std::map<std::tuple<std::string, uint64_t, uint64_t, int64_t, int64_t, int64_t>, int64_t> versions_;
   int64_t journal_ = 0, base_ = 1;
   uint64_t digests_ = 0;
   uint64_t events_ = 0;
 };
+
+int64_t JournalIndexer::path_id(const std::string& path) {
+  if (auto it = paths_.find(path); it != paths_.end()) return it->second;
+  ins_path_.bind(1, path).run();
+  get_path_.bind(1, path);
+  if (!get_path_.step()) throw DbError("a path row vanished");
+  const int64_t id = get_path_.integer(0);
+  get_path_.reset();
+  return paths_[path] = id;
+}
 
 int64_t JournalIndexer::version_of(const std::string& path, const Inode& ino) {
   auto key = std::make_tuple(path, ino.dev, ino.ino, ino.size, ino.mtime_ns, ino.ctime_ns);
@@ -95,7 +111,7 @@ void JournalIndexer::on_op(const FileOp& op) {
   auto put = [&](const char* name) {
     ins_op_.bind(1, journal_);
     if (op.proc == Model::kNoProc) ins_op_.bind_null(2); else ins_op_.bind(2, proc_id(op.proc));
-    ins_op_.bind(3, static_cast<int64_t>(op.ts_ns)).bind(4, name).bind(5, op.path);
+    ins_op_.bind(3, static_cast<int64_t>(op.ts_ns)).bind(4, name).bind(5, path_id(op.path));
     if (op.err) ins_op_.bind(6, errno_name(op.err)).bind(7, op.failed_op);
     else ins_op_.bind_null(6).bind_null(7);
     if (op.ino) ins_op_.bind(8, version_of(op.path, *op.ino));

@@ -57,22 +57,26 @@ CREATE TABLE IF NOT EXISTS file_version(
   path TEXT NOT NULL,
   dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
   sha256 TEXT);
+-- every path named, once
+CREATE TABLE IF NOT EXISTS path(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS file_access(
   journal INTEGER NOT NULL,
   process INTEGER REFERENCES process(id),
   ts_ns INTEGER,
   op TEXT NOT NULL,                 -- read exec create write overwrite delete rename_from
                                     -- rename_to link mmap_write path chmod chown times; failed
-  path TEXT NOT NULL,
+  path INTEGER NOT NULL REFERENCES path(id),
   errno TEXT,                       -- failed: ENOENT ...
   call TEXT,                        -- failed: what was tried (open, unlink ...)
   version INTEGER REFERENCES file_version(id));
 -- every file operation, with the digest of the version a read or exec saw (file_op is what
 -- queries use; file_access and file_version are how it is stored)
 CREATE VIEW IF NOT EXISTS file_op AS
-  SELECT a.rowid AS seq, a.journal, a.process, a.ts_ns, a.op, a.path, a.errno, a.call, a.version,
-         CASE WHEN a.op IN ('read', 'exec') THEN v.sha256 END AS sha256
-  FROM file_access a LEFT JOIN file_version v ON v.id = a.version;
+  SELECT a.rowid AS seq, a.journal, a.process, a.ts_ns, a.op, n.name AS path, a.errno, a.call,
+         a.version, CASE WHEN a.op IN ('read', 'exec') THEN v.sha256 END AS sha256
+  FROM file_access a JOIN path n ON n.id = a.path LEFT JOIN file_version v ON v.id = a.version;
 CREATE TABLE IF NOT EXISTS file(
   journal INTEGER NOT NULL,
   path TEXT NOT NULL,
