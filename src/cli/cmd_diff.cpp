@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "forensics/case_index.h"
 #include "forensics/profile.h"
+#include "forensics/text.h"
 #include "util/exit_codes.h"
 #include "util/file_io.h"
 #include "util/json.h"
@@ -50,7 +51,8 @@ std::string soundness(const fx::Profile& p) {
            (p.builds > 1 ? " from " + std::to_string(p.builds) + " builds" : "") + ", intact and complete";
   std::string s = "INCONCLUSIVE: ";
   for (size_t i = 0; i < p.problems.size(); i++) s += (i ? "; " : "") + p.problems[i];
-  return s;
+  if (p.problems.empty()) s += "the record is damaged or incomplete";
+  return fx::clean(s);
 }
 
 }  // namespace
@@ -113,8 +115,11 @@ void add_diff(CLI::App& app, int& rc) {
         return;
       }
       const auto diffs = fx::diff(b, n);
-      size_t matching = 0;
-      for (const auto& d : diffs) matching += failing.count(d.category);
+      size_t matching = 0, notes = 0;
+      for (const auto& d : diffs) {
+        matching += failing.count(d.category);
+        notes += fx::informational(d.category);
+      }
       const bool conclusive = b.conclusive && n.conclusive;
       if (*format == "json") {
         json list = json::array();
@@ -133,13 +138,14 @@ void add_diff(CLI::App& app, int& rc) {
       } else {
         std::cout << "base: " << soundness(b) << "\nnew:  " << soundness(n) << "\n";
         for (const auto& d : diffs) {
-          std::cout << (failing.count(d.category) ? "! " : "  ") << d.category << "  " << d.what;
+          std::cout << (failing.count(d.category) ? "! " : fx::informational(d.category) ? "  note: " : "  ")
+                    << d.category << "  " << fx::clean(d.what);
           if (!d.base.empty() || !d.now.empty())
             std::cout << "  (" << (d.base.empty() ? "-" : d.base.substr(0, 16)) << " -> "
                       << (d.now.empty() ? "-" : d.now.substr(0, 16)) << ")";
           std::cout << "\n";
         }
-        std::cout << diffs.size() << " difference(s), " << matching << " matching --fail-on"
+        std::cout << diffs.size() - notes << " difference(s), " << matching << " matching --fail-on"
                   << (conclusive ? "" : "; INCONCLUSIVE: a record is damaged or incomplete, so "
                                         "what it lacks may have happened")
                   << "\n";

@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 
@@ -12,6 +15,7 @@
 
 #include "distill/summary.h"
 #include "forensics/schema.h"
+#include "forensics/text.h"
 #include "journal/journal.h"
 #include "model/model.h"
 #include "replay/record_source.h"
@@ -246,6 +250,9 @@ void JournalIndexer::finish(const StepRecord& r) {
 
 Indexed JournalIndexer::run() {
   std::unique_ptr<JournalSource> src;
+  struct stat st{};
+  if (stat(path_.c_str(), &st) < 0) throw InputError(path_ + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw InputError(path_ + ": not a regular file");
   try {
     src = std::make_unique<JournalSource>(path_);
   } catch (const std::exception& e) {
@@ -266,13 +273,23 @@ Indexed JournalIndexer::run() {
     Indexed out{journal_, path_, journal::to_hex(r.read.head), false, r.model.events()};
     Stmt seen = db_.prepare("SELECT id FROM journal WHERE head = ?");
     seen.bind(1, out.head);
-    if (seen.step()) {  // the same journal, indexed before: nothing changes
+    if (seen.step()) {  // the same journal, indexed before: its rows stay as they are
       out.journal_id = seen.integer(0);
       out.already = true;
-      db_.exec("ROLLBACK TO journal_index; RELEASE journal_index");
-      return out;
+      db_.exec("ROLLBACK TO journal_index");
+    } else {
+      finish(r);
     }
-    finish(r);
+    // ... but this input of it is recorded, whole or not
+    Stmt in = db_.prepare(
+        "INSERT OR REPLACE INTO journal_input(journal, path, build, step, intact, problem, "
+        "bad_offset) VALUES(?,?,?,?,?,?,?)");
+    in.bind(1, out.journal_id).bind(2, fs::absolute(path_).lexically_normal().string());
+    if (build_) in.bind(3, *build_); else in.bind_null(3);
+    if (step_) in.bind(4, *step_); else in.bind_null(4);
+    in.bind(5, r.read.intact ? 1 : 0).bind_opt(6, r.read.problem);
+    if (r.read.bad_offset) in.bind(7, static_cast<int64_t>(*r.read.bad_offset)); else in.bind_null(7);
+    in.run();
     db_.exec("RELEASE journal_index");
     return out;
   } catch (...) {
@@ -289,31 +306,72 @@ std::optional<int64_t> index_build(Db& db, const std::string& dir, std::vector<I
   } catch (const std::exception& e) {
     throw InputError(dir + ": not a stepseal build record (build.json: " + e.what() + ")");
   }
-  if (!m.is_object() || m.value("format", "") != "stepseal-build" || !m.contains("steps") ||
+  if (!m.is_object() || m.value("format", json()) != json("stepseal-build") || !m.contains("steps") ||
       !m["steps"].is_array())
     throw InputError(dir + "/build.json: not a stepseal build record (format \"stepseal-build\")");
+  std::error_code ec;
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec) throw InputError(dir + ": " + ec.message());
+  // what the record says of itself: each is a reason its answers cannot be conclusive
+  json problems = json::array();
+  auto num = [&](const char* key) {
+    const json& v = m.value(key, json(0));
+    return v.is_number_unsigned() ? v.get<uint64_t>() : v.is_number_integer() && v.get<int64_t>() > 0 ? 1u : 0u;
+  };
+  if (m.value("complete", json(false)) != json(true))
+    problems.push_back(dir + "/build.json says the build record is not complete");
+  if (num("lost_events")) problems.push_back(dir + "/build.json: events were lost");
+  if (num("unrouted_events")) problems.push_back(dir + "/build.json: events of no step were recorded");
+  const json image = m.value("image", json::object());
   Stmt ins = db.prepare(
-      "INSERT OR IGNORE INTO build(record, manifest_digest, exit_code, complete, started) "
-      "VALUES(?,?,?,?,?)");
-  const std::string record = fs::absolute(dir).lexically_normal().string();
-  json image = m.value("image", json::object());
-  ins.bind(1, record).bind_opt(2, image.is_object() ? image.value("manifest_digest", "") : "");
-  if (m.contains("exit_code") && m["exit_code"].is_number_integer()) ins.bind(3, m["exit_code"].get<int64_t>());
+      "INSERT OR IGNORE INTO build(record, manifest_digest, exit_code, complete, started) VALUES(?,?,?,?,?)");
+  const std::string record = root.string();
+  ins.bind(1, record);
+  if (image.is_object() && image.value("manifest_digest", json()).is_string())
+    ins.bind(2, image["manifest_digest"].get<std::string>());
+  else ins.bind_null(2);
+  if (m.value("exit_code", json()).is_number_integer()) ins.bind(3, m["exit_code"].get<int64_t>());
   else ins.bind_null(3);
-  ins.bind(4, m.value("complete", false) ? 1 : 0).bind_opt(5, m.value("started", "")).run();
+  ins.bind(4, m.value("complete", json(false)) == json(true) ? 1 : 0);
+  if (m.value("started", json()).is_string()) ins.bind(5, m["started"].get<std::string>());
+  else ins.bind_null(5);
+  ins.run();
   Stmt id = db.prepare("SELECT id FROM build WHERE record = ?");
   id.bind(1, record);
   if (!id.step()) throw DbError("the build row vanished");
   const int64_t build = id.integer(0);
+  std::set<std::string> listed;
   for (const auto& st : m["steps"]) {
     if (!st.is_object() || !st.value("journal", json()).is_string())
       throw InputError(dir + "/build.json: a step without a journal");
+    const json step = st.value("step", json());
+    if (!step.is_number_integer())
+      throw InputError(dir + "/build.json: a step whose \"step\" is not a number");
     const std::string rel = st["journal"];
-    if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos)
+    // inside the record, symlinks resolved: build.json may name no file elsewhere
+    const fs::path real = fs::weakly_canonical(root / rel, ec);
+    if (rel.empty() || rel[0] == '/' || ec ||
+        real.lexically_relative(root).empty() || *real.lexically_relative(root).begin() == "..")
       throw InputError(dir + "/build.json: a step journal outside the record: " + rel);
-    JournalIndexer ji(db, (fs::path(dir) / rel).string(), build, st.value("step", 0), progress);
-    out.push_back(ji.run());
+    listed.insert(real.string());
+    JournalIndexer ji(db, real.string(), build, static_cast<int>(step.get<int64_t>()), progress);
+    Indexed got = ji.run();
+    // the journal build.json names by its chain head must be this one
+    const json want = st.value("journal_sha256", json());
+    if (want.is_string() && want.get<std::string>() != got.head) {
+      const std::string why = "not the journal build.json names (head " + got.head.substr(0, 16) +
+                              ", build.json: " + want.get<std::string>().substr(0, 16) + ")";
+      Stmt bad = db.prepare("UPDATE journal_input SET intact = 0, problem = ? WHERE path = ? AND build = ?");
+      bad.bind(1, why).bind(2, real.string()).bind(3, build).run();
+    }
+    out.push_back(got);
   }
+  // a journal in the record that build.json does not list was not accounted for
+  for (const auto& e : fs::directory_iterator(root / "steps", ec))
+    if (e.path().extension() == ".journal" && !listed.count(fs::weakly_canonical(e.path()).string()))
+      problems.push_back(e.path().string() + " is in the record but build.json does not list it");
+  Stmt up = db.prepare("UPDATE build SET problems = ? WHERE id = ?");
+  up.bind(1, problems.dump()).bind(2, build).run();
   return build;
 }
 
@@ -370,19 +428,33 @@ std::unique_ptr<Db> open_case(const std::vector<std::string>& inputs, const Prog
 Integrity integrity(Db& db) {
   Integrity i;
   Stmt s = db.prepare(
-      "SELECT count(*), coalesce(sum(intact = 0), 0), coalesce(sum(complete = 0), 0), "
-      "coalesce(sum(lost_events), 0), coalesce(sum(gaps), 0) FROM journal");
+      "SELECT count(*), coalesce(sum(complete = 0), 0), coalesce(sum(lost_events), 0), "
+      "coalesce(sum(gaps), 0) FROM journal");
   if (s.step()) {
     i.journals = static_cast<int>(s.integer(0));
-    i.damaged = static_cast<int>(s.integer(1));
-    i.incomplete = static_cast<int>(s.integer(2));
-    i.lost_events = static_cast<uint64_t>(s.integer(3));
-    i.gaps = static_cast<uint64_t>(s.integer(4));
+    i.incomplete = static_cast<int>(s.integer(1));
+    i.lost_events = static_cast<uint64_t>(s.integer(2));
+    i.gaps = static_cast<uint64_t>(s.integer(3));
   }
-  Stmt p = db.prepare("SELECT path, bad_offset, problem FROM journal WHERE intact = 0 ORDER BY id");
-  while (p.step())
+  // every input of every journal: a damaged copy is damage, even if a whole one was read too
+  Stmt p = db.prepare(
+      "SELECT path, bad_offset, problem FROM journal_input WHERE intact = 0 ORDER BY rowid");
+  while (p.step()) {
+    i.damaged++;
     i.problems.push_back(p.text(0) + ": " + (p.text(2).empty() ? "damaged" : p.text(2)) +
                          (p.is_null(1) ? "" : " at offset " + std::to_string(p.integer(1))));
+  }
+  Stmt b = db.prepare("SELECT problems FROM build WHERE problems IS NOT NULL AND problems != '[]'");
+  while (b.step()) {
+    json list = json::parse(b.text(0), nullptr, false);
+    if (!list.is_array()) continue;
+    for (const auto& x : list)
+      if (x.is_string()) {
+        i.damaged++;
+        i.problems.push_back(x.get<std::string>());
+      }
+  }
+  if (i.journals == 0) i.problems.push_back("no journal at all");
   return i;
 }
 
@@ -392,11 +464,11 @@ std::string integrity_line(const Integrity& i) {
   std::string s = "INCONCLUSIVE (" + n + "): ";
   std::string parts;
   auto add = [&](const std::string& p) { parts += (parts.empty() ? "" : "; ") + p; };
-  for (const auto& p : i.problems) add("damaged: " + p);
+  for (const auto& p : i.problems) add(p);
   if (i.lost_events) add(std::to_string(i.lost_events) + " events lost");
   if (i.gaps) add(std::to_string(i.gaps) + " gap" + (i.gaps == 1 ? "" : "s") + " (what the record cannot show)");
   if (parts.empty()) add(std::to_string(i.incomplete) + " incomplete");
-  return s + parts + ": an absence in this answer proves nothing";
+  return clean(s + parts + ": an absence in this answer proves nothing");
 }
 
 }  // namespace stepseal::forensics

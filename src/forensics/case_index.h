@@ -53,12 +53,13 @@ std::unique_ptr<Db> open_case(const std::vector<std::string>& inputs, const Prog
 // How sound the indexed record is, over every journal in the index.
 struct Integrity {
   int journals = 0;
-  int damaged = 0;          // not intact (torn, corrupt, unfinished)
+  int damaged = 0;          // journal inputs not intact (torn, corrupt, unfinished, or not the
+                            // journal their build record names), and unsound build records
   int incomplete = 0;       // lost events or gaps
   uint64_t lost_events = 0;
   uint64_t gaps = 0;
-  std::vector<std::string> problems;  // one line per damaged journal: path, offset, problem
-  bool conclusive() const { return damaged == 0 && incomplete == 0; }
+  std::vector<std::string> problems;  // one line each: what, where, why
+  bool conclusive() const { return journals > 0 && damaged == 0 && incomplete == 0; }
 };
 Integrity integrity(Db& db);
 // "record: 3 journals, intact and complete" or "INCONCLUSIVE: ..." (one line, no newline).

@@ -18,6 +18,12 @@ namespace {
 
 constexpr auto kReplace = json::error_handler_t::replace;  // paths are bytes; JSON wants UTF-8
 
+// process.entity_id: the journal (head prefix), the pid and its start: the same process has the
+// same id whichever index or journal it is exported from
+std::string entity(const std::string& head, int64_t pid, int64_t start_ns) {
+  return head.substr(0, 16) + "-" + std::to_string(pid) + "-" + std::to_string(start_ns);
+}
+
 json argv_of(const std::string& text) {
   json a = json::parse(text.empty() ? "[]" : text, nullptr, false);
   return a.is_array() ? a : json::array();
@@ -36,24 +42,27 @@ const char* file_type(const std::string& op) {
 
 uint64_t export_ecs(Db& db, std::ostream& out) {
   uint64_t n = 0;
-  auto emit = [&](const json& j) {
+  const bool conclusive = integrity(db).conclusive();
+  auto emit = [&](json j) {
+    j["stepseal"]["record_conclusive"] = conclusive;  // false: what is absent may have happened
     out << j.dump(-1, ' ', false, kReplace) << "\n";
     n++;
   };
   // processes: one "start" event each (its exec), with ECS's process fields
   Stmt ps = db.prepare(
       "SELECT p.id, j.head, j.step, p.pid, p.ppid, p.exe, p.exe_sha256, p.argv, p.cwd, "
-      "coalesce(p.exec_ns, p.start_ns) + j.realtime_minus_monotonic_ns, p.exit_code, q.id "
+      "coalesce(p.exec_ns, p.start_ns) + j.realtime_minus_monotonic_ns, p.exit_code, q.pid, "
+      "p.start_ns, q.start_ns "
       "FROM process p JOIN journal j ON j.id = p.journal LEFT JOIN process q ON q.id = p.parent "
       "WHERE p.exe IS NOT NULL ORDER BY p.id");
   while (ps.step()) {
     json proc = {{"pid", ps.integer(3)},
-                 {"entity_id", ps.text(1).substr(0, 16) + "-" + std::to_string(ps.integer(0))},
+                 {"entity_id", entity(ps.text(1), ps.integer(3), ps.integer(12))},
                  {"executable", ps.text(5)},
                  {"args", argv_of(ps.text(7))},
                  {"working_directory", ps.text(8)},
                  {"parent", {{"pid", ps.integer(4)}}}};
-    if (!ps.is_null(11)) proc["parent"]["entity_id"] = ps.text(1).substr(0, 16) + "-" + std::to_string(ps.integer(11));
+    if (!ps.is_null(11)) proc["parent"]["entity_id"] = entity(ps.text(1), ps.integer(11), ps.integer(13));
     if (!ps.is_null(6)) proc["hash"] = {{"sha256", ps.text(6)}};
     if (!ps.is_null(10)) proc["exit_code"] = ps.integer(10);
     emit({{"@timestamp", rfc3339(ps.integer(9))},
@@ -64,12 +73,12 @@ uint64_t export_ecs(Db& db, std::ostream& out) {
   }
   auto process_of = [](const Stmt& s, int c) {
     json p = {{"pid", s.integer(c)}, {"executable", s.text(c + 1)},
-              {"entity_id", s.text(c + 3).substr(0, 16) + "-" + std::to_string(s.integer(c + 2))}};
+              {"entity_id", entity(s.text(c + 3), s.integer(c), s.integer(c + 2))}};
     return p;
   };
   Stmt fs = db.prepare(
       "SELECT f.ts_ns + j.realtime_minus_monotonic_ns, f.op, f.path, f.errno, f.call, f.sha256, "
-      "p.pid, p.exe, p.id, j.head FROM file_op f JOIN journal j ON j.id = f.journal "
+      "p.pid, p.exe, p.start_ns, j.head FROM file_op f JOIN journal j ON j.id = f.journal "
       "LEFT JOIN process p ON p.id = f.process WHERE f.op != 'path' ORDER BY f.journal, f.ts_ns");
   while (fs.step()) {
     const bool failed = fs.text(1) == "failed";
@@ -87,7 +96,7 @@ uint64_t export_ecs(Db& db, std::ostream& out) {
   }
   Stmt ns = db.prepare(
       "SELECT n.ts_ns + j.realtime_minus_monotonic_ns, n.op, n.protocol, n.address, n.port, n.errno, "
-      "n.family, p.pid, p.exe, p.id, j.head, n.count FROM network n JOIN journal j ON j.id = n.journal "
+      "n.family, p.pid, p.exe, p.start_ns, j.head, n.count FROM network n JOIN journal j ON j.id = n.journal "
       "LEFT JOIN process p ON p.id = n.process ORDER BY n.journal, n.ts_ns");
   while (ns.step()) {
     json e = {{"@timestamp", rfc3339(ns.integer(0))},
@@ -97,16 +106,19 @@ uint64_t export_ecs(Db& db, std::ostream& out) {
                          {"outcome", ns.is_null(5) ? "success" : "failure"}}},
               {"network", {{"transport", ns.text(2)}, {"type", ns.text(6) == "inet6" ? "ipv6" : ns.text(6) == "inet" ? "ipv4" : ns.text(6)}}},
               {"stepseal", {{"journal", ns.text(10)}, {"count", ns.integer(11)}}}};
-    if (!ns.text(3).empty()) e["destination"] = {{"address", ns.text(3)}};
-    if (ns.text(6) == "inet" || ns.text(6) == "inet6") e["destination"]["ip"] = ns.text(3);
-    if (!ns.is_null(4)) e["destination"]["port"] = ns.integer(4);
+    if (!ns.text(3).empty()) {
+      const char* side = ns.text(1) == "bind" || ns.text(1) == "listen" ? "source" : "destination";
+      e[side] = {{"address", ns.text(3)}};
+      if (ns.text(6) == "inet" || ns.text(6) == "inet6") e[side]["ip"] = ns.text(3);
+      if (!ns.is_null(4)) e[side]["port"] = ns.integer(4);
+    }
     if (!ns.is_null(5)) e["error"] = {{"code", ns.text(5)}};
     if (!ns.is_null(7)) e["process"] = process_of(ns, 7);
     emit(e);
   }
   Stmt ds = db.prepare(
       "SELECT d.ts_ns + j.realtime_minus_monotonic_ns, d.name, d.qtype, d.server, d.protocol, "
-      "p.pid, p.exe, p.id, j.head, d.count FROM dns d JOIN journal j ON j.id = d.journal "
+      "p.pid, p.exe, p.start_ns, j.head, d.count FROM dns d JOIN journal j ON j.id = d.journal "
       "LEFT JOIN process p ON p.id = d.process ORDER BY d.journal, d.ts_ns");
   while (ds.step()) {
     json e = {{"@timestamp", rfc3339(ds.integer(0))},

@@ -9,6 +9,7 @@
 
 #include "forensics/case_index.h"
 #include "forensics/sqlite_db.h"
+#include "forensics/text.h"
 
 namespace stepseal::forensics {
 
@@ -68,7 +69,7 @@ class Builder {
       }
       return r + "\"";
     };
-    out << "// " << record << "\ndigraph stepseal {\n  rankdir=LR;\n  node [fontsize=10];\n";
+    out << "// " << clean(record) << "\ndigraph stepseal {\n  rankdir=LR;\n  node [fontsize=10];\n";
     for (const auto& [id, node] : nodes_) {
       if (node["kind"] == "process") {
         std::string exe = node.value("exe", "");

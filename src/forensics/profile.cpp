@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <stdexcept>
 
 #include "forensics/case_index.h"
@@ -13,28 +14,25 @@ using json = nlohmann::json;
 
 namespace {
 
-// 6+ letters and digits: what mkstemp and mkdtemp put into a name (gcc's "cc" + 6: all lower
-// case about once in 200 names, so any such run counts, not only mixed ones). Only names under a
-// temporary directory are masked.
-bool random_run(const std::string& s) { return s.size() >= 6; }
+bool alnum_tail(const std::string& s, size_t n) {
+  if (s.size() < n) return false;
+  for (size_t i = s.size() - n; i < s.size(); i++)
+    if (!isalnum(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
 
-// In one path component, every run of 6+ mixed letters and digits becomes "*".
+// A temporary name as mkstemp, mkdtemp and mktemp make them: the last 6 characters of the name
+// before its extension (gcc's /tmp/ccAb3dEf.s -> cc*.s), or an extension of 6 or more (mktemp's
+// tmp.Xy12abCD90 -> tmp.*). The rest of the name stays, so /tmp/payload.sh is not /tmp/cc*.sh.
 std::string mask_component(const std::string& c) {
-  std::string out, run;
-  auto flush = [&] {
-    out += random_run(run) ? "*" : run;
-    run.clear();
-  };
-  for (char ch : c) {
-    if (isalnum(static_cast<unsigned char>(ch))) {
-      run += ch;
-    } else {
-      flush();
-      out += ch;
-    }
+  const size_t dot = c.rfind('.');
+  if (dot != std::string::npos && dot > 0) {
+    const std::string stem = c.substr(0, dot), ext = c.substr(dot + 1);
+    if (ext.size() >= 6 && alnum_tail(ext, ext.size())) return stem + ".*";
+    if (alnum_tail(stem, 6)) return stem.substr(0, stem.size() - 6) + "*" + c.substr(dot);
+    return c;
   }
-  flush();
-  return out;
+  return alnum_tail(c, 6) ? c.substr(0, c.size() - 6) + "*" : c;
 }
 
 bool under(const std::string& p, const std::string& dir) {
@@ -82,9 +80,16 @@ std::string normalise_arg(const std::string& arg, const std::vector<std::string>
   if (!arg.empty() && arg[0] == '/') return normalise_path(arg, prefixes);
   // a path inside an argument (-I/build/include, -fresolution=/tmp/ccX.res)
   std::string a = arg;
-  for (const auto& pre : prefixes)
-    for (size_t at; pre.size() > 1 && (at = a.find(pre)) != std::string::npos;)
-      a.replace(at, pre.size(), "${BUILD}");
+  // ... where it ends a path component (-I/build/include, not -I/build2/include)
+  for (const auto& pre : prefixes) {
+    if (pre.size() <= 1) continue;
+    for (size_t at = a.find(pre); at != std::string::npos; at = a.find(pre, at + 1)) {
+      const size_t end = at + pre.size();
+      if (end == a.size() || a[end] == '/' || a[end] == ' ' || a[end] == ',' || a[end] == ':' ||
+          a[end] == '=' || a[end] == ';')
+        a.replace(at, pre.size(), "${BUILD}");
+    }
+  }
   for (const char* tmp : {"/tmp/", "/var/tmp/"}) {
     for (size_t at = a.find(tmp); at != std::string::npos; at = a.find(tmp, at + 1)) {
       size_t start = at + strlen(tmp), end = a.find_first_of("/ ,:=", start);
@@ -99,10 +104,19 @@ std::string normalise_arg(const std::string& arg, const std::vector<std::string>
 bool sensitive_path(const std::string& path) {
   static const char* kParts[] = {"/.ssh/", "/.gnupg/", "/.aws/", "/.azure/", "/.kube/config",
                                  "/.docker/config.json", "/.netrc", "/.git-credentials",
-                                 "/.npmrc", "/.pypirc", "/.config/gcloud/", "/run/secrets/"};
+                                 "/.npmrc", "/.pypirc", "/.config/gcloud/", "/run/secrets/",
+                                 "/etc/sudoers.d/", "/.cargo/credentials", "/.config/gh/hosts.yml",
+                                 "/containers/auth.json", "/etc/ssh/ssh_host_"};
+  static const char* kEnds[] = {"/.ssh", "/.gnupg", "/environ", "/podman.sock", "/buildkitd.sock",
+                                "/crio.sock", "/containerd.sock", "/docker.sock"};
+  for (const char* s : kEnds) {
+    const size_t n = strlen(s);
+    if (path.size() >= n && path.compare(path.size() - n, n, s) == 0) return true;
+  }
   for (const char* s : kParts)
     if (path.find(s) != std::string::npos) return true;
-  static const char* kExact[] = {"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root/.bash_history",
+  static const char* kExact[] = {"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                                 "/etc/sudoers", "/root/.bash_history",
                                  "/var/run/docker.sock", "/run/docker.sock",
                                  "/run/containerd/containerd.sock", "/run/podman/podman.sock"};
   for (const char* s : kExact)
@@ -130,6 +144,7 @@ Profile profile_of(Db& db) {
     std::sort(prefixes.begin(), prefixes.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   }
+  p.build_dirs.insert(prefixes.begin(), prefixes.end());
   auto norm = [&](const std::string& x) { return normalise_path(x, prefixes); };
   {
     Stmt s = db.prepare("SELECT exe, coalesce(exe_sha256, '') FROM process WHERE exe IS NOT NULL");
@@ -208,7 +223,7 @@ json profile_json(const Profile& p) {
           {"inputs", sets(p.inputs)},      {"outputs", sets(p.outputs)},
           {"endpoints", p.endpoints},      {"dns", p.dns},
           {"replaced", p.replaced},        {"sensitive", p.sensitive},
-          {"commands", p.commands}};
+          {"commands", p.commands},        {"build_dirs", p.build_dirs}};
 }
 
 Profile profile_from_json(const json& j) {
@@ -245,6 +260,7 @@ Profile profile_from_json(const json& j) {
   sets("replaced", p.replaced);
   sets("sensitive", p.sensitive);
   sets("commands", p.commands);
+  sets("build_dirs", p.build_dirs);
   p.builds = j.value("builds", 1);
   p.journals = j.value("journals", 0);
   p.conclusive = j.value("conclusive", false);
@@ -261,12 +277,17 @@ void fold(Profile& into, const Profile& o) {
   using Set = std::set<std::string>;
   for (auto [to, from] : {std::pair<Set*, const Set*>{&into.endpoints, &o.endpoints},
                           {&into.dns, &o.dns}, {&into.replaced, &o.replaced},
-                          {&into.sensitive, &o.sensitive}, {&into.commands, &o.commands}})
+                          {&into.sensitive, &o.sensitive}, {&into.commands, &o.commands},
+                          {&into.build_dirs, &o.build_dirs}})
     to->insert(from->begin(), from->end());
   into.builds += o.builds;
   into.journals += o.journals;
   into.conclusive = into.conclusive && o.conclusive;
   into.problems.insert(into.problems.end(), o.problems.begin(), o.problems.end());
+}
+
+bool informational(const std::string& category) {
+  return category == "unverified" || category == "build-dir";
 }
 
 const std::set<std::string>& diff_categories() {
@@ -300,7 +321,7 @@ std::vector<Difference> diff(const Profile& base, const Profile& now) {
         else if (!it->second.count(d)) fresh.insert(d);
       }
       if (!fresh.empty()) out.push_back({cat, k, join(it->second), join(fresh)});
-      else if (unknown && !it->second.count("")) out.push_back({"unverified", k, join(it->second), "(no digest)"});
+      else if (unknown) out.push_back({"unverified", k, join(it->second), "(no digest)"});
     }
   };
   changed("new-exe", base.exes, now.exes, "new-exe");
@@ -317,6 +338,10 @@ std::vector<Difference> diff(const Profile& base, const Profile& now) {
   added("source-overwritten", base.replaced, now.replaced);
   added("sensitive-access", base.sensitive, now.sensitive);
   added("new-command", base.commands, now.commands);
+  // never failing: the build ran somewhere else (its paths are compared as ${BUILD})
+  if (!base.build_dirs.empty() && !now.build_dirs.empty() && base.build_dirs != now.build_dirs)
+    for (const auto& d : now.build_dirs)
+      if (!base.build_dirs.count(d)) out.push_back({"build-dir", d, join(base.build_dirs), ""});
   return out;
 }
 

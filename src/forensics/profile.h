@@ -27,6 +27,7 @@ struct Profile {
   std::set<std::string> replaced;   // "overwrite PATH", "delete PATH": content there before
   std::set<std::string> sensitive;  // "read PATH", "failed open PATH ENOENT"
   std::set<std::string> commands;   // "parent-exe > exe argv (cwd)"
+  std::set<std::string> build_dirs; // the steps' working directories, as they were
   // soundness of what it was made from
   int journals = 0;
   bool conclusive = true;
@@ -53,12 +54,14 @@ void fold(Profile& into, const Profile& other);
 struct Difference {
   std::string category;  // new-exe, removed-exe, input-changed, new-input, output-changed,
                          // new-endpoint, new-dns, source-overwritten, sensitive-access,
-                         // new-command; "unverified" (never failing): a name both know, whose
-                         // digest this side could not take
+                         // new-command; never failing: "unverified" (a name whose digest this
+                         // side could not take), "build-dir" (the build ran in another directory)
   std::string what;
   std::string base, now;  // digests or details, when they apply
 };
 std::vector<Difference> diff(const Profile& base, const Profile& now);
-const std::set<std::string>& diff_categories();
+const std::set<std::string>& diff_categories();  // the ones --fail-on knows
+// Never failing, never counted as a difference: unverified, build-dir.
+bool informational(const std::string& category);
 
 }  // namespace stepseal::forensics

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forensics/case_index.h"
+#include "forensics/text.h"
 #include "util/time.h"
 
 namespace stepseal::forensics {
@@ -32,7 +33,7 @@ std::string argv_text(const std::string& argv_json) {
   std::string s;
   for (const auto& x : a)
     if (x.is_string()) s += (s.empty() ? "" : " ") + x.get<std::string>();
-  return s.size() > 160 ? s.substr(0, 157) + "..." : s;
+  return clean(s.size() > 160 ? s.substr(0, 157) + "..." : s);
 }
 
 struct ProcRow {
@@ -83,7 +84,7 @@ std::string proc_line(const ProcRow& p) {
   char dur[32] = "";
   if (p.start_ns && p.end_ns && *p.end_ns >= *p.start_ns)
     snprintf(dur, sizeof dur, ", %.3f s", static_cast<double>(*p.end_ns - *p.start_ns) / 1e9);
-  return std::to_string(p.pid) + " " + (p.exe.empty() ? "(no exec)" : p.exe) + " [" +
+  return std::to_string(p.pid) + " " + (p.exe.empty() ? "(no exec)" : clean(p.exe)) + " [" +
          exe_digest_text(p) + "] exit " + (p.exit_code ? std::to_string(*p.exit_code) : "?") + dur +
          (p.argv.empty() ? "" : ": " + argv_text(p.argv));
 }
@@ -110,7 +111,7 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
                {"argv", json::parse(js.text(3).empty() ? "[]" : js.text(3), nullptr, false)},
                {"intact", js.integer(5) != 0}, {"complete", js.integer(6) != 0}};
     if (o.format == Format::kText)
-      out << "journal " << js.text(1) << (js.is_null(2) ? "" : " (step " + std::to_string(js.integer(2)) + ")")
+      out << "journal " << clean(js.text(1)) << (js.is_null(2) ? "" : " (step " + std::to_string(js.integer(2)) + ")")
           << (js.integer(5) ? "" : " DAMAGED") << (js.integer(6) ? "" : " incomplete") << "\n";
     std::vector<ProcRow> procs;
     ps.bind(1, jid);
@@ -124,11 +125,20 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
       if (procs[i].parent && by_id.count(*procs[i].parent)) kids[*procs[i].parent].push_back(i);
       else roots.push_back(i);
     }
-    std::function<json(size_t, int)> walk = [&](size_t i, int depth) {
+    // depth first, iteratively (a chain of thousands of processes must not exhaust the stack);
+    // JSON lists the processes flat, in that order, each with its parent and depth
+    json flat = json::array();
+    std::vector<std::pair<size_t, int>> stack;
+    for (size_t r = roots.size(); r-- > 0;) stack.emplace_back(roots[r], 0);
+    while (!stack.empty()) {
+      auto [i, depth] = stack.back();
+      stack.pop_back();
       const ProcRow& p = procs[i];
       json pj = proc_json(p);
-      if (o.format == Format::kText) out << std::string(2 + 2 * depth, ' ') << proc_line(p) << "\n";
-      const std::string pad(4 + 2 * depth, ' ');
+      pj["parent"] = p.parent && by_id.count(*p.parent) ? json(*p.parent) : json(nullptr);
+      pj["depth"] = depth;
+      if (o.format == Format::kText) out << std::string(2 + 2 * std::min(depth, 40), ' ') << proc_line(p) << "\n";
+      const std::string pad(4 + 2 * std::min(depth, 40), ' ');
       if (o.files || o.failed) {
         json files = json::array();
         fs.bind(1, p.id).bind(2, o.files ? 1 : 0).bind(3, o.failed ? 1 : 0);
@@ -137,7 +147,7 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
                            {"sha256", fs.is_null(2) ? json(nullptr) : json(fs.text(2))},
                            {"errno", fs.is_null(3) ? json(nullptr) : json(fs.text(3))}});
           if (o.format == Format::kText)
-            out << pad << fs.text(0) << " " << fs.text(1)
+            out << pad << fs.text(0) << " " << clean(fs.text(1))
                 << (fs.is_null(2) ? "" : "  sha256 " + short_hash(fs.text(2)))
                 << (fs.is_null(3) ? "" : "  " + fs.text(3)) << "\n";
         }
@@ -153,20 +163,18 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
                          {"errno", ns.is_null(4) ? json(nullptr) : json(ns.text(4))},
                          {"count", ns.integer(5)}});
           if (o.format == Format::kText)
-            out << pad << "net " << ns.text(0) << " " << ns.text(1) << " " << ns.text(2)
+            out << pad << "net " << ns.text(0) << " " << ns.text(1) << " " << clean(ns.text(2))
                 << (ns.is_null(3) ? "" : ":" + std::to_string(ns.integer(3))) << " -> "
                 << (ns.is_null(4) ? "ok" : ns.text(4)) << "\n";
         }
         ns.reset();
         pj["network"] = net;
       }
-      json children = json::array();
-      for (size_t k : kids[p.id]) children.push_back(walk(k, depth + 1));
-      pj["children"] = children;
-      return pj;
-    };
-    json roots_j = json::array();
-    for (size_t r : roots) roots_j.push_back(walk(r, 0));
+      if (o.format == Format::kJson) flat.push_back(std::move(pj));
+      const auto& c = kids[p.id];
+      for (size_t k = c.size(); k-- > 0;) stack.emplace_back(c[k], depth + 1);
+    }
+    json roots_j = std::move(flat);
     jj["processes"] = roots_j;
     doc["journals"].push_back(jj);
   }
@@ -246,7 +254,7 @@ uint64_t events(Db& db, const EventFilter& f, std::ostream& out) {
           << "\n";
     } else {
       out << when << " " << (s.is_null(2) ? std::string("?") : std::to_string(s.integer(2))) << " "
-          << s.text(4) << " " << s.text(5) << (s.is_null(6) ? "" : "  -> " + s.text(6))
+          << s.text(4) << " " << clean(s.text(5)) << (s.is_null(6) ? "" : "  -> " + s.text(6))
           << (s.is_null(7) ? "" : "  sha256 " + short_hash(s.text(7))) << "\n";
     }
   }
@@ -303,7 +311,9 @@ uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) 
     return procs.size();
   }
   out << integrity_line(integ) << "\n";
-  if (procs.empty()) out << path << ": no process of the record touched it\n";
+  if (procs.empty())
+    out << clean(path) << ": no process of the record touched it"
+        << (integ.conclusive() ? "" : " (as far as the record shows)") << "\n";
   for (auto& x : procs) {
     std::string ops;
     for (const auto& o : x.ops)
@@ -313,7 +323,7 @@ uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) 
     out << rfc3339(x.first) << "  " << proc_line(x.p) << "\n    " << ops << "\n";
   }
   while (fsum.step())
-    out << "file in " << fsum.text(0) << ": " << fsum.text(1)
+    out << "file in " << clean(fsum.text(0)) << ": " << fsum.text(1)
         << (fsum.is_null(3) ? "" : "; before sha256 " + short_hash(fsum.text(3)))
         << (fsum.is_null(4) ? "" : "; after sha256 " + short_hash(fsum.text(4))) << "\n";
   return procs.size();
@@ -329,21 +339,33 @@ bool system_path(const std::string& p) {
   return false;
 }
 
+// f.journal is an earlier step of a build journal ?2 belongs to
+constexpr const char* kEarlierStep =
+    "f.journal IN (SELECT e.journal FROM journal_input e JOIN journal_input c ON c.build = e.build "
+    "WHERE c.journal = ?2 AND e.step < c.step)";
+// how many makers of one path are listed (the rest are counted)
+constexpr size_t kMaxMakers = 64;
+
 class WhyWalker {
  public:
   WhyWalker(Db& db, const WhyOptions& o)
       : o_(o),
+        // every process that made PATH before the read in question: earlier in the same
+        // journal, or in an earlier step of the same build; newest first (wall clock)
         writers_(db.prepare(std::string("SELECT ") + kProcCols + ", f.op, f.ts_ns FROM file_op f "
-                            "JOIN process p ON p.id = f.process WHERE f.path = ?1 AND "
+                            "JOIN process p ON p.id = f.process JOIN journal j ON j.id = f.journal "
+                            "WHERE f.path = ?1 AND "
                             "f.op IN ('create','write','overwrite','rename_to','link','mmap_write') "
-                            "AND (?2 IS NULL OR (f.journal = ?2 AND f.ts_ns <= ?3)) "
-                            "GROUP BY p.id ORDER BY max(f.ts_ns) DESC LIMIT 8")),
+                            "AND (?2 IS NULL OR (f.journal = ?2 AND f.ts_ns <= ?3) OR " + kEarlierStep + ") "
+                            "GROUP BY p.id ORDER BY max(f.ts_ns + j.realtime_minus_monotonic_ns) DESC")),
         renamed_(db.prepare("SELECT path FROM file_op WHERE process = ? AND op = 'rename_from' "
                             "AND ts_ns = ? LIMIT 1")),
-        inputs_(db.prepare("SELECT path, sha256, min(ts_ns) FROM file_op WHERE process = ? AND "
-                           "op = 'read' GROUP BY path ORDER BY min(ts_ns)")),
-        made_(db.prepare("SELECT 1 FROM file_op WHERE path = ? AND journal = ? AND ts_ns <= ? AND "
-                         "op IN ('create','write','overwrite','rename_to','link','mmap_write') LIMIT 1")),
+        // what it read, and what it executed (a planted compiler or script is an input too)
+        inputs_(db.prepare("SELECT path, max(sha256), min(ts_ns), max(op = 'exec') FROM file_op "
+                           "WHERE process = ? AND op IN ('read', 'exec') GROUP BY path ORDER BY min(ts_ns)")),
+        made_(db.prepare(std::string("SELECT 1 FROM file_op f WHERE f.path = ?1 AND ((f.journal = ?2 "
+                         "AND f.ts_ns <= ?3) OR ") + kEarlierStep + ") AND "
+                         "f.op IN ('create','write','overwrite','rename_to','link','mmap_write') LIMIT 1")),
         after_(db.prepare("SELECT after_sha256, sha256 FROM file WHERE path = ? ORDER BY journal DESC LIMIT 1")) {}
 
   // Who made PATH (before TS in journal J, when given).
@@ -352,8 +374,13 @@ class WhyWalker {
     writers_.bind(1, path);
     if (journal) writers_.bind(2, *journal).bind(3, ts); else writers_.bind_null(2).bind_null(3);
     std::vector<std::tuple<ProcRow, std::string, int64_t>> ws;
-    while (writers_.step()) ws.emplace_back(proc_row(writers_), writers_.text(12), writers_.integer(13));
+    size_t more = 0;
+    while (writers_.step()) {
+      if (ws.size() < kMaxMakers) ws.emplace_back(proc_row(writers_), writers_.text(12), writers_.integer(13));
+      else more++;
+    }
     writers_.reset();
+    if (more) node["makers_not_listed"] = more;
     for (auto& [p, op, when] : ws) {
       json w = proc_json(p);
       w["op"] = op;
@@ -377,21 +404,19 @@ class WhyWalker {
         }
       }
       inputs_.bind(1, p.id);
-      std::vector<std::tuple<std::string, std::string, int64_t>> reads;
-      while (inputs_.step()) reads.emplace_back(inputs_.text(0), inputs_.text(1), inputs_.integer(2));
+      std::vector<std::tuple<std::string, std::string, int64_t, bool>> reads;
+      while (inputs_.step())
+        reads.emplace_back(inputs_.text(0), inputs_.text(1), inputs_.integer(2), inputs_.integer(3) != 0);
       inputs_.reset();
-      for (auto& [in, sha, at] : reads) {
+      for (auto& [in, sha, at, executed] : reads) {
         if (in == path || (!o_.system && system_path(in))) continue;
         made_.bind(1, in).bind(2, p.journal).bind(3, at);
         const bool made_here = made_.step();
         made_.reset();
-        if (made_here) {
-          json sub = explain(in, p.journal, at, depth + 1);
-          if (!sha.empty()) sub["sha256"] = sha;
-          inputs.push_back(sub);
-        } else {
-          inputs.push_back({{"path", in}, {"sha256", sha.empty() ? json(nullptr) : json(sha)}, {"source", true}});
-        }
+        json sub = made_here ? explain(in, p.journal, at, depth + 1) : json{{"path", in}, {"source", true}};
+        sub["sha256"] = sha.empty() ? json(nullptr) : json(sha);
+        if (executed) sub["executed"] = true;
+        inputs.push_back(sub);
       }
       w["inputs"] = inputs;
       node["made_by"].push_back(w);
@@ -401,14 +426,16 @@ class WhyWalker {
 
   void print(const json& node, int depth, std::ostream& out) const {
     const std::string pad(2 * depth, ' ');
+    if (node.contains("makers_not_listed"))
+      out << pad << "  (" << node["makers_not_listed"].get<size_t>() << " more processes made it: see who)\n";
     for (const auto& w : node["made_by"]) {
       out << pad << "  " << w.value("op", "") << " by " << w.value("pid", 0) << " "
-          << w.value("exe", "") << " ["
+          << clean(w.value("exe", "")) << " ["
           << (w["exe_sha256"].is_string() ? "sha256 " + short_hash(w["exe_sha256"]) : std::string("no digest"))
           << "]";
       std::string args;
       for (const auto& a : w["argv"]) args += (args.empty() ? "" : " ") + a.get<std::string>();
-      out << ": " << (args.size() > 140 ? args.substr(0, 137) + "..." : args) << "\n";
+      out << ": " << clean(args.size() > 140 ? args.substr(0, 137) + "..." : args) << "\n";
       if (w["inputs"].is_string()) {
         out << pad << "    (" << w["inputs"].get<std::string>() << ")\n";
         continue;
@@ -416,13 +443,9 @@ class WhyWalker {
       for (const auto& in : w["inputs"]) {
         const std::string sha = in.contains("sha256") && in["sha256"].is_string()
                                     ? "  sha256 " + short_hash(in["sha256"]) : "  (no digest)";
-        if (in.value("source", false)) {
-          out << pad << "    read " << in.value("path", "") << sha << "\n";
-        } else {
-          out << pad << "    " << (in.contains("renamed_to") ? "renamed from " : "read ")
-              << in.value("path", "") << (in.contains("renamed_to") ? "" : sha) << "\n";
-          print(in, depth + 2, out);
-        }
+        const char* verb = in.contains("renamed_to") ? "renamed from " : in.value("executed", false) ? "exec " : "read ";
+        out << pad << "    " << verb << clean(in.value("path", "")) << (in.contains("renamed_to") ? "" : sha) << "\n";
+        if (!in.value("source", false)) print(in, depth + 2, out);
       }
     }
   }
@@ -455,9 +478,10 @@ bool why(Db& db, const std::string& path, const WhyOptions& o, std::ostream& out
     return found;
   }
   out << integrity_line(integ) << "\n";
-  out << path << (sha.empty() ? "" : "  sha256 " + short_hash(sha)) << "\n";
+  out << clean(path) << (sha.empty() ? "" : "  sha256 " + short_hash(sha)) << "\n";
   if (!found) out << "  no process of the record made it" << (integ.conclusive() ? "" : " (as far as the record shows)") << "\n";
   w.print(node, 0, out);
+  if (found) out << "(inputs that came through pipes, sockets or the network are not files: not shown)\n";
   return found;
 }
 

@@ -70,20 +70,26 @@ function table(id, cols, rows, more) {
 const v = document.getElementById("verdict");
 v.appendChild(el("div", D.record.summary, D.record.conclusive ? "good" : "bad"));
 document.getElementById("process-count").textContent = D.processes.length;
-document.getElementById("journal-count").textContent = D.journals.length;
-table("journals", [["path","journal"],["step","step"],["intact","intact"],["complete","complete"],["events","events"],["lost_events","lost"],["gaps","gaps"],["problem","problem"]], D.journals);
-const kids = new Map(); const roots = [];
-D.processes.forEach(p => { if (p.parent !== null && D.processes.some(q => q.id === p.parent)) { if (!kids.has(p.parent)) kids.set(p.parent, []); kids.get(p.parent).push(p); } else roots.push(p); });
-function node(p) {
+document.getElementById("journal-count").textContent = D.record.journals;
+table("journals", [["path","journal"],["step","step"],["intact","intact"],["complete","complete"],["events","events"],["lost_events","lost"],["gaps","gaps"],["problem","problem"]], D.journals, D.more.journals);
+const kids = new Map(); const roots = []; const ids = new Set(D.processes.map(p => p.id));
+D.processes.forEach(p => { if (p.parent !== null && ids.has(p.parent)) { if (!kids.has(p.parent)) kids.set(p.parent, []); kids.get(p.parent).push(p); } else roots.push(p); });
+function item(p) {
   const li = el("li"); li.appendChild(el("span", p.pid + " ")); li.appendChild(el("code", p.exe || "(no exec)"));
   li.appendChild(el("span", " " + (p.exe_sha256 ? "sha256 " + short(p.exe_sha256) : "no digest") + " exit " + (p.exit_code === null ? "?" : p.exit_code), "muted"));
   li.appendChild(el("div", p.argv, "muted h"));
-  const c = kids.get(p.id); if (c) { const ul = el("ul", undefined, "tree"); c.forEach(k => ul.appendChild(node(k))); li.appendChild(ul); }
   return li;
 }
-const ul = el("ul", undefined, "tree"); roots.forEach(r => ul.appendChild(node(r))); document.getElementById("tree").appendChild(ul);
+// iterative: a chain of thousands of processes must not exhaust the stack
+const treeRoot = el("ul", undefined, "tree"); const stack = roots.slice().reverse().map(p => [p, treeRoot]);
+while (stack.length) {
+  const [p, parent] = stack.pop(); const li = item(p); parent.appendChild(li);
+  const c = kids.get(p.id); if (c) { const ul = el("ul", undefined, "tree"); li.appendChild(ul); for (let i = c.length - 1; i >= 0; i--) stack.push([c[i], ul]); }
+}
+document.getElementById("tree").appendChild(treeRoot);
 const NS = "http://www.w3.org/2000/svg";
-const t0 = Math.min(...D.processes.map(p => +p.start_us)), t1 = Math.max(...D.processes.map(p => +p.end_us), t0 + 1);
+const t0 = D.processes.reduce((m, p) => Math.min(m, +p.start_us), Infinity);
+const t1 = D.processes.reduce((m, p) => Math.max(m, +p.end_us), t0 + 1);
 const rowH = 14, W = 900, svg = document.createElementNS(NS, "svg");
 svg.setAttribute("width", W + 260); svg.setAttribute("height", D.processes.length * rowH + 10);
 D.processes.forEach((p, i) => {
@@ -110,13 +116,15 @@ ReportStats report(Db& db, std::ostream& out) {
   ReportStats st;
   const Integrity in = integrity(db);
   json d;
-  d["record"] = {{"summary", integrity_line(in)}, {"conclusive", in.conclusive()}};
+  d["record"] = {{"summary", integrity_line(in)}, {"conclusive", in.conclusive()}, {"journals", in.journals}};
   json more = json::object();
   bool t = false;
-  d["journals"] = rows(db, "SELECT path, step, CASE intact WHEN 1 THEN 'yes' ELSE 'NO' END AS intact, "
-                           "CASE complete WHEN 1 THEN 'yes' ELSE 'NO' END AS complete, events, "
-                           "lost_events, gaps, coalesce(problem || coalesce(' at offset ' || bad_offset, ''), '') "
-                           "AS problem FROM journal ORDER BY id", t);
+  d["journals"] = rows(db, "SELECT i.path, i.step, CASE i.intact WHEN 1 THEN 'yes' ELSE 'NO' END AS intact, "
+                           "CASE j.complete WHEN 1 THEN 'yes' ELSE 'NO' END AS complete, j.events, "
+                           "j.lost_events, j.gaps, coalesce(i.problem || coalesce(' at offset ' || i.bad_offset, ''), '') "
+                           "AS problem FROM journal_input i JOIN journal j ON j.id = i.journal ORDER BY i.rowid", t);
+  more["journals"] = t;
+  st.truncated = st.truncated || t;
   // processes: every one (the tree and the timeline need them all); times in microseconds
   {
     Stmt s = db.prepare(
@@ -157,8 +165,17 @@ ReportStats report(Db& db, std::ostream& out) {
   section("outputs", "SELECT DISTINCT path, sha256 FROM outputs ORDER BY path");
   d["more"] = more;
   std::string data = d.dump(-1, ' ', false, json::error_handler_t::replace);
-  // inside <script>: no "</" may end it early (JSON allows "<\/")
-  for (size_t at = 0; (at = data.find("</", at)) != std::string::npos; at += 3) data.replace(at, 2, "<\\/");
+  // inside <script>: no "<", ">" or "&" at all (JSON's \u escapes), so no "</script", "<!--"
+  // or "<script" in a recorded path or argv can end the data block or change how it is parsed
+  std::string safe;
+  safe.reserve(data.size());
+  for (char c : data) {
+    if (c == '<') safe += "\\u003c";
+    else if (c == '>') safe += "\\u003e";
+    else if (c == '&') safe += "\\u0026";
+    else safe += c;
+  }
+  data = std::move(safe);
   std::string page = kPage;
   page.replace(page.find("@DATA@"), 6, data);
   out << page;

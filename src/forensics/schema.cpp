@@ -14,8 +14,22 @@ CREATE TABLE IF NOT EXISTS build(
   record TEXT NOT NULL UNIQUE,      -- the build record directory, absolute
   manifest_digest TEXT,             -- the image's, with --image-out
   exit_code INTEGER,
-  complete INTEGER,
-  started TEXT);
+  complete INTEGER,                 -- build.json's "complete"
+  started TEXT,
+  problems TEXT);                   -- JSON array: what makes the record unsound (build.json's
+                                    -- incompleteness, a step journal whose head differs, a
+                                    -- journal build.json does not list)
+-- every time a journal was given (as a file, or by a build record): the same journal (chain
+-- head) may come from several places, damaged in one and whole in another
+CREATE TABLE IF NOT EXISTS journal_input(
+  journal INTEGER NOT NULL REFERENCES journal(id),
+  path TEXT NOT NULL,
+  build INTEGER REFERENCES build(id),
+  step INTEGER,
+  intact INTEGER NOT NULL,
+  problem TEXT,
+  bad_offset INTEGER);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_input_once ON journal_input(path, coalesce(build, 0));
 CREATE TABLE IF NOT EXISTS journal(
   id INTEGER PRIMARY KEY,
   head TEXT NOT NULL UNIQUE,        -- the chain head over the valid prefix: the journal's key

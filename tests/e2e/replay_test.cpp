@@ -294,7 +294,8 @@ TEST_F(ReplayTest, GraphRendersAndTheReportLoadsInHeadlessChromium) {
       if (PrivilegeRequired()) FAIL() << tool << " is missing: tools/install-deps installs it";
       GTEST_SKIP() << tool << " is missing";
     }
-  const std::string j = RecordBuild("src", "make");
+  // the command line carries markup that would end the data block or open a comment in it
+  const std::string j = RecordBuild("src", "echo '<!--<script></script>' >/dev/null && make");
   const std::string bin = dir() / "src/greet";
   const std::string dot = dir() / "g.dot";
   CommandResult g = Stepseal({"graph", j, "--focus", bin, "--collapse", "/usr", "-o", dot});
@@ -358,6 +359,65 @@ TEST_F(ReplayTest, GraphRendersAndTheReportLoadsInHeadlessChromium) {
   EXPECT_GT(std::atoi(px.out.c_str()), 50) << "distinct byte values in the screenshot: " << px.out;
 }
 
+// A build record is held to what its build.json says of itself: a record that says it is not
+// complete, a step journal that is not the one build.json names (by chain head), a journal it
+// does not list and a record with no journal at all each make every answer inconclusive; a
+// build.json that names a file outside the record, a FIFO or a step of the wrong type is
+// refused (exit 3), never followed.
+TEST_F(ReplayTest, ABuildRecordIsHeldToItsBuildJson) {
+  const std::string j = RecordBuild("src", "make");
+  CommandResult show = Show(j);
+  const std::string head = json::parse(show.out, nullptr, false)["journal"].value("sha256_head", "");
+  ASSERT_EQ(head.size(), 64u) << show.out.substr(0, 300);
+  auto record = [&](const std::string& name, const json& steps, bool complete,
+                    const std::vector<std::string>& journals = {"01"}) {
+    const std::string rec = dir() / name;
+    fs::create_directories(rec + "/steps");
+    for (const auto& n : journals) fs::copy_file(j, rec + "/steps/" + n + ".journal");
+    WriteFile(rec + "/build.json", json({{"format", "stepseal-build"}, {"version", 1},
+                                         {"steps", steps}, {"complete", complete}}).dump());
+    return rec;
+  };
+  const json good = json::array({{{"step", 1}, {"journal", "steps/01.journal"}, {"journal_sha256", head}}});
+  const std::string whole = record("whole", good, true);
+  CommandResult ok = Stepseal({"tree", whole});
+  EXPECT_EQ(ok.exit_code, 0) << ok.Describe();
+  EXPECT_NE(ok.out.find("intact and complete"), std::string::npos) << ok.out;
+  struct Case {
+    std::string name;
+    json steps;
+    bool complete;
+    std::vector<std::string> journals;
+    std::string says;
+  };
+  json wrong = good;
+  wrong[0]["journal_sha256"] = std::string(64, 'a');
+  for (const Case& c : std::vector<Case>{
+           {"incomplete", good, false, {"01"}, "not complete"},
+           {"other-head", wrong, true, {"01"}, "not the journal build.json names"},
+           {"unlisted", good, true, {"01", "02"}, "does not list"},
+           {"empty", json::array(), true, {}, "no journal"}}) {
+    SCOPED_TRACE(c.name);
+    const std::string rec = record(c.name, c.steps, c.complete, c.journals);
+    CommandResult r = Stepseal({"tree", rec});
+    EXPECT_EQ(r.exit_code, 4) << r.Describe();
+    EXPECT_NE(r.out.find("INCONCLUSIVE"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << r.out;
+  }
+  // refused: outside the record (by name, or through a symlink), a FIFO, a step of another type
+  const std::string outside = record("outside", json::array({{{"step", 1}, {"journal", "../src.journal"}}}), true, {});
+  const std::string linked = record("linked", json::array({{{"step", 1}, {"journal", "steps/01.journal"}}}), true, {});
+  fs::create_symlink(j, linked + "/steps/01.journal");
+  const std::string fifo = record("fifo", json::array({{{"step", 1}, {"journal", "steps/01.journal"}}}), true, {});
+  ASSERT_EQ(mkfifo((fifo + "/steps/01.journal").c_str(), 0600), 0);
+  const std::string typed = record("typed", json::array({{{"step", "1"}, {"journal", "steps/01.journal"}}}), true);
+  for (const std::string& rec : {outside, linked, fifo, typed}) {
+    CommandResult r = Stepseal({"tree", rec});
+    EXPECT_EQ(r.exit_code, 3) << rec << ": " << r.Describe();
+    EXPECT_NE(r.err.find(rec), std::string::npos) << "names the record: " << r.err;
+  }
+}
+
 TEST_F(ReplayTest, DamagedJournalsGiveMarkedAnswersNeverACrash) {
   const std::string j = RecordBuild("src", "make");
   const std::string bin = dir() / "src/greet";
@@ -385,6 +445,12 @@ TEST_F(ReplayTest, DamagedJournalsGiveMarkedAnswersNeverACrash) {
     EXPECT_EQ(d.exit_code, 4) << d.Describe();
     EXPECT_NE(d.out.find("INCONCLUSIVE"), std::string::npos) << d.out;
   }
+  // the same journal given twice, whole and with garbage after it: the damaged copy makes the
+  // answer inconclusive, in either order
+  const std::string garbage = dir() / "garbage.journal";
+  WriteFile(garbage, ReadFile(j) + "garbage after the trailer");
+  EXPECT_EQ(Stepseal({"who", j, garbage, dir() / "src/main.c"}).exit_code, 4);
+  EXPECT_EQ(Stepseal({"who", garbage, j, dir() / "src/main.c"}).exit_code, 4);
   // not a journal at all: a clear error, exit 3
   WriteFile(dir() / "junk", "this is not a journal\n");
   CommandResult junk = Stepseal({"tree", dir() / "junk"});

@@ -15,24 +15,32 @@ TEST(Normalise, BuildDirectoriesTemporaryNamesPidsAndKernelObjects) {
   EXPECT_EQ(normalise_path("/home/ci/work/lua-a", pre), "${BUILD}");
   EXPECT_EQ(normalise_path("/home/ci/work-other/x", pre), "/home/ci/work-other/x") << "whole components";
   // gcc's temporary files, whatever mkstemp chose (mixed, or all lower case)
-  EXPECT_EQ(normalise_path("/tmp/ccAb3dEf.s", pre), "/tmp/*.s");
-  EXPECT_EQ(normalise_path("/tmp/ccqwerty.s", pre), "/tmp/*.s");
-  EXPECT_EQ(normalise_path("/tmp/tmp.Xy12ab/out.o", pre), "/tmp/tmp.*/out.o");
+  EXPECT_EQ(normalise_path("/tmp/ccAb3dEf.s", pre), "/tmp/cc*.s");
+  EXPECT_EQ(normalise_path("/tmp/ccqwerty.s", pre), "/tmp/cc*.s");
+  EXPECT_EQ(normalise_path("/tmp/tmp.Xy12abCD90/out.o", pre), "/tmp/tmp.*/out.o");
+  // the rest of the name stays: a planted /tmp/payload.sh is no compiler temporary
+  EXPECT_EQ(normalise_path("/tmp/payload.sh", pre), "/tmp/p*.sh");
+  EXPECT_NE(normalise_path("/tmp/payload.sh", pre), normalise_path("/tmp/ccAb3dEf.sh", pre));
   EXPECT_EQ(normalise_path("/tmp/a.s", pre), "/tmp/a.s") << "short names are kept";
   EXPECT_EQ(normalise_path("/proc/4242/status", pre), "/proc/<pid>/status");
   EXPECT_EQ(normalise_path("/proc/self/status", pre), "/proc/self/status");
   EXPECT_EQ(normalise_path("pipe:[123456]", pre), "pipe:[n]");
   EXPECT_EQ(normalise_path("/usr/include/stdio.h", pre), "/usr/include/stdio.h");
   // inside arguments
-  EXPECT_EQ(normalise_arg("-fresolution=/tmp/ccX1y2z3.res", pre), "-fresolution=/tmp/*.res");
+  EXPECT_EQ(normalise_arg("-fresolution=/tmp/ccX1y2z3.res", pre), "-fresolution=/tmp/cc*.res");
   EXPECT_EQ(normalise_arg("-I/home/ci/work/lua-a/include", pre), "-I${BUILD}/include");
+  EXPECT_EQ(normalise_arg("-I/home/ci/work/lua-ab/include", pre), "-I${BUILD}/lua-ab/include")
+      << "only where the prefix ends a component";
   EXPECT_EQ(normalise_arg("-O2", pre), "-O2");
 }
 
 TEST(Sensitive, KeysCredentialsAndSockets) {
   for (const char* p : {"/root/.ssh/id_rsa", "/home/u/.ssh/known_hosts", "/x/id_ed25519.pub",
                         "/root/.aws/credentials", "/root/.docker/config.json", "/etc/shadow",
-                        "/run/docker.sock", "/run/secrets/token", "/home/u/.git-credentials"})
+                        "/run/docker.sock", "/run/secrets/token", "/home/u/.git-credentials",
+                        "/etc/ssh/ssh_host_ed25519_key", "/etc/shadow-", "/root/.ssh",
+                        "/proc/1/environ", "/run/user/1000/podman/podman.sock",
+                        "/root/.config/containers/auth.json"})
     EXPECT_TRUE(sensitive_path(p)) << p;
   for (const char* p : {"/etc/passwd", "/usr/bin/ssh", "/src/ssh.c", "/tmp/x"})
     EXPECT_FALSE(sensitive_path(p)) << p;
@@ -75,6 +83,12 @@ TEST(Diff, EachCategoryAndNothingForTheSame) {
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0].category, "removed-exe");
   EXPECT_EQ(d[1].category, "unverified");
+  // no digest on either side is no proof of sameness either
+  Profile u = Base();
+  u.inputs["${BUILD}/a.c"] = {""};
+  auto du = diff(u, u);
+  ASSERT_EQ(du.size(), 1u);
+  EXPECT_EQ(du[0].category, "unverified");
   EXPECT_FALSE(diff_categories().count("unverified")) << "never part of --fail-on all";
 }
 
