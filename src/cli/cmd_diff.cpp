@@ -25,13 +25,15 @@ namespace fx = forensics;
 using json = nlohmann::json;
 
 // One side: a baseline file, or a journal, build record or index. Throws fx::InputError.
-fx::Profile side(const std::string& path) {
+fx::Profile side(const std::string& path, bool baseline_allowed) {
   struct stat st{};
   if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && !fx::is_sqlite_file(path)) {
     std::ifstream in(path, std::ios::binary);
     char c = 0;
     in >> c;  // a baseline is JSON; a journal starts with its magic
     if (c == '{') {
+      if (!baseline_allowed)
+        throw fx::InputError(path + ": a baseline is what NEW is compared with, not NEW: give a record");
       try {
         return fx::profile_from_json(util::parse_bounded_json(util::read_file(path, 256u << 20)));
       } catch (const std::exception& e) {
@@ -103,8 +105,8 @@ void add_diff(CLI::App& app, int& rc) {
       }
       fx::Profile b, n;
       try {
-        b = side(*base);
-        n = side(*now);
+        b = side(*base, true);
+        n = side(*now, false);
       } catch (const fx::InputError& e) {
         spdlog::error("{}", e.what());
         rc = exit_code::kInputUnreadable;
@@ -172,7 +174,7 @@ void add_diff(CLI::App& app, int& rc) {
       bool first = true;
       try {
         for (const auto& in : *inputs) {
-          fx::Profile p = side(in);
+          fx::Profile p = side(in, true);
           if (first) all = p;
           else fx::fold(all, p);
           first = false;

@@ -349,6 +349,10 @@ void add_replay(CLI::App& app, int& rc) {
         return;
       }
       std::string p = inputs->back();
+      if (p.empty() || p[0] != '/') {
+        rc = usage_error("who: PATH must be absolute, as the record names it, not '" + p + "'");
+        return;
+      }
       std::vector<std::string> in(inputs->begin(), inputs->end() - 1);
       rc = with_case("who", in, [&](fx::Db& db) { fx::who(db, p, *f, std::cout); });
     });
@@ -380,6 +384,10 @@ void add_replay(CLI::App& app, int& rc) {
       }
       o->format = *f;
       std::string p = inputs->back();
+      if (p.empty() || p[0] != '/') {
+        rc = usage_error("why: PATH must be absolute, as the record names it, not '" + p + "'");
+        return;
+      }
       std::vector<std::string> in(inputs->begin(), inputs->end() - 1);
       rc = with_case("why", in, [&](fx::Db& db) { fx::why(db, p, *o, std::cout); });
     });

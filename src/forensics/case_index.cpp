@@ -217,12 +217,16 @@ void JournalIndexer::finish(const StepRecord& r) {
     ins_v.bind(1, journal_).bind(2, v.verdict).bind(3, v.rule).bind(4, v.category).bind(5, v.detail)
         .bind(6, v.pid).bind(7, static_cast<int64_t>(v.ts_ns)).run();
   // the digest of the very version each read and exec saw
+  // (only when the exact digests of that identity agree: two contents under one identity, a
+  // rewrite within one clock tick, prove neither)
   Stmt join = db_.prepare(
-      "UPDATE file_version SET sha256 = d.sha256 FROM digest d WHERE file_version.journal = ?1 AND "
-      "d.journal = ?1 AND d.path = file_version.path AND d.status = 'exact' AND "
-      "d.role IN ('content', 'exec') AND d.dev = file_version.dev AND d.ino = file_version.ino "
-      "AND d.size = file_version.size AND d.mtime_ns = file_version.mtime_ns AND "
-      "d.ctime_ns = file_version.ctime_ns");
+      "UPDATE file_version SET sha256 = m.sha256 FROM (SELECT d.path, d.dev, d.ino, d.size, "
+      "d.mtime_ns, d.ctime_ns, min(d.sha256) AS sha256 FROM digest d WHERE d.journal = ?1 AND "
+      "d.status = 'exact' AND d.role IN ('content', 'exec') GROUP BY d.path, d.dev, d.ino, d.size, "
+      "d.mtime_ns, d.ctime_ns HAVING count(DISTINCT d.sha256) = 1) m WHERE file_version.journal = ?1 "
+      "AND m.path = file_version.path AND m.dev = file_version.dev AND m.ino = file_version.ino "
+      "AND m.size = file_version.size AND m.mtime_ns = file_version.mtime_ns AND "
+      "m.ctime_ns = file_version.ctime_ns");
   if (digests_) join.bind(1, journal_).run();
 
   const json& step = sum["step"];
@@ -410,6 +414,8 @@ std::unique_ptr<Db> open_case(const std::vector<std::string>& inputs, const Prog
   if (inputs.empty()) throw InputError("no journal, build record or index given");
   if (inputs.size() == 1 && is_sqlite_file(inputs[0])) {
     auto db = std::make_unique<Db>(inputs[0], false, true);
+    // an index given to read may come from anyone: its views and triggers run no side effects
+    db->exec("PRAGMA trusted_schema = OFF");
     Stmt v = db->prepare("PRAGMA user_version");
     int version = v.step() ? static_cast<int>(v.integer(0)) : 0;
     Stmt t = db->prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'");

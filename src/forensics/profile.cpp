@@ -175,13 +175,32 @@ Profile profile_of(Db& db) {
     while (s.step()) p.dns.insert(s.text(0));
   }
   {
-    Stmt s = db.prepare("SELECT path, access FROM overwritten_sources");
+    // content that was there before the step and that it changed or removed, however: replaced
+    // (O_TRUNC, rename onto it), deleted (also when made again afterwards), or changed in place
+    // (a write without O_TRUNC, a truncate, a shared mapping): a pre-image, or a change of a file
+    // the step did not make first
+    Stmt s = db.prepare(
+        "SELECT path, access, before_sha256 IS NOT NULL FROM file WHERE before_sha256 IS NOT NULL "
+        "OR ',' || access || ',' GLOB '*,overwrite,*' OR ',' || access || ',' GLOB '*,delete,*' "
+        "OR ',' || access || ',' GLOB '*,rename_to,*' OR ',' || access || ',' GLOB '*,write,*' "
+        "OR ',' || access || ',' GLOB '*,mmap_write,*'");
     while (s.step()) {
       const std::string a = "," + s.text(1) + ",";
       const std::string path = norm(s.text(0));
-      if (a.find(",delete,") != std::string::npos) p.replaced.insert("delete " + path);
-      if (a.find(",overwrite,") != std::string::npos || a.find(",rename_to,") != std::string::npos)
-        p.replaced.insert("overwrite " + path);
+      const bool created = a.find(",create,") != std::string::npos;
+      const bool deleted = a.find(",delete,") != std::string::npos;
+      const bool pre = s.integer(2) != 0;
+      // there before the step: a pre-image was taken, or the step did not make it (a file made
+      // and removed by the step, a temporary, has neither)
+      if (!pre && created) continue;
+      if (deleted) {
+        p.replaced.insert("delete " + path);
+      } else {
+        if (a.find(",overwrite,") != std::string::npos || a.find(",rename_to,") != std::string::npos)
+          p.replaced.insert("overwrite " + path);
+        else if (a.find(",write,") != std::string::npos || a.find(",mmap_write,") != std::string::npos)
+          p.replaced.insert("modify " + path);
+      }
     }
   }
   {
@@ -292,9 +311,9 @@ bool informational(const std::string& category) {
 
 const std::set<std::string>& diff_categories() {
   static const std::set<std::string> c = {"new-exe",       "removed-exe",  "input-changed",
-                                          "new-input",     "output-changed", "new-endpoint",
-                                          "new-dns",       "source-overwritten",
-                                          "sensitive-access", "new-command"};
+                                          "new-input",     "removed-input", "output-changed",
+                                          "new-output",    "new-endpoint",  "new-dns",
+                                          "source-overwritten", "sensitive-access", "new-command"};
   return c;
 }
 
@@ -328,7 +347,10 @@ std::vector<Difference> diff(const Profile& base, const Profile& now) {
   for (const auto& [k, d] : base.exes)
     if (!now.exes.count(k)) out.push_back({"removed-exe", k, join(d), ""});
   changed("input-changed", base.inputs, now.inputs, "new-input");
-  changed("output-changed", base.outputs, now.outputs, nullptr);
+  changed("output-changed", base.outputs, now.outputs, "new-output");
+  // what BASE read that NEW did not (a source that NEW changed first no longer is an input)
+  for (const auto& [k, d] : base.inputs)
+    if (!now.inputs.count(k)) out.push_back({"removed-input", k, join(d), ""});
   auto added = [&](const char* cat, const std::set<std::string>& b, const std::set<std::string>& n) {
     for (const auto& x : n)
       if (!b.count(x)) out.push_back({cat, x, "", ""});

@@ -81,6 +81,7 @@ json proc_json(const ProcRow& p) {
 }
 
 std::string proc_line(const ProcRow& p) {
+  if (p.id == 0) return "? (a process the record did not see start or exec)";
   char dur[32] = "";
   if (p.start_ns && p.end_ns && *p.end_ns >= *p.start_ns)
     snprintf(dur, sizeof dur, ", %.3f s", static_cast<double>(*p.end_ns - *p.start_ns) / 1e9);
@@ -267,8 +268,8 @@ uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) 
   const Integrity integ = integrity(db);
   Stmt s = db.prepare(std::string("SELECT ") + kProcCols +
                       ", f.op, f.sha256, f.errno, min(f.ts_ns) + j.realtime_minus_monotonic_ns, j.path "
-                      "FROM file_op f JOIN process p ON p.id = f.process JOIN journal j ON "
-                      "j.id = f.journal WHERE f.path = ? GROUP BY p.id, f.op, f.sha256, f.errno "
+                      "FROM file_op f LEFT JOIN process p ON p.id = f.process JOIN journal j ON "
+                      "j.id = f.journal WHERE f.path = ? GROUP BY f.journal, p.id, f.op, f.sha256, f.errno "
                       "ORDER BY min(f.ts_ns), min(f.seq)");
   s.bind(1, path);
   struct Seen {

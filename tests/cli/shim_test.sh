@@ -26,15 +26,37 @@ chmod +x "$tmp/fake-runc"
 export FAKE_LOG="$tmp/calls" FAKE_DIR="$tmp"
 shim() { STEPSEAL_REAL_RUNTIME="$tmp/fake-runc" "$tmp/stepseal-runtime" "$@"; }
 
-# 1. stepseal is not there to follow the container: the shim deletes it and fails
+# 1. stepseal is not there: the shim cannot prepare the RUN, and creates nothing
 mkdir -p "$tmp/bundle"
 : > "$FAKE_LOG"
 STEPSEAL_SHIM_SOCKET="$tmp/nobody.sock" shim create --bundle "$tmp/bundle" \
   --pid-file "$tmp/bundle/pid" ctr1 2> "$tmp/err"
 rc=$?
 check "create without stepseal fails" test "$rc" -ne 0
-check "create without stepseal says why" grep -q "cannot be traced" "$tmp/err"
-check "create without stepseal deletes the container" grep -q "^delete --force ctr1$" "$FAKE_LOG"
+check "create without stepseal says why" grep -q "does not run" "$tmp/err"
+check "create without stepseal never reaches the runtime" test ! -s "$FAKE_LOG"
+
+# 1b. stepseal prepares the RUN but does not follow the container: the shim deletes it, fails
+python3 - "$tmp/half.sock" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(4)
+for _ in range(2):
+    c, _ = s.accept()
+    m = c.recv(65536)
+    c.send(b"ok" if b'"prepare"' in m else b"error: not followed")
+    c.close()
+PY
+server=$!
+for _ in $(seq 100); do [ -S "$tmp/half.sock" ] && break; sleep 0.05; done
+: > "$FAKE_LOG"
+STEPSEAL_SHIM_SOCKET="$tmp/half.sock" shim create --bundle "$tmp/bundle" \
+  --pid-file "$tmp/bundle/pid" ctr1 2> "$tmp/err"
+rc=$?
+wait "$server"
+check "an unfollowed create fails" test "$rc" -ne 0
+check "an unfollowed create says why" grep -q "cannot be traced" "$tmp/err"
+check "an unfollowed create deletes the container" grep -q "^delete --force ctr1$" "$FAKE_LOG"
 
 # 2. ways to start a container that stepseal would not follow are refused, unrun
 for cmd in run exec restore; do

@@ -64,6 +64,7 @@ TEST(Diff, EachCategoryAndNothingForTheSame) {
   n.inputs["${BUILD}/a.c"] = {"12"};     // input-changed
   n.inputs["${BUILD}/b.c"] = {"13"};     // new-input
   n.outputs["${BUILD}/a.o"] = {"23"};    // output-changed
+  n.outputs["${BUILD}/x.so"] = {"24"};   // new-output
   n.endpoints.insert("connect tcp 127.0.0.1:9");
   n.dns.insert("evil.example");
   n.replaced.insert("overwrite ${BUILD}/a.h");
@@ -72,7 +73,7 @@ TEST(Diff, EachCategoryAndNothingForTheSame) {
   std::multiset<std::string> cats;
   for (const auto& d : diff(Base(), n)) cats.insert(d.category);
   EXPECT_EQ(cats, (std::multiset<std::string>{"new-exe", "new-exe", "input-changed", "new-input",
-                                              "output-changed", "new-endpoint", "new-dns",
+                                              "output-changed", "new-output", "new-endpoint", "new-dns",
                                               "source-overwritten", "sensitive-access",
                                               "new-command"}));
   // removed, and a digest that could not be taken: flagged, never a change
@@ -83,6 +84,12 @@ TEST(Diff, EachCategoryAndNothingForTheSame) {
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0].category, "removed-exe");
   EXPECT_EQ(d[1].category, "unverified");
+  // an input NEW no longer read (say, a source it rewrote first)
+  Profile gone = Base();
+  gone.inputs.clear();
+  auto dg = diff(Base(), gone);
+  ASSERT_EQ(dg.size(), 1u);
+  EXPECT_EQ(dg[0].category, "removed-input");
   // no digest on either side is no proof of sameness either
   Profile u = Base();
   u.inputs["${BUILD}/a.c"] = {""};
