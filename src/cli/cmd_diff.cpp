@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/replay_io.h"
 #include "forensics/case_index.h"
 #include "forensics/profile.h"
 #include "forensics/text.h"
@@ -104,16 +105,11 @@ void add_diff(CLI::App& app, int& rc) {
         }
       }
       fx::Profile b, n;
-      try {
-        b = side(*base, true);
-        n = side(*now, false);
-      } catch (const fx::InputError& e) {
-        spdlog::error("{}", e.what());
-        rc = exit_code::kInputUnreadable;
-        return;
-      } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
-        rc = exit_code::kInternal;
+      if (auto failed = replay_failure([&] {
+            b = side(*base, true);
+            n = side(*now, false);
+          })) {
+        rc = *failed;
         return;
       }
       const auto diffs = fx::diff(b, n);
@@ -171,36 +167,17 @@ void add_diff(CLI::App& app, int& rc) {
     sub->callback([inputs, out, &rc] {
       set_verbosity(0);
       fx::Profile all;
-      bool first = true;
-      try {
-        for (const auto& in : *inputs) {
-          fx::Profile p = side(in, true);
-          if (first) all = p;
-          else fx::fold(all, p);
-          first = false;
-        }
-      } catch (const fx::InputError& e) {
-        spdlog::error("{}", e.what());
-        rc = exit_code::kInputUnreadable;
-        return;
-      } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
-        rc = exit_code::kInternal;
+      if (auto failed = replay_failure([&] {
+            for (size_t i = 0; i < inputs->size(); i++) {
+              fx::Profile p = side((*inputs)[i], true);
+              if (i == 0) all = std::move(p);
+              else fx::fold(all, p);
+            }
+          })) {
+        rc = *failed;
         return;
       }
-      std::string text = fx::profile_json(all).dump(2) + "\n";
-      std::string tmp = *out + ".tmp";
-      {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << text;
-        if (!f.flush()) {
-          spdlog::error("cannot write {}", tmp);
-          rc = exit_code::kJournalWrite;
-          return;
-        }
-      }
-      if (rename(tmp.c_str(), out->c_str()) < 0) {
-        spdlog::error("cannot write {}: {}", *out, strerror(errno));
+      if (!write_output(*out, [&](std::ostream& o) { o << fx::profile_json(all).dump(2) << "\n"; })) {
         rc = exit_code::kJournalWrite;
         return;
       }

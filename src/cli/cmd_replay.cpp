@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/replay_io.h"
 #include "forensics/case_index.h"
 #include "forensics/export.h"
 #include "forensics/graph.h"
@@ -63,33 +64,6 @@ constexpr const char* kStatusFooter =
     "damaged or incomplete (the answer starts with INCONCLUSIVE: what is absent may have\n"
     "happened unrecorded); 3 an input is missing or unusable (the message names it and, for a\n"
     "journal, the offset); 125 bad arguments. See docs/replay.md.";
-
-// Writes what FN prints to PATH (atomically: a temporary file renamed), or to stdout for "-".
-bool write_output(const std::string& path, const std::function<void(std::ostream&)>& fn) {
-  if (path.empty() || path == "-") {
-    fn(std::cout);
-    return static_cast<bool>(std::cout.flush());
-  }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) {
-      spdlog::error("cannot write {}: {}", tmp, strerror(errno));
-      return false;
-    }
-    fn(f);
-    if (!f.flush()) {
-      spdlog::error("cannot write {}: {}", tmp, strerror(errno));
-      return false;
-    }
-  }
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    spdlog::error("cannot write {}: {}", path, strerror(errno));
-    unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
