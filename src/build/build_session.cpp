@@ -376,8 +376,10 @@ int BuildSession::finish(int builder_rc) {
   bool held = true, all_complete = true;
   if (o_.policy) {
     for (auto& st : manifest["steps"]) {
-      // its completeness again, with what the image's lower layers gave of what it replaced
-      if (st.contains("preimages") && st.contains("sterile") && !st["sterile"]["verdict"].contains("error"))
+      // its completeness again, with what the image's lower layers gave of what it replaced (a
+      // complete one stays so: pre-images only close preimage_unavailable gaps)
+      if (st.contains("preimages") && st.contains("sterile") &&
+          !st["sterile"]["verdict"].contains("error") && !st["sterile"]["verdict"].value("complete", false))
         try {
           st["sterile"]["verdict"] = sterile_verdict(
               (fs::path(o_.out_dir) / st.value("journal", "")).string(), st["preimages"], seal_sha256_);

@@ -1,11 +1,7 @@
 // stepseal build --out DIR [--ring-mb N] [--digests on|off] [-v|-q] -- BUILDER [ARG...]
 #include <spdlog/spdlog.h>
 
-#include <limits.h>
-#include <stdlib.h>
 #include <unistd.h>
-
-#include <iostream>
 
 #include <cerrno>
 #include <cstring>
@@ -16,8 +12,6 @@
 
 #include "build/build_session.h"
 #include "build/registry_push.h"
-#include "harden/net_guard.h"
-#include "policy/policy.h"
 #include "cli/build_attest.h"
 #include "cli/commands.h"
 #include "util/exit_codes.h"
@@ -54,15 +48,8 @@ int build_cmd(BuildArgs& a, std::vector<std::string> command) {
   if (!a.key.empty() && a.o.image_out.empty())
     return usage_error("build: --key signs attestations bound to the image: add --image-out DIR:TAG");
   if (!a.policy.empty()) {  // a sterile build (docs/build.md)
-    try {
-      a.o.policy = policy::load_policy(a.policy);
-      kernel_net_rules(*a.o.policy);  // what the kernel table can hold is part of validity
-    } catch (const policy::PolicyError& e) {
-      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
-      return exit_code::kUsage;
-    }
-    char real[PATH_MAX] = {};
-    a.o.policy_path = realpath(a.policy.c_str(), real) ? real : a.policy;
+    a.o.policy = load_enforced_policy(a.policy, &a.o.policy_path);
+    if (!a.o.policy) return exit_code::kUsage;
   }
   a.o.builder_argv = std::move(command);
   set_verbosity(a.quiet ? -1 : a.verbose);

@@ -13,7 +13,6 @@
 
 #include "cli/commands.h"
 #include "cli/run_verdict.h"
-#include "harden/net_guard.h"
 #include "policy/policy.h"
 #include "supervisor/supervisor.h"
 #include "util/exit_codes.h"
@@ -50,21 +49,15 @@ int run(RunArgs& a, std::vector<std::string> command) {
   if (!hardened && (o.fail_fast || !o.workspace.empty()))
     return usage_error("run: --fail-fast and --workspace belong to --hardened");
   if (hardened) {
-    try {
-      o.policy = policy::load_policy(policy_path);
-      kernel_net_rules(*o.policy);  // what the kernel table can hold is part of validity
-      for (const auto& w : o.policy->filesystem.writable)
+    o.policy = load_enforced_policy(policy_path, &o.policy_path, [&](const policy::Policy& p) {
+      for (const auto& w : p.filesystem.writable)
         for (const char* k : {"/sys", "/proc"})
           if (w == k || w.starts_with(std::string(k) + "/"))
             throw policy::PolicyError(policy_path + ": /filesystem/writable: " + w +
                                       " cannot be writable in hardened mode (the step could "
                                       "leave its cgroup or change the kernel)");
-    } catch (const policy::PolicyError& e) {
-      std::cerr << "stepseal: invalid policy: " << e.what() << "\n";
-      return exit_code::kUsage;
-    }
-    char preal[PATH_MAX] = {};
-    o.policy_path = realpath(policy_path.c_str(), preal) ? preal : policy_path;
+    });
+    if (!o.policy) return exit_code::kUsage;
     char cwd[PATH_MAX] = {};
     if (o.workspace.empty()) o.workspace = getcwd(cwd, sizeof cwd) ? cwd : "";
     char real[PATH_MAX] = {};

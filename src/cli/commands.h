@@ -8,6 +8,9 @@
 #include <optional>
 
 #include <nlohmann/json.hpp>
+#include <functional>
+
+#include "policy/policy.h"
 #include <string>
 #include <vector>
 
@@ -68,6 +71,13 @@ int attest_journals(const AttestRequest& a);
 
 // The job's identity: GIVEN, else the CI's (attest::ci_event), else a new urn:uuid.
 std::string job_event(const std::string& given);
+
+// The policy a command enforces (run --hardened, build --policy): parsed strictly, its network
+// rules within the kernel's table, CHECK's own conditions (it throws policy::PolicyError), and
+// REAL_PATH its file made absolute. nullopt after printing "invalid policy" (exit 125).
+std::optional<policy::Policy> load_enforced_policy(
+    const std::string& path, std::string* real_path,
+    const std::function<void(const policy::Policy&)>& check = {});
 
 // Prints "stepseal: MSG" and the usage hint on stderr; returns the usage exit status (125).
 int usage_error(const std::string& msg);

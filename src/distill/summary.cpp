@@ -11,13 +11,13 @@
 namespace stepseal {
 
 
-namespace {
-
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
+
+namespace {
 
 nlohmann::json access_list(uint32_t a) {
   auto out = nlohmann::json::array();

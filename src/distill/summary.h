@@ -20,6 +20,9 @@
 namespace stepseal {
 
 nlohmann::json summary_json(const StepRecord& r);
+// A raw wait(2) status as a shell reports it: the exit status, or 128+N if killed by signal N;
+// -1 for neither.
+int exit_code_of(int wait_status);
 std::string summary_text(const nlohmann::json& summary);
 
 // A summary file entry (summary.md, files) the step replaced (overwrite, delete, rename onto)

@@ -1,7 +1,6 @@
 #include "forensics/case_index.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstring>
@@ -45,11 +44,8 @@ void bind_ino(Stmt& st, int first, const std::optional<Inode>& ino) {
 }
 
 std::optional<int> exit_of(const std::optional<int>& wait_status) {
-  if (!wait_status) return std::nullopt;
-  int w = *wait_status;
-  if (WIFEXITED(w)) return WEXITSTATUS(w);
-  if (WIFSIGNALED(w)) return 128 + WTERMSIG(w);
-  return std::nullopt;
+  const int x = wait_status ? exit_code_of(*wait_status) : -1;
+  return x >= 0 ? std::optional<int>(x) : std::nullopt;
 }
 
 class JournalIndexer {

@@ -17,12 +17,6 @@ using json = nlohmann::json;
 
 namespace {
 
-bool system_path(const std::string& p) {
-  for (const char* d : {"/proc", "/sys", "/dev"})
-    if (p.rfind(d, 0) == 0 && (p.size() == strlen(d) || p[strlen(d)] == '/')) return true;
-  return false;
-}
-
 class Builder {
  public:
   explicit Builder(const GraphOptions& o) : o_(o) {}

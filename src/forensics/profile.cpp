@@ -7,6 +7,7 @@
 
 #include "forensics/case_index.h"
 #include "forensics/sqlite_db.h"
+#include "policy/policy.h"
 
 namespace stepseal::forensics {
 
@@ -35,8 +36,8 @@ std::string mask_component(const std::string& c) {
   return alnum_tail(c, 6) ? c.substr(0, c.size() - 6) + "*" : c;
 }
 
-bool under(const std::string& p, const std::string& dir) {
-  return p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/';
+bool under(const std::string& p, const std::string& dir) {  // below it, not it
+  return p.size() > dir.size() && policy::path_within(p, dir);
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ bool under(const std::string& p, const std::string& dir) {
 std::string normalise_path(const std::string& path, const std::vector<std::string>& prefixes) {
   std::string p = path;
   for (const auto& pre : prefixes)
-    if (pre.size() > 1 && (p == pre || under(p, pre))) {
+    if (pre.size() > 1 && policy::path_within(p, pre)) {
       p = "${BUILD}" + p.substr(pre.size());
       break;
     }

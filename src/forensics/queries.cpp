@@ -11,6 +11,7 @@
 
 #include "forensics/case_index.h"
 #include "forensics/text.h"
+#include "policy/policy.h"
 #include "util/time.h"
 
 namespace stepseal::forensics {
@@ -332,13 +333,12 @@ uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) 
 
 // ---- why ------------------------------------------------------------------------------------
 
-namespace {
-
 bool system_path(const std::string& p) {
-  for (const char* d : {"/proc", "/sys", "/dev"})
-    if (p.rfind(d, 0) == 0 && (p.size() == strlen(d) || p[strlen(d)] == '/')) return true;
-  return false;
+  return policy::path_within(p, "/proc") || policy::path_within(p, "/sys") ||
+         policy::path_within(p, "/dev");
 }
+
+namespace {
 
 // f.journal is an earlier step of a build journal ?2 belongs to
 constexpr const char* kEarlierStep =

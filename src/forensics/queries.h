@@ -47,6 +47,9 @@ struct WhyOptions {
   bool system = false;     // also list inputs under /proc, /sys, /dev
   Format format = Format::kText;
 };
+// Whether PATH is the kernel's (/proc, /sys, /dev): no input `why` and `graph` show unless asked.
+bool system_path(const std::string& path);
+
 // Returns whether the record shows who made PATH.
 bool why(Db& db, const std::string& path, const WhyOptions& o, std::ostream& out);
 
