@@ -59,7 +59,7 @@ static __always_inline void maybe_dns(struct task_struct *t, long nr, const __u6
   if (nr == NR_write) {
     buf = a[1];
     buf_len = a[2];
-  } else if (nr == NR_writev) {
+  } else if (nr == NR_writev || nr == NR_pwritev || nr == NR_pwritev2) {
     iov = a[1];
     iovlen = a[2];
   } else if (nr == NR_sendto) {

@@ -13,6 +13,8 @@
 
 #include "syscalls.h"
 
+#define O_PATH_ 010000000
+
 static __always_inline void on_open(struct builder *b, struct task_struct *t,
                                     const struct inflight_call *c, long ret)
 {
@@ -20,6 +22,21 @@ static __always_inline void on_open(struct builder *b, struct task_struct *t,
     struct file *f = put_fd(b, SS_B_OBJ, t, ret, 1);
     if (f)
       b->s->ev.args[4] = BPF_CORE_READ(f, f_mode);
+    /* The descriptor is read from the table after the call installed it: a thread sharing the
+     * table may have closed it or put another file there (dup2) in between. The access mode must
+     * be the one asked for; the name is compared in user space (the model). */
+    if (BPF_CORE_READ(t, files, count.counter) > 1) {
+      b->s->ev.flags |= SS_F_FD_SHARED;
+      __u32 want = (__u32)c->args[2];
+      __u32 got = f ? BPF_CORE_READ(f, f_flags) : 0;
+      int ok = f != NULL;
+      if (ok && (want & O_PATH_))
+        ok = (got & O_PATH_) != 0;
+      else if (ok)
+        ok = !(got & O_PATH_) && (got & 3) == (want & 3);
+      if (!ok)
+        b->s->ev.flags |= SS_F_FD_UNCERTAIN;
+    }
   }
   if (c->native_nr == NR_open_by_handle_at)
     return; /* no path argument: a file handle */

@@ -20,6 +20,10 @@ static __always_inline struct mount *real_mount(struct vfsmount *vm)
   return (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
 }
 
+/* One order of events across CPUs (ss_inode.seq): a locked add, so an event opened after another
+ * event's seq was taken, on any CPU, gets a larger one. */
+__u64 ss_event_seq = 0;
+
 /* The event being built and how much blob space it has used. */
 struct builder {
   struct scratch *s;
@@ -49,6 +53,9 @@ static __always_inline int builder_open(struct builder *b, __u16 kind, __u32 pid
   s->ev.pid = pid;
   s->ev.tid = tid;
   s->ev.ts_ns = bpf_ktime_get_ns();
+  /* before anything of the object is read (put_inode's writer check relies on it), after the
+   * call's work (at sys_exit): see SS_INO_NO_WRITER */
+  s->ev.ino.seq = (__u32)(__sync_fetch_and_add(&ss_event_seq, 1) + 1);
   __u32 *tv = bpf_map_lookup_elem(&tracked, &pid); /* the process's step (a fork: the parent's) */
   s->ev.step = tv ? SS_TRACK_STEP(*tv) : 0;
   b->s = s;
@@ -221,6 +228,16 @@ static __always_inline void put_path(struct builder *b, int slot, const struct p
     w.fl |= SS_BF_TRUNC; /* deeper than we follow */
   if (leaf && !BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
     w.fl |= SS_BF_DELETED;
+  /* the walk ended at a namespace root: is it the caller's? (/proc/PID/root/..., a detached
+   * mount, an fd from another namespace: the name is then not the caller's or stepseal's) */
+  struct mount *root_mnt = w.m; /* a plain local: CO-RE must not relocate walk_ctx */
+  if (w.done && !(w.fl & (SS_BF_PSEUDO | SS_BF_TRUNC)) && root_mnt) {
+    struct task_struct *cur = bpf_get_current_task_btf();
+    struct mnt_namespace *mine = BPF_CORE_READ(cur, nsproxy, mnt_ns);
+    struct mnt_namespace *theirs = BPF_CORE_READ(root_mnt, mnt_ns);
+    if (mine && theirs != mine)
+      w.fl |= SS_BF_FOREIGN;
+  }
   b->s->ev.blob_flags[slot] |= w.fl;
   if (w.fl & SS_BF_TRUNC) {
     b->s->ev.flags |= SS_F_TRUNC;
@@ -247,6 +264,31 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
   return f;
 }
 
+/* File systems whose server decides what each reader gets (by pid, credentials, or time): what
+ * stepseal's hashing thread reads there proves nothing about what the step read. */
+static __always_inline int reader_dependent_fs(unsigned long magic)
+{
+  switch (magic) {
+  case 0x65735546: /* FUSE */
+  case 0x6969:     /* NFS */
+  case 0xFE534D42: /* SMB2 */
+  case 0xFF534D42: /* CIFS */
+  case 0x517B:     /* SMB */
+  case 0x01021997: /* 9p */
+  case 0x00c36400: /* Ceph */
+  case 0x5346414F: /* AFS */
+  case 0x6B414653: /* kAFS */
+  case 0x73757245: /* Coda */
+  case 0x19920520: /* OrangeFS */
+  case 0x7461636f: /* OCFS2 */
+  case 0x01161970: /* GFS2 */
+  case 0xa501fcf5: /* vbox shared folders */
+  case 0x786f4256: /* vboxsf */
+    return 1;
+  }
+  return 0;
+}
+
 static __always_inline void put_inode(struct builder *b, struct inode *ino)
 {
   struct ss_inode *o = &b->s->ev.ino;
@@ -265,6 +307,14 @@ static __always_inline void put_inode(struct builder *b, struct inode *ino)
                 (BPF_CORE_READ(ino, i_mtime_nsec) & 0x3fffffff);
   o->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000LL + (cns & 0x3fffffff);
   o->flags = (cns & 0x80000000u) ? SS_INO_CHANGE_VISIBLE : 0;
+  /* read after the event's seq was taken (builder_open): a write access granted after this
+   * read belongs to an event with a larger seq (docs/digests.md, "No writer") */
+  int writers = BPF_CORE_READ(ino, i_writecount.counter);
+  int shared_maps = BPF_CORE_READ(ino, i_mapping, i_mmap_writable.counter);
+  if (writers <= 0 && shared_maps <= 0)
+    o->flags |= SS_INO_NO_WRITER;
+  if (reader_dependent_fs(BPF_CORE_READ(ino, i_sb, s_magic)))
+    o->flags |= SS_INO_READER_DEPENDENT;
   b->s->ev.flags |= SS_F_HAS_INO;
 }
 

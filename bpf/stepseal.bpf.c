@@ -317,14 +317,14 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   if (hardened && !compat && nr == NR_mmap && (regs->dx & PROT_EXEC) && (int)regs->r8 >= 0 &&
       is_traced(pid_tgid >> 32))
     deny_exec_mapping(t, (int)regs->r8, pid_tgid);
-  if (!compat && (nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg ||
-                  nr == NR_sendmmsg)) {
+  if (!compat && (nr == NR_write || nr == NR_writev || nr == NR_pwritev || nr == NR_pwritev2 ||
+                  nr == NR_sendto || nr == NR_sendmsg || nr == NR_sendmmsg)) {
     if (!is_traced(pid_tgid >> 32))
       return 0;
     a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx;
     a[3] = regs->r10; a[4] = regs->r8; a[5] = regs->r9;
     maybe_dns(t, nr, a, pid_tgid >> 32, (__u32)pid_tgid);
-    if (nr == NR_write || nr == NR_writev)
+    if (nr == NR_write || nr == NR_writev || nr == NR_pwritev || nr == NR_pwritev2)
       return 0;
   }
   int kind = kind_of(nr);
@@ -386,6 +386,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
     return 0; /* reported by sched_process_exec */
   if (c.kind == SS_K_MMAP_WRITE && ret < 0)
     return 0;
+  if (c.native_nr == NR_ioctl && ret < 0)
+    return 0; /* a handle ioctl that failed opened and changed nothing */
   struct task_struct *t = cur_task();
   /* the kill comes first: it must not depend on there being room to record it */
   int foreign = hardened && c.kind == SS_K_CONNECT && ret == 0 &&

@@ -127,6 +127,22 @@ static __always_inline int normalize_special(long nr, const __u64 a[6], __u64 o[
     if (!a[4])
       return 0; /* no destination: data on a connected socket, not a network attempt */
     o[0] = a[0]; o[1] = a[4]; o[2] = a[5]; o[3] = 0; return 1;
+  case NR_clone3: { /* clone3(struct clone_args *, size): its flags are the struct's first u64 */
+    __u64 flags = 0;
+    if (bpf_probe_read_user(&flags, sizeof(flags), (void *)a[0]) < 0)
+      flags = CLONE_NS_FLAGS; /* unreadable now: the kernel may still read it; recorded */
+    if (!(flags & CLONE_NS_FLAGS))
+      return 0; /* a thread or an ordinary fork: sched_process_fork reports it */
+    o[0] = flags; o[1] = a[1]; o[2] = a[0]; o[3] = 0; o[4] = 0; o[5] = 0;
+    return 1;
+  }
+  case NR_ioctl: { /* only XFS's handle calls: a file opened, or its attributes set, by handle */
+    __u32 req = (__u32)a[1];
+    if (((req >> 8) & 0xff) != SS_XFS_IOC_TYPE || ((req & 0xff) != 107 && (req & 0xff) != 123))
+      return 0;
+    o[0] = SS_GAP_HANDLE_IOCTL; o[1] = a[0]; o[2] = req; o[3] = a[2]; o[4] = 0; o[5] = 0;
+    return 1;
+  }
   case NR_clone:
     if (!(a[0] & CLONE_NS_FLAGS))
       return 0; /* an ordinary fork or thread: sched_process_fork reports it */

@@ -134,6 +134,9 @@ enum ss_gap {
   SS_GAP_IO_URING_REGISTER = 3,
   SS_GAP_AIO_SETUP = 4,
   SS_GAP_AIO_SUBMIT = 5,
+  SS_GAP_HANDLE_IOCTL = 6, /* an XFS *_BY_HANDLE ioctl succeeded: args 1.. fd, request, arg. The
+                              file it opens is opened by the kernel with no open system call, and
+                              writes through it move no timestamps (FMODE_NOCMTIME) */
 };
 
 enum ss_blob_slot {
@@ -153,6 +156,12 @@ enum ss_blob_slot {
 #define SS_F_DENIED 0x0008  /* refused by hardened mode: a SYSCALL the seccomp deny-list refused,
                                or an EXEC of an executable the policy refuses (killed before its
                                first instruction) */
+#define SS_F_FD_SHARED 0x0010 /* OPEN: the caller shares its descriptor table with another task
+                                 (a thread), which could have replaced or closed the new
+                                 descriptor before the probe read it at sys_exit */
+#define SS_F_FD_UNCERTAIN 0x0020 /* OPEN: the descriptor the call returned held no file, or one
+                                    whose access mode is not the one asked for, when the probe read
+                                    it: OBJ and ino are not the file the call opened */
 
 /* ss_event.blob_flags[i] */
 #define SS_BF_PATH 0x01      /* blob is a PATH (components leaf first) */
@@ -160,6 +169,10 @@ enum ss_blob_slot {
 #define SS_BF_PSEUDO 0x04    /* not reachable from a root: pipe, socket, memfd, anon inode */
 #define SS_BF_DELETED 0x08   /* the dentry is unlinked */
 #define SS_BF_READFAIL 0x10  /* user memory could not be read */
+#define SS_BF_FOREIGN 0x20   /* PATH: the walk ended at the root of a mount namespace other than
+                                the calling task's (reached through /proc/PID/root, a detached
+                                mount, another namespace's fd): the name means something else in
+                                the caller's and in stepseal's view */
 
 /* Inode identity of the OBJ file, taken from the kernel object at the event. */
 struct ss_inode {
@@ -171,12 +184,21 @@ struct ss_inode {
   __u32 mode;
   __u32 nlink;
   __u32 flags; /* SS_INO_* */
-  __u32 pad;
+  __u32 seq;   /* the event's place in one order shared by all CPUs, taken when the event is
+                  opened: at sys_exit after the call's work, before the inode is read. Set for
+                  every event (journaled as a trailing field); 0 from older probes */
 };
 
 /* ss_inode.flags */
 #define SS_INO_CHANGE_VISIBLE 0x1 /* multigrain ctime had been queried: any later change to the
                                      file is guaranteed to move its ctime */
+#define SS_INO_NO_WRITER 0x2      /* when read (after `seq` was taken), no open file anywhere had
+                                     write access to the inode (i_writecount <= 0) and no shared
+                                     writable mapping existed: its content could change only
+                                     through a write access granted later (docs/digests.md) */
+#define SS_INO_READER_DEPENDENT 0x4 /* the file system may give another reader other bytes
+                                       (FUSE, NFS, SMB, 9p, Ceph, AFS, ...): no digest stepseal
+                                       takes can prove what the step read */
 
 struct ss_event {
   __u32 size;     /* bytes, including the blobs that follow */

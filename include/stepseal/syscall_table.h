@@ -51,6 +51,12 @@
 #define SS_ATTR_OWNER 2 /* args[4] uid, args[5] gid ((u32)-1: unchanged) */
 #define SS_ATTR_TIMES 3 /* args[4] the user pointer to the times (0: now) */
 
+/* XFS handle ioctls, _IOWR('X', nr, struct xfs_fsop_handlereq (56 bytes on x86_64)) and
+ * _IOW('X', 123, struct xfs_fsop_attrmulti_handlereq (72 bytes)) */
+#define SS_XFS_IOC_OPEN_BY_HANDLE 0xC038586BULL
+#define SS_XFS_IOC_ATTRMULTI_BY_HANDLE 0x4048587BULL
+#define SS_XFS_IOC_TYPE 0x58 /* 'X' */
+
 /* clang-format off */
 #define SS_SYSCALLS(X) \
   /* files */ \
@@ -107,8 +113,10 @@
   X(sendmmsg,        307, 345, SENDTO,    SS_ARGS(a0, a1, 0, 2, 0, 0), NO, "") \
   X(write,             1,  -1, NONE,      SS_UNFOLLOWED, NO, "") \
   X(writev,           20,  -1, NONE,      SS_UNFOLLOWED, NO, "") \
+  X(pwritev,         296,  -1, NONE,      SS_UNFOLLOWED, NO, "") \
+  X(pwritev2,        328,  -1, NONE,      SS_UNFOLLOWED, NO, "") \
   X(setsockopt,       54,  -1, NONE,      SS_UNFOLLOWED, IF, "only IP_OPTIONS, IPv6 routing headers (source routing) and UDP_SEGMENT") \
-  X(ioctl,            16,  -1, NONE,      SS_UNFOLLOWED, IF, "only TIOCSTI, TIOCLINUX (pushing input into the terminal) and TCXONC") \
+  X(ioctl,            16,  -1, GAP,       SS_SPECIAL, IF, "only TIOCSTI, TIOCLINUX (pushing input into the terminal), TCXONC, and XFS's open and set-attributes by handle") \
   /* I/O the probes cannot see through */ \
   X(io_uring_setup,  425, 425, GAP,       SS_ARGS(SS_GAP_IO_URING_SETUP, a0, a1, a2, a3, 0), ALWAYS, "io_uring: file and network I/O no system call probe can see") \
   X(io_uring_enter,  426, 426, GAP,       SS_ARGS(SS_GAP_IO_URING_ENTER, a0, a1, a2, a3, 0), ALWAYS, "io_uring") \
@@ -146,8 +154,11 @@
   X(add_key,         248, 286, SYSCALL,   SS_RAW, ALWAYS, "the kernel keyrings") \
   X(request_key,     249, 287, SYSCALL,   SS_RAW, ALWAYS, "the kernel keyrings") \
   X(userfaultfd,     323, 374, SYSCALL,   SS_RAW, ALWAYS, "stalling the kernel mid-copy (race amplifier)") \
+  X(acct,            163,  51, SYSCALL,   SS_RAW, ALWAYS, "process accounting: the kernel appends to a file of the caller's choosing") \
+  X(fanotify_init,   300, 338, SYSCALL,   SS_RAW, ALWAYS, "fanotify: the kernel opens files for the listener, with no open system call") \
+  X(pidfd_getfd,     438, 438, SYSCALL,   SS_RAW, ALWAYS, "taking another process's open files") \
   X(clone,            56, 120, SYSCALL,   SS_SPECIAL, IF, "only with namespace flags (CLONE_NEWUSER, CLONE_NEWNS, ...)") \
-  X(clone3,          435,  -1, NONE,      SS_UNFOLLOWED, ENOSYS, "ENOSYS, so libc falls back to clone, whose flags can be checked") \
+  X(clone3,          435, 435, SYSCALL,   SS_SPECIAL, ENOSYS, "ENOSYS, so libc falls back to clone, whose flags can be checked") \
   X(personality,     135,  -1, NONE,      SS_UNFOLLOWED, IF, "only READ_IMPLIES_EXEC (every readable mapping executable)")
 /* clang-format on */
 
@@ -233,6 +244,14 @@ static const struct ss_deny_rule ss_deny_rules[] = {
   {NR_ioctl, 1, {SS_EQ32(1, 0x5412 /* TIOCSTI */), SS_NOCMP}},
   {NR_ioctl, 1, {SS_EQ32(1, 0x541C /* TIOCLINUX */), SS_NOCMP}},
   {NR_ioctl, 1, {SS_EQ32(1, 0x540A /* TCXONC */), SS_NOCMP}},
+  /* XFS handle calls that open a file, or set its attributes, with no path and no open system
+   * call (the i386 variants: every i386 call is refused) */
+  {NR_ioctl, 1, {SS_EQ32(1, SS_XFS_IOC_OPEN_BY_HANDLE), SS_NOCMP}},
+  {NR_ioctl, 1, {SS_EQ32(1, SS_XFS_IOC_ATTRMULTI_BY_HANDLE), SS_NOCMP}},
+  /* ICMP "ping" sockets: neither raw nor UDP, so neither rule above nor the network guard's UDP
+   * check sees the echo requests they send */
+  {NR_socket, 2, {SS_MASKED(1, 0xf, 2 /* SOCK_DGRAM */), SS_EQ32(2, 1 /* IPPROTO_ICMP */)}},
+  {NR_socket, 2, {SS_MASKED(1, 0xf, 2), SS_EQ32(2, 58 /* IPPROTO_ICMPV6 */)}},
   /* setuid and setgid files: the step runs as root and owns what it makes */
   SS_SETID_RULES(chmod, 1), SS_SETID_RULES(fchmod, 1), SS_SETID_RULES(fchmodat, 2),
   SS_SETID_RULES(fchmodat2, 2), SS_SETID_RULES(open, 2), SS_SETID_RULES(openat, 3),

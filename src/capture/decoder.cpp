@@ -150,6 +150,7 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
   e.flags = raw.flags;
   e.nr = raw.nr;
   e.step = raw.step;
+  e.seq = raw.ino.seq;
   e.ts_ns = raw.ts_ns;
   e.pid = raw.pid;
   e.tid = raw.tid;

@@ -12,6 +12,10 @@ enum class DigestReasonCode {
   kNotRegular,  // a device, FIFO or socket: no content to hash (not a failure)
   kSymlink,     // a symbolic link, not followed (not a failure)
   kGone,        // the file no longer exists
+  kUnobserved,  // changed just before the event, its times not yet observed: the hash may be
+                // of a later same-time rewrite (a "proof" may still show it is not: digests.md)
+  kReaderDependent,  // on a file system that may serve other readers other bytes (FUSE, NFS)
+  kForeignNamespace, // named in another mount namespace than stepseal resolves it in
   kOther,       // any other reason: its text says which
 };
 
@@ -21,6 +25,9 @@ inline const char* reason_code_name(DigestReasonCode c) {
     case DigestReasonCode::kNotRegular: return "not_regular";
     case DigestReasonCode::kSymlink: return "symlink";
     case DigestReasonCode::kGone: return "gone";
+    case DigestReasonCode::kUnobserved: return "unobserved";
+    case DigestReasonCode::kReaderDependent: return "reader_dependent";
+    case DigestReasonCode::kForeignNamespace: return "foreign_namespace";
     case DigestReasonCode::kOther: return "other";
   }
   return "other";
@@ -32,6 +39,9 @@ inline DigestReasonCode reason_code_from_name(std::string_view n) {
   if (n == "not_regular") return DigestReasonCode::kNotRegular;
   if (n == "symlink") return DigestReasonCode::kSymlink;
   if (n == "gone") return DigestReasonCode::kGone;
+  if (n == "unobserved") return DigestReasonCode::kUnobserved;
+  if (n == "reader_dependent") return DigestReasonCode::kReaderDependent;
+  if (n == "foreign_namespace") return DigestReasonCode::kForeignNamespace;
   return DigestReasonCode::kOther;
 }
 

@@ -88,6 +88,11 @@ nlohmann::json encode_digest(const DigestRecord& d) {
   if (d.id) j["id"] = id_json(*d.id);
   if (d.found_id) j["found_id"] = id_json(*d.found_id);
   if (!d.alias.empty()) j["alias"] = d.alias;
+  if (d.proof)
+    j["proof"] = {{"kind", "no_writer"},
+                  {"event_seq", d.proof->event_seq},
+                  {"verified_ns", d.proof->verified_ns},
+                  {"sha256", d.proof->sha256}};
   return j;
 }
 
@@ -116,6 +121,15 @@ DigestRecord decode_digest(const nlohmann::json& j) {
   d.id = id_from(j, "id");
   d.found_id = id_from(j, "found_id");
   d.alias = str(j, "alias");
+  if (auto p = j.find("proof"); p != j.end() && p->is_object() && str(*p, "kind") == "no_writer") {
+    auto seq = p->find("event_seq");
+    auto at = p->find("verified_ns");
+    std::string sha = str(*p, "sha256");
+    if (seq != p->end() && seq->is_number_unsigned() && seq->get<uint64_t>() > 0 &&
+        seq->get<uint64_t>() <= UINT32_MAX && at != p->end() && at->is_number_unsigned() &&
+        sha.size() == 64 && sha.find_first_not_of("0123456789abcdef") == std::string::npos)
+      d.proof = NoWriterProof{static_cast<uint32_t>(seq->get<uint64_t>()), at->get<uint64_t>(), sha};
+  }
   // an "exact" record without a digest vouches for nothing
   if (d.exact() && d.sha256.empty()) d.status = DigestStatus::kUnavailable;
   return d;

@@ -33,6 +33,16 @@ const char* status_name(DigestStatus s);
 // An unknown status (a newer writer's) reads as unavailable: never as exact.
 DigestStatus status_from_name(std::string_view n);
 
+// Evidence that a content or exec digest of kind "unobserved" is the content the event saw after
+// all (docs/digests.md, "No writer"): no file had write access to it when the event's inode was
+// read, and nothing may have been granted write access to it between then and verified_ns. The
+// model checks the second half against the events (Model::finish); only then is it exact.
+struct NoWriterProof {
+  uint32_t event_seq = 0;    // the event's seq (ss_inode.seq)
+  uint64_t verified_ns = 0;  // monotonic time by which the hash was done and its identity checked
+  std::string sha256;        // the digest it would prove
+};
+
 struct DigestRecord {
   DigestRole role = DigestRole::kContent;
   std::string path;
@@ -47,6 +57,7 @@ struct DigestRecord {
   std::optional<Inode> id;        // the version the digest is of (dev, ino, size, mtime, ctime)
   std::optional<Inode> found_id;  // what was there instead, when that differs from the event's
   std::string alias;              // pre-images: the path as the call spelled it, if it differs
+  std::optional<NoWriterProof> proof;  // raced "unobserved" records only
 
   bool exact() const { return status == DigestStatus::kExact; }
 };

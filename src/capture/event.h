@@ -52,6 +52,9 @@ struct Event {
   // Which step of the tracer the process belongs to (ss_event.step): how a tracer that follows
   // several steps routes the event to its step's journal. Not journaled (a journal is one step).
   uint16_t step = 0;
+  // The event's place in the probes' one order across CPUs (ss_inode.seq), taken at sys_exit
+  // after the call's work and before its inode was read; 0 in journals of older probes.
+  uint32_t seq = 0;
 
   std::string obj;    // the kernel object's absolute path (fd result, fd argument, exe)
   std::string cwd;    // exec: the working directory at exec
@@ -67,5 +70,26 @@ struct Event {
   int err() const { return ret < 0 ? static_cast<int>(-ret) : 0; }
   bool operator==(const Event&) const = default;
 };
+
+// Whether an OPEN's OBJ and identity may not be the file the call opened: the probe found no
+// file, or one of another access mode, in the returned descriptor (SS_F_FD_UNCERTAIN), or the
+// caller shares its descriptor table and the file's name is not the one it asked for (a thread
+// may have put another file in the slot; a symbolic link as the last component looks the same,
+// and is reported as uncertain too: docs/events.md).
+inline bool open_uncertain(const Event& e) {
+  if (e.kind != Kind::OPEN || e.failed()) return false;
+  if (e.flags & SS_F_FD_UNCERTAIN) return true;
+  if (!(e.flags & SS_F_FD_SHARED) || e.path.empty() || e.obj.empty()) return false;
+  if (e.args[2] & 020000000) return false;  // O_TMPFILE: the file has no name of its own
+  auto base = [](const std::string& p) {
+    size_t end = p.find_last_not_of('/');
+    if (end == std::string::npos) return std::string("/");
+    size_t start = p.find_last_of('/', end);
+    return p.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  };
+  std::string want = base(e.path), got = base(e.obj);
+  if (want == "." || want == "..") return false;  // a directory named by a dot: no name to compare
+  return want != got;
+}
 
 }  // namespace stepseal

@@ -34,6 +34,32 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
   r.ts_ns = e.ts_ns;
   r.expected = FileId{e.ino.dev, e.ino.ino, e.ino.size, e.ino.mtime_ns, e.ino.ctime_ns};
   r.check_visibility = true;
+  r.no_writer = e.ino.flags & SS_INO_NO_WRITER;
+  r.seq = e.seq;
+  // Content no hash of stepseal's can vouch for: recorded as such, and never opened (a FUSE
+  // server of the step's would see the hashing thread's reads, and could stall it).
+  auto refuse = [&](DigestReasonCode code, const char* why) {
+    std::string key = std::string("refused:") + std::to_string(static_cast<int>(role)) + path +
+                      ':' + std::to_string(e.ino.dev) + ':' + std::to_string(e.ino.ino);
+    lookups_++;
+    if (!requested_.insert(std::move(key)).second) {
+      repeats_++;
+      return;
+    }
+    HashOutcome o;
+    o.code = code;
+    o.reason = why;
+    o.id = r.expected;
+    digests_->emit(DigestService::record(r, o));
+  };
+  if (e.ino.flags & SS_INO_READER_DEPENDENT)
+    return refuse(DigestReasonCode::kReaderDependent,
+                  "on a file system that may serve each reader other bytes (FUSE, network): "
+                  "what stepseal would read proves nothing about what the step read");
+  if (e.blob_flags[SS_B_OBJ] & SS_BF_FOREIGN)
+    return refuse(DigestReasonCode::kForeignNamespace,
+                  "reached in another mount namespace (/proc/PID/root, a detached mount): the "
+                  "name means another file in stepseal's view");
   // Whether any change after the event must move ctime. A rewrite stamped with the same coarse
   // clock value as the last change keeps size, mtime and ctime. That cannot happen:
   //  - once the ctime has been queried (multigrain timestamps: the kernel then gives the next
@@ -85,8 +111,12 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
 
 void DigestPlan::on_event(const Event& e) {
   if (e.failed()) return;
+  // names in another mount namespace: the after-digest would hash stepseal's file of that name
+  const bool foreign = (e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
+                       SS_BF_FOREIGN;
   auto changed = [&](const std::string& p) {
-    if (!p.empty() && p[0] == '/' && p.find(" (deleted)") == std::string::npos) changed_.insert(p);
+    if (!foreign && !p.empty() && p[0] == '/' && p.find(" (deleted)") == std::string::npos)
+      changed_.insert(p);
   };
   switch (e.kind) {
     case Kind::EXEC:
@@ -94,6 +124,12 @@ void DigestPlan::on_event(const Event& e) {
     case Kind::OPEN: {
       uint64_t flags = e.args[2];
       if (flags & kOPath) break;
+      if (open_uncertain(e)) {
+        // the descriptor read at sys_exit was not the file opened: nothing of it is hashed;
+        // a write changed whatever the requested name led to
+        if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) changed(e.path);
+        break;
+      }
       // what an open reads is what was there, unless the open itself created or emptied it
       bool emptied = (e.args[4] & kFmodeCreated) || (flags & O_TRUNC);
       if ((flags & O_ACCMODE) != O_WRONLY && !emptied) content(DigestRole::kContent, e.obj, e);

@@ -11,6 +11,12 @@ namespace stepseal {
 
 
 namespace {
+int64_t monotonic_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 int64_t coarse_realtime_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
@@ -174,8 +180,13 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
   // without changing the identity. A same-tick rewrite can keep mtime, ctime and size.
   if (o.status == DigestStatus::kExact && r.check_visibility && !r.change_visible) {
     o.status = DigestStatus::kRaced;
+    o.code = DigestReasonCode::kUnobserved;
     o.reason = "changed just before the event, with its timestamps not yet observed: a rewrite "
                "since could keep them, so the content at the event cannot be proven";
+    // ... unless no writer could have made one: the model checks that against the events.
+    // Taken after the hash and its last identity check (or the cache lookup).
+    if (r.no_writer && r.seq)
+      o.proof = NoWriterProof{r.seq, static_cast<uint64_t>(monotonic_now_ns()), o.sha256};
     o.sha256.clear();
   }
   return o;
@@ -193,6 +204,7 @@ DigestRecord DigestService::record(const DigestRequest& r, const HashOutcome& o)
   // the reason for programs: the model branches on it, never on the text
   if (!o.reason.empty()) d.reason_code = o.code == DigestReasonCode::kNone ? DigestReasonCode::kOther : o.code;
   d.trigger = r.trigger;
+  d.proof = o.proof;
   auto inode = [](const FileId& f) {
     Inode n;
     n.dev = f.dev;

@@ -34,6 +34,10 @@ struct DigestRequest {
   // change its identity (see DigestPlan). Without that, the hash cannot prove the content.
   bool change_visible = false;
   bool check_visibility = false;    // set for content and exec requests
+  // The event saw no writer (SS_INO_NO_WRITER) and has a seq: an unobserved version's hash is
+  // kept with a proof for the model to check (docs/digests.md, "No writer").
+  bool no_writer = false;
+  uint32_t seq = 0;
   bool follow = true;
   std::string trigger;              // before: the system call that is about to change the file
 };

@@ -40,6 +40,7 @@ struct HashOutcome {
   DigestReasonCode code = DigestReasonCode::kNone;  // the same, for programs (kOther if unsure)
   std::optional<FileId> id;  // identity of what was hashed (or found)
   uint64_t bytes = 0;
+  std::optional<NoWriterProof> proof;  // see DigestRecord
 };
 
 // Hashes the regular file open at `fd` (the caller keeps ownership). When `expected` is given,

@@ -33,7 +33,7 @@ namespace {
 constexpr uint64_t kAtFdcwd = static_cast<uint64_t>(-100);
 constexpr uint64_t kAtEmptyPath = 0x1000;
 constexpr uint64_t kAtRemovedir = 0x200;
-constexpr uint64_t kRenameNoreplace = 1, kRenameExchange = 2;
+constexpr uint64_t kRenameNoreplace = 1;
 
 int64_t monotonic_ns() {
   timespec ts{};
@@ -281,13 +281,15 @@ void PreimageMonitor::handle(const ::seccomp_notif& req) {
   } else if (name == "ftruncate" || name == "ftruncate64") {
     targets.push_back(target_of(pid, arg(0), "", true));
   } else if (name == "rename") {
+    // the target (about to be replaced) and the source (its name about to go: a file the step
+    // made and moves away keeps a digest of what it held)
     if ((b = str(1))) targets.push_back(target_of(pid, kAtFdcwd, *b, false));
+    if ((a = str(0))) targets.push_back(target_of(pid, kAtFdcwd, *a, false));
   } else if (name == "renameat" || name == "renameat2") {
     uint64_t flags = name == "renameat2" ? arg(4) : 0;
     if (!(flags & kRenameNoreplace) && (b = str(3)))
       targets.push_back(target_of(pid, arg(2), *b, false));
-    if ((flags & kRenameExchange) && (a = str(1)))
-      targets.push_back(target_of(pid, arg(0), *a, false));
+    if ((a = str(1))) targets.push_back(target_of(pid, arg(0), *a, false));
   } else if (name == "unlink") {
     if ((a = str(0))) targets.push_back(target_of(pid, kAtFdcwd, *a, false));
   } else if (name == "unlinkat") {

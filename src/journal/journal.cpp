@@ -23,8 +23,9 @@ using namespace framing;  // NOLINT: the shared byte-level pieces
 
 // ---- event encoding -----------------------------------------------------------------------
 // kind flags nr ts pid tid zigzag(ret) args[6] [ino: dev ino zz(size) zz(mtime) zz(ctime) mode
-// nlink] blob_flags[6] then string ids: obj cwd path raw path2 raw2 sockaddr, argc, argv ids.
-// All varints; string id 0 is the empty string.
+// nlink] blob_flags[6] then string ids: obj cwd path raw path2 raw2 sockaddr, argc, argv ids,
+// then the fields appended since (Compatibility rule): seq. All varints; string id 0 is the
+// empty string.
 
 void encode_event_payload(const Event& e,
                           const std::function<uint32_t(const std::string&)>& intern,
@@ -53,6 +54,7 @@ void encode_event_payload(const Event& e,
     put_varint(out, s->empty() ? 0 : intern(*s));
   put_varint(out, e.argv.size());
   for (const auto& a : e.argv) put_varint(out, intern(a));
+  put_varint(out, e.seq);  // appended field 1
 }
 
 Decoded decode_event_payload(std::string_view in, const std::vector<std::string>& strings,
@@ -120,6 +122,12 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
     if (!str(&a)) return false;
     argv_bytes += a.size();
     if (argv_bytes > kMaxEventArgvBytes) return false;
+  }
+  // appended fields, each absent from journals written before it existed
+  if (!in.empty()) {
+    uint64_t seq = 0;
+    if (!get_varint(&in, &seq) || seq > UINT32_MAX) return false;
+    e->seq = static_cast<uint32_t>(seq);
   }
   *trailing = in.size();  // fields a newer writer appended: skipped (Compatibility rule)
   return true;

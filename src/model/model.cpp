@@ -120,6 +120,21 @@ SockAddr decode_sockaddr(const std::string& raw) {
   return a;
 }
 
+namespace {
+// The destination a datagram really went to: IPv4 sockets read an AF_UNSPEC sockaddr as AF_INET
+// (udp_sendmsg, ping and raw sockets alike), so the record names the address it carried.
+std::string sent_to(const Event& e) {
+  std::string raw = e.sockaddr;
+  const bool sends = e.kind == Kind::SENDTO || e.kind == Kind::DNS;
+  if (sends && static_cast<int>(e.args[1]) == AF_INET && raw.size() >= sizeof(sockaddr_in) &&
+      raw[0] == 0 && raw[1] == 0) {
+    sa_family_t inet = AF_INET;
+    std::memcpy(raw.data(), &inet, sizeof inet);
+  }
+  return raw;
+}
+}  // namespace
+
 Process& Model::proc(uint32_t pid, uint64_t ts) {
   auto it = live_.find(pid);
   if (it != live_.end()) return procs_[it->second];
@@ -142,9 +157,18 @@ void Model::touch(const std::string& path, uint32_t access, const Event& e, bool
                                 kRenameTo | kLink | kMmapWrite;
   if ((access & kChanges) && (!f.first_change_ns || e.ts_ns < f.first_change_ns))
     f.first_change_ns = e.ts_ns;
-  // content changes (not new names): what a descriptor opened earlier could read
-  if ((access & (kWrite | kOverwrite | kMmapWrite)) && e.ts_ns > f.last_write_ns)
-    f.last_write_ns = e.ts_ns;
+  // content changes (not new names): what a descriptor opened earlier could read, kept by the
+  // file's identity (a rename or a link gives it other names), by name when it is unknown
+  if (access & (kWrite | kOverwrite | kMmapWrite)) {
+    if (with_ino && (e.flags & SS_F_HAS_INO)) {
+      std::pair<uint64_t, uint64_t> id{e.ino.dev, e.ino.ino};
+      grants_[id].push_back({e.seq, e.ts_ns, (access & kCreate) != 0});
+      if (access & kMmapWrite) mapped_.insert(id);
+    } else {
+      anon_grants_.push_back({e.seq, e.ts_ns});
+      if (e.ts_ns > f.last_write_ns) f.last_write_ns = e.ts_ns;
+    }
+  }
   if (with_ino && (e.flags & SS_F_HAS_INO)) {
     if (!f.first_ino) f.first_ino = e.ino;
     f.last_ino = e.ino;
@@ -199,6 +223,17 @@ void Model::apply(const Event& e) {
               (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
       break;
     }
+  if (!e.failed() && ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
+                       SS_BF_FOREIGN)) {
+    // a name in another mount namespace: stepseal cannot read what it names, before or after
+    bool changes = e.kind != Kind::EXEC && e.kind != Kind::EXEC_INTERP && e.kind != Kind::CHDIR &&
+                   !(e.kind == Kind::OPEN && (e.args[2] & O_ACCMODE) == O_RDONLY &&
+                     !(e.args[2] & O_TRUNC));
+    if (changes)
+      gap("foreign_namespace", e.pid,
+          std::string(kind_name(e.kind)) + " of " + (e.obj.empty() ? e.path : e.obj) +
+              " in another mount namespace: its content before and after is not recorded");
+  }
   switch (e.kind) {
     case Kind::FORK: apply_fork(e); break;
     case Kind::EXEC: apply_exec(e); break;
@@ -221,11 +256,18 @@ void Model::apply(const Event& e) {
     case Kind::SETATTR: apply_setattr(e); break;
     case Kind::GAP: {
       static const char* what[] = {"", "io_uring_setup", "io_uring_enter", "io_uring_register",
-                                   "io_setup", "io_submit"};
+                                   "io_setup", "io_submit", "xfs_handle_ioctl"};
       uint64_t g = e.args[0];
       std::string detail = g < std::size(what) ? what[g] : "gap" + std::to_string(g);
-      gap(g >= SS_GAP_AIO_SETUP ? "aio" : "io_uring", e.pid,
-          detail + (e.failed() ? " (failed: " + errno_name(e.err()) + ")" : ""));
+      const char* kind = g == SS_GAP_HANDLE_IOCTL ? "handle_open"
+                         : g >= SS_GAP_AIO_SETUP  ? "aio"
+                                                  : "io_uring";
+      if (g == SS_GAP_HANDLE_IOCTL)
+        detail += (e.args[2] & 0xff) == 107
+                      ? ": a file opened by handle, with no open system call; writes through it "
+                        "move no timestamps"
+                      : ": extended attributes set by handle";
+      gap(kind, e.pid, detail + (e.failed() ? " (failed: " + errno_name(e.err()) + ")" : ""));
       // a call hardened mode denies: listed with the sensitive calls as well
       apply_syscall_named(e, detail, false);
       break;
@@ -285,6 +327,10 @@ void Model::apply_exit(const Event& e) {
   if (it == live_.end()) return;
   Process& p = procs_[it->second];
   p.wait_status = static_cast<int>(e.ret);
+  if (WIFSIGNALED(*p.wait_status) && WCOREDUMP(*p.wait_status))
+    gap("kernel_write", e.pid,
+        "a core dump of " + (p.exe.empty() ? std::string("a process") : p.exe) +
+            ": the kernel wrote it (where core_pattern says) with no system call of the step's");
   p.end_ns = e.ts_ns;
   // The root command's exit ends the step; SIGKILLed exits after it were stepseal's cleanup.
   if (p.root && !step_end_ns_) {
@@ -298,6 +344,18 @@ void Model::apply_exit(const Event& e) {
 void Model::apply_open(const Event& e) {
   if (e.failed()) {
     fail(e.path.empty() ? "<handle>" : e.path, "open", e);
+    return;
+  }
+  if (open_uncertain(e)) {
+    // The file in the descriptor is not certainly the one opened: the access is recorded under
+    // the name asked for, with no identity, and the record says it is not whole.
+    gap("fd_race", e.pid,
+        "open of " + (e.path.empty() ? std::string("a file handle") : e.path) +
+            ": another thread changed or closed the new descriptor before the probe read it");
+    uint64_t flags = e.args[2];
+    uint32_t a = (flags & O_ACCMODE) == O_RDONLY ? kRead : (flags & O_ACCMODE) == O_WRONLY ? kWrite : kRead | kWrite;
+    if (flags & O_TRUNC) a |= kWrite;
+    if (!(flags & kOPath) && !e.path.empty()) touch(e.path, a, e, false);
     return;
   }
   uint64_t flags = e.args[2];
@@ -418,7 +476,7 @@ void Model::apply_net(const Event& e) {
                                static_cast<int>(e.args[2]));
   } else {
     int af = static_cast<int>(e.args[1]);
-    SockAddr sa = decode_sockaddr(e.sockaddr);
+    SockAddr sa = decode_sockaddr(sent_to(e));
     n.family = af ? family_name(af) : sa.family;
     n.protocol = af ? protocol_name(af, static_cast<int>(e.args[2]), static_cast<int>(e.args[3]))
                     : std::string();
@@ -443,7 +501,23 @@ void Model::apply_net(const Event& e) {
 }
 
 void Model::apply_syscall(const Event& e) {
-  apply_syscall_named(e, syscalls::syscall_name(e.nr, e.compat()), e.flags & SS_F_DENIED);
+  const std::string name = syscalls::syscall_name(e.nr, e.compat());
+  apply_syscall_named(e, name, e.flags & SS_F_DENIED);
+  // Observe mode lets these through; when one succeeds, the probes may no longer see everything
+  // (the tracer's maps changed, another process steered or written to, a kernel module), or
+  // the kernel writes a file with no system call of the step's.
+  if (!e.failed() && !(e.flags & SS_F_DENIED)) {
+    constexpr long kPtraceTraceme = 0;
+    if (name == "bpf" || name == "process_vm_writev" || name == "init_module" ||
+        name == "finit_module" || name == "kexec_load" || name == "kexec_file_load" ||
+        name == "fanotify_init" || name == "pidfd_getfd" ||
+        (name == "ptrace" && static_cast<long>(e.args[0]) != kPtraceTraceme))
+      gap("tracer_evasion", e.pid,
+          name + " succeeded: what the step did through it may be missing from the record");
+    else if (name == "acct" && e.args[0] != 0)
+      gap("kernel_write", e.pid,
+          "acct succeeded: the kernel appends a record to a file for every process that ends");
+  }
   // a raw or packet socket refused by hardened mode's seccomp filter is a network attempt too
   if (!e.compat() && e.nr == SYS_socket) {
     Event s = e;
@@ -476,7 +550,7 @@ void Model::apply_dns(const Event& e) {
   bool tcp = static_cast<int>(e.args[2]) == SOCK_STREAM;
   q.protocol = protocol_name(af, static_cast<int>(e.args[2]), static_cast<int>(e.args[3]));
   q.port = static_cast<uint32_t>(e.args[4]);
-  q.server = decode_sockaddr(e.sockaddr).address;
+  q.server = decode_sockaddr(sent_to(e)).address;
   if (tcp && e.raw2.size() <= 2) return;  // the length prefix of a tcp query, written alone
   auto d = parse_dns_query(e.raw2, tcp);
   if (!d && tcp) d = parse_dns_query(e.raw2, false);  // ... and the query that follows it
@@ -556,7 +630,66 @@ bool renames(const std::string& call) { return call.rfind("rename", 0) == 0; }
 
 }  // namespace
 
+// A digest the hashing service could not prove at once ("unobserved": the file changed within
+// the clock tick before the event) is exact when its no-writer proof holds: no file had write
+// access at the event (the probe saw i_writecount <= 0 after taking the event's seq), so a
+// change since needed a new grant of write access, and none was granted to that file, nor to a
+// file the probes could not identify, after the event's seq and before the hash was verified.
+void Model::promote(DigestRecord* d) const {
+  if (d->status != DigestStatus::kRaced || d->reason_code != DigestReasonCode::kUnobserved ||
+      !d->proof || !d->id)
+    return;
+  const NoWriterProof& p = *d->proof;
+  auto after_event = [&](const Grant& g) {
+    // seq order (wrap-safe); an unordered grant (seq 0) counts as after
+    return g.seq == 0 || static_cast<int32_t>(g.seq - p.event_seq) > 0;
+  };
+  auto in_window = [&](const Grant& g) { return after_event(g) && g.ts_ns <= p.verified_ns; };
+  if (auto it = grants_.find({d->id->dev, d->id->ino}); it != grants_.end()) {
+    // grants after the file's number was given to a new file (created after the event) are not
+    // this file's
+    std::optional<uint32_t> reborn;
+    for (const Grant& g : it->second)
+      if (g.created && g.seq && after_event(g) &&
+          (!reborn || static_cast<int32_t>(g.seq - *reborn) < 0))
+        reborn = g.seq;
+    for (const Grant& g : it->second)
+      if (in_window(g) && !(reborn && g.seq && static_cast<int32_t>(g.seq - *reborn) >= 0)) return;
+  }
+  for (const Grant& g : anon_grants_)
+    if (in_window(g)) return;
+  d->status = DigestStatus::kExact;
+  d->sha256 = p.sha256;
+  d->reason.clear();
+  d->reason_code = DigestReasonCode::kNone;
+}
+
+// Writes through an already dirty shared mapping do not stamp the file: no identity check can
+// tell the version read from a later one. Kept by identity, so another name of the file (a
+// rename, a hard link) is covered too.
+bool Model::mapped_shared(const DigestRecord& d, const FileRecord* f) const {
+  if (f && (f->access & kMmapWrite)) return true;
+  return d.id && mapped_.count({d.id->dev, d.id->ino});
+}
+
+// A read through a descriptor opened before a change to the same file may see the new bytes.
+bool Model::changed_after(const DigestRecord& d, const FileRecord& f) const {
+  if (f.last_write_ns > d.ts_ns) return true;  // a change to whatever file the name held
+  if (!d.id) return false;
+  auto it = grants_.find({d.id->dev, d.id->ino});
+  if (it == grants_.end()) return false;
+  uint64_t reborn = UINT64_MAX;  // when the number went to a new file (see Grant)
+  for (const Grant& g : it->second)
+    if (g.created && g.ts_ns > d.ts_ns) reborn = std::min(reborn, g.ts_ns);
+  for (const Grant& g : it->second)
+    if (g.ts_ns > d.ts_ns && g.ts_ns < reborn) return true;
+  return false;
+}
+
 void Model::finish() {
+  for (auto& [path, f] : files_)
+    for (auto& d : f.digests) promote(&d);
+  for (auto& d : exec_digests_) promote(&d);
   for (auto it = files_.begin(); it != files_.end();) {
     FileRecord& f = it->second;
     if (!f.access) {  // only digests named it (e.g. a pre-image of a call that then failed)
@@ -567,6 +700,7 @@ void Model::finish() {
     std::sort(f.digests.begin(), f.digests.end(),
               [](const DigestRecord& a, const DigestRecord& b) { return a.ts_ns < b.ts_ns; });
     const DigestRecord* before = nullptr;
+    const DigestRecord* removed = nullptr;
     for (const auto& d : f.digests) {
       // a device, FIFO or symlink: no content to hash, and not a failure
       if (d.reason_code == DigestReasonCode::kNotRegular ||
@@ -574,12 +708,10 @@ void Model::finish() {
         continue;
       if (d.role == DigestRole::kContent || d.role == DigestRole::kExec) {
         DigestRecord checked = d;
-        if (checked.exact() && (f.access & kMmapWrite)) {
-          // writes through an already dirty shared mapping do not stamp the file: no identity
-          // check can tell the version read from a later one
+        if (checked.exact() && mapped_shared(d, &f)) {
           checked.status = DigestStatus::kRaced;
           checked.reason = "the step mapped the file shared and writable";
-        } else if (checked.exact() && d.role == DigestRole::kContent && f.last_write_ns > d.ts_ns) {
+        } else if (checked.exact() && d.role == DigestRole::kContent && changed_after(d, f)) {
           // reads through a descriptor opened before a change may see the new bytes
           checked.status = DigestStatus::kRaced;
           checked.reason = "the step changed the file after opening it for reading";
@@ -595,6 +727,9 @@ void Model::finish() {
         if (!before && f.first_change_ns && d.ts_ns <= f.first_change_ns &&
             d.reason_code != DigestReasonCode::kGone)
           before = &d;
+        // the last content the name held before the step deleted it or moved it away
+        else if (d.exact() && (d.trigger.rfind("unlink", 0) == 0 || renames(d.trigger)))
+          removed = &d;
       } else if (d.role == DigestRole::kAfter) {
         bool gone = d.reason_code == DigestReasonCode::kGone && (f.access & (kDelete | kRenameFrom));
         if (!gone) fold(&s, d, "after");
@@ -602,6 +737,10 @@ void Model::finish() {
       }
     }
     if (s.versions.size() < 2) s.versions.clear();
+    if (removed && s.after.empty() && (f.access & (kDelete | kRenameFrom))) {
+      s.removed = removed->sha256;
+      if (s.status.empty()) s.status = "exact";
+    }
     if (before) {
       fold(&s, *before, "before");
       if (before->exact()) s.before = before->sha256;
@@ -640,7 +779,7 @@ void Model::finish() {
     p.exe_digest_reason = best->reason;
     p.exe_sha256 = best->exact() ? best->sha256 : "";
     if (auto f = files_.find(p.exe);
-        !p.exe_sha256.empty() && f != files_.end() && (f->second.access & kMmapWrite)) {
+        !p.exe_sha256.empty() && mapped_shared(*best, f != files_.end() ? &f->second : nullptr)) {
       p.exe_digest_status = "raced";  // as for its file: see the content rule above
       p.exe_digest_reason = "the step mapped the file shared and writable";
       p.exe_sha256.clear();

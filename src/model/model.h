@@ -47,6 +47,7 @@ struct DigestSummary {
   std::string sha256;                 // content read or executed (first version)
   std::vector<std::string> versions;  // every distinct exact content digest, if more than one
   std::string before, after;
+  std::string removed;  // content when the step deleted the file or renamed it away
   std::string status;  // "exact", "raced", "unavailable"; empty when no digest applies
   std::string reason;
 };
@@ -82,7 +83,8 @@ struct FileRecord {
   std::optional<Inode> first_ino;  // identity at the first event that named the object
   std::optional<Inode> last_ino;
   uint64_t first_change_ns = 0;   // the step's first change to this path (0: never changed)
-  uint64_t last_write_ns = 0;     // the step's last change to the content at this path
+  uint64_t last_write_ns = 0;     // the step's last change at this path whose file is unknown
+                                  // (truncate by name); known files: Model::grants_
   bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
   std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
   std::optional<uint32_t> uid_set, gid_set;  // the last owner / group a chown set
@@ -204,7 +206,23 @@ class Model {
   void apply_syscall_named(const Event& e, const std::string& name, bool denied);
   void apply_dns(const Event& e);
   void apply_dns_learned(const Event& e);
+  void promote(DigestRecord* d) const;
+  bool changed_after(const DigestRecord& d, const FileRecord& f) const;
+  bool mapped_shared(const DigestRecord& d, const FileRecord* f) const;
 
+  // Write access granted to a file (by identity), in the probes' order: opens for writing,
+  // ftruncate, copies into it, shared writable mappings. What a descriptor opened earlier may
+  // read, and what the "no writer" proof of a digest must rule out (docs/digests.md).
+  // An inode number is reused once its file is gone: a grant that created the file starts a new
+  // file of that number, and ends the history of the one before.
+  struct Grant {
+    uint32_t seq = 0;
+    uint64_t ts_ns = 0;
+    bool created = false;
+  };
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<Grant>> grants_;
+  std::vector<Grant> anon_grants_;  // changes to a file the probes could not identify
+  std::set<std::pair<uint64_t, uint64_t>> mapped_;  // identities mapped shared and writable
   std::function<void(const FileOp&)> op_sink_;
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;

@@ -295,7 +295,8 @@ TEST_F(HostileJournal, AnArgcBombIsMalformed) {
     e.pid = e.tid = 1;
     std::string payload;
     journal::encode_event_payload(e, [](const std::string&) { return 0u; }, &payload);
-    payload.pop_back();  // argc 0 -> a huge argc, with enough zero ids to look plausible
+    payload.resize(payload.size() - 2);  // argc 0 and seq 0 -> a huge argc, with enough zero
+                                         // ids to look plausible
     payload += std::string("\x80\x80\x80\x20", 4);
     payload += std::string(1 << 17, '\0');
     w.append_raw(static_cast<uint16_t>(journal::RecordType::EVENT), 0, payload.data(),
