@@ -69,6 +69,29 @@ int run(RunArgs& a, std::vector<std::string> command) {
       return usage_error("run: the workspace " + o.workspace + " is not a directory");
     o.workspace = real;
     if (o.workspace == "/") return usage_error("run: the workspace cannot be /");
+    // The step runs as privileges.uid (root by default) with only the policy's capabilities:
+    // without CAP_DAC_OVERRIDE, root cannot write a tree another user owns (a tarball unpacked
+    // as root keeps its uids; a CI checkout belongs to the runner). Refused now, not halfway.
+    {
+      const uint32_t uid = o.policy->privileges.uid.value_or(0);
+      bool dac_override = false;
+      for (const auto& c : o.policy->privileges.capabilities)
+        dac_override = dac_override || policy::capability_number(c) == 1 /* CAP_DAC_OVERRIDE */;
+      const bool can_write = dac_override || (st.st_mode & S_IWOTH) ||
+                             (st.st_uid == uid && (st.st_mode & S_IWUSR)) ||
+                             (st.st_gid == uid && (st.st_mode & S_IWGRP));
+      if (!can_write)
+        return usage_error(
+            "run: the step cannot write its workspace " + o.workspace + ": it is owned by uid " +
+            std::to_string(st.st_uid) + " (mode " + [&] {
+              char m[8];
+              snprintf(m, sizeof m, "%04o", st.st_mode & 07777);
+              return std::string(m);
+            }() + ") and the step runs as uid " + std::to_string(uid) +
+            " without CAP_DAC_OVERRIDE. Set the policy's privileges.uid to " +
+            std::to_string(st.st_uid) + ", or chown the workspace (docs/policy.md, \"The "
+            "workspace's owner\")");
+    }
     // the journal must be outside the step's reach; it is hidden from the step either way
     char tdir[PATH_MAX] = {};
     std::string tp = o.trace_path.find('/') == std::string::npos ? "./" + o.trace_path : o.trace_path;

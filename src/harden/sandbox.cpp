@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -188,6 +189,12 @@ std::string restrict_self(const SandboxPlan& plan) {
   }
   for (const auto& n : drop) unsetenv(n.c_str());
 
+  // No core dumps: the kernel would write one with no system call of the step's, or hand it to
+  // a core_pattern pipe helper outside the step. A hard limit (the step cannot raise it without
+  // CAP_SYS_RESOURCE) of 1, not 0: the kernel skips a pipe dump only for 1 (its own recursion
+  // guard), and a file dump for anything below a page.
+  rlimit no_core{1, 1};
+  if (setrlimit(RLIMIT_CORE, &no_core) < 0) return fail("setrlimit RLIMIT_CORE");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail("no_new_privs");
   uint64_t keep = 0;
   for (int c : plan.capabilities) keep |= uint64_t{1} << c;

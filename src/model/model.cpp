@@ -120,7 +120,6 @@ SockAddr decode_sockaddr(const std::string& raw) {
   return a;
 }
 
-namespace {
 // The destination a datagram really went to: IPv4 sockets read an AF_UNSPEC sockaddr as AF_INET
 // (udp_sendmsg, ping and raw sockets alike), so the record names the address it carried.
 std::string sent_to(const Event& e) {
@@ -133,7 +132,6 @@ std::string sent_to(const Event& e) {
   }
   return raw;
 }
-}  // namespace
 
 Process& Model::proc(uint32_t pid, uint64_t ts) {
   auto it = live_.find(pid);

@@ -248,6 +248,8 @@ struct SockAddr {
   std::optional<uint32_t> port;
 };
 SockAddr decode_sockaddr(const std::string& raw);
+// The sockaddr of a SENDTO or DNS event as the kernel read it (AF_UNSPEC on IPv4: AF_INET).
+std::string sent_to(const Event& e);
 std::string family_name(int af);
 std::string protocol_name(int af, int type, int protocol);
 // The address of a DNS_LEARNED event (4 or 16 raw bytes), inet_ntop form; "" if malformed.

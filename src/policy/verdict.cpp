@@ -43,7 +43,7 @@ bool own_socket_path(std::string_view path, std::string_view ws) {
 std::optional<Violation> judge_address(const Policy& p, std::string_view ws, const Event& e,
                                        const JudgeState* st) {
   int af = static_cast<int>(e.args[1]);
-  SockAddr sa = decode_sockaddr(e.sockaddr);
+  SockAddr sa = decode_sockaddr(sent_to(e));
   std::string op(kind_name(e.kind));
   if (af == AF_UNIX) {
     const std::string& a = sa.address;
@@ -56,7 +56,19 @@ std::optional<Violation> judge_address(const Policy& p, std::string_view ws, con
     return make(e, e.failed(), "unix.outside_workspace", "unix",
                 op + " unix " + (a.empty() ? "(unnamed)" : a) + ": " + result(e));
   }
-  if ((af != AF_INET && af != AF_INET6) || !sa.port) return std::nullopt;
+  if (af != AF_INET && af != AF_INET6) return std::nullopt;
+  if (!sa.port) {
+    // a destination the record cannot read: refused by the guard, or sent where nothing can
+    // show it was allowed (a failure for another reason sent nothing)
+    if (e.failed() && e.err() != EPERM) return std::nullopt;
+    // AF_UNSPEC that the kernel does not read as an address: connect() dissolves an
+    // association, an IPv6 datagram goes to the connected peer (judged at its connect)
+    std::string raw = sent_to(e);
+    if (!e.failed() && raw.size() >= 2 && raw[0] == 0 && raw[1] == 0) return std::nullopt;
+    return make(e, e.failed(), "network.allow", "network",
+                op + " to a destination the record cannot read (" +
+                    (sa.family.empty() ? std::string("no address") : sa.family) + "): " + result(e));
+  }
   int type = static_cast<int>(e.args[2]) & 0xf;
   Protocol proto = type == SOCK_STREAM ? Protocol::kTcp : Protocol::kUdp;
   if (type != SOCK_STREAM && type != SOCK_DGRAM) return std::nullopt;  // raw: judged at socket()
@@ -128,6 +140,12 @@ std::optional<Violation> judge_event(const Policy& p, std::string_view ws, const
         return make(e, true, "socket.family", "socket",
                     family_name(static_cast<int>(e.args[0])) +
                         " socket (a family the network guard does not see): EPERM (seccomp)");
+      if (!e.compat() && e.nr == SYS_socket && (e.args[1] & 0xf) == SOCK_DGRAM &&
+          (e.args[2] == IPPROTO_ICMP || e.args[2] == IPPROTO_ICMPV6))
+        return make(e, true, "socket.icmp", "socket",
+                    family_name(static_cast<int>(e.args[0])) +
+                        " ICMP (ping) socket: EPERM (seccomp; the network guard does not see "
+                        "echo requests)");
       if (!e.compat() && e.nr == SYS_socket)
         return e.args[0] == AF_PACKET || (e.args[1] & 0xf) == SOCK_PACKET
                    ? make(e, true, "socket.packet", "socket", "packet socket: EPERM (seccomp)")
