@@ -58,6 +58,8 @@ static __always_inline int builder_open(struct builder *b, __u16 kind, __u32 pid
   s->ev.ino.seq = (__u32)(__sync_fetch_and_add(&ss_event_seq, 1) + 1);
   __u32 *tv = bpf_map_lookup_elem(&tracked, &pid); /* the process's step (a fork: the parent's) */
   s->ev.step = tv ? SS_TRACK_STEP(*tv) : 0;
+  if (tv && (*tv & SS_TRACK_OWN_MNTNS))
+    s->ev.flags |= SS_F_OWN_MNTNS; /* kept by every handler: they OR their flags in */
   b->s = s;
   b->off = 0;
   return 0;

@@ -43,6 +43,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
     return 0;
   if (ctgid != ptgid) {
     __u32 val = SS_TRACK_VALUE(SS_TRACK_PROC, SS_TRACK_STEP(*v)); /* the parent's step */
+    /* a child in another mount namespace than its parent's (clone with CLONE_NEWNS), or of a
+     * parent that already was: its names are not the ones stepseal resolves */
+    if ((*v & SS_TRACK_OWN_MNTNS) ||
+        BPF_CORE_READ(parent, nsproxy, mnt_ns) != BPF_CORE_READ(child, nsproxy, mnt_ns))
+      val |= SS_TRACK_OWN_MNTNS;
     if (bpf_map_update_elem(&tracked, &ctgid, &val, BPF_ANY) < 0) {
       count(SS_C_LOST_TRACK);
       return 0;
@@ -126,7 +131,7 @@ static __always_inline void deny_exec_mapping(struct task_struct *t, long fd, __
   struct builder b;
   if (builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
     return;
-  b.s->ev.flags = SS_F_DENIED;
+  b.s->ev.flags |= SS_F_DENIED;
   b.s->ev.nr = NR_mmap;
   b.s->ev.ret = -EPERM_;
   b.s->ev.args[4] = fd;
@@ -252,7 +257,7 @@ static __always_inline void emit_denied(struct pt_regs *regs, long nr, int compa
     return; /* a call the filter refuses only with some arguments, failing for another reason */
   if (!is_traced(pid_tgid >> 32) || builder_open(&b, SS_K_SYSCALL, pid_tgid >> 32, (__u32)pid_tgid) < 0)
     return;
-  b.s->ev.flags = SS_F_DENIED | (compat ? SS_F_COMPAT : 0);
+  b.s->ev.flags |= SS_F_DENIED | (compat ? SS_F_COMPAT : 0);
   b.s->ev.nr = nr;
   b.s->ev.ret = -EPERM_;
   if (compat) {
@@ -394,9 +399,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
                 foreign_unix_peer(t, (long)c.args[0]);
   if (foreign)
     bpf_send_signal(9); /* before the call returns: nothing is sent to the foreign peer */
+  if (c.kind == SS_K_SYSCALL && ret == 0 &&
+      ((c.native_nr == NR_unshare && (c.args[0] & 0x00020000 /* CLONE_NEWNS */)) ||
+       c.native_nr == NR_setns)) {
+    __u32 tgid = pid_tgid >> 32;
+    __u32 *tv = bpf_map_lookup_elem(&tracked, &tgid);
+    if (tv)
+      __sync_fetch_and_or(tv, SS_TRACK_OWN_MNTNS);
+  }
   if (builder_open(&b, c.kind, pid_tgid >> 32, tid) < 0)
     return 0;
-  b.s->ev.flags = c.flags;
+  b.s->ev.flags |= c.flags;
   b.s->ev.nr = c.nr;
   b.s->ev.ret = ret;
   for (int i = 0; i < 6; i++)

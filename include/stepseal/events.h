@@ -159,6 +159,9 @@ enum ss_blob_slot {
 #define SS_F_FD_SHARED 0x0010 /* OPEN: the caller shares its descriptor table with another task
                                  (a thread), which could have replaced or closed the new
                                  descriptor before the probe read it at sys_exit */
+#define SS_F_OWN_MNTNS 0x0040 /* the process entered a mount namespace of its own after stepseal
+                                began following it: names in this event are resolved there, not
+                                in the view stepseal hashes in (no after-digest can be taken) */
 #define SS_F_FD_UNCERTAIN 0x0020 /* OPEN: the descriptor the call returned held no file, or one
                                     whose access mode is not the one asked for, when the probe read
                                     it: OBJ and ino are not the file the call opened */
@@ -243,6 +246,8 @@ struct ss_exec_key {
  * child inherits its parent's step). */
 #define SS_TRACK_PROC 1    /* trace this process */
 #define SS_TRACK_SPAWNER 2 /* do not trace this process; trace its children */
+#define SS_TRACK_OWN_MNTNS 0x1000000 /* entered a mount namespace since it was first followed
+                                        (clone/unshare CLONE_NEWNS, setns): see SS_F_OWN_MNTNS */
 #define SS_TRACK_HOW(v) ((v) & 0xff)
 #define SS_TRACK_STEP(v) ((__u16)((v) >> 8))
 #define SS_TRACK_VALUE(how, step) ((__u32)(how) | ((__u32)(step) << 8))

@@ -150,6 +150,7 @@ void Model::touch(const std::string& path, uint32_t access, const Event& e, bool
   auto& f = files_[path];
   if (f.path.empty()) f.path = path;
   f.access |= access;
+  if (foreign_event_ && (access & ~(kRead | kExec | kPathOnly))) f.foreign = true;
   f.pids.insert(e.pid);
   constexpr uint32_t kChanges = kCreate | kWrite | kOverwrite | kDelete | kRenameFrom |
                                 kRenameTo | kLink | kMmapWrite;
@@ -221,8 +222,10 @@ void Model::apply(const Event& e) {
               (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
       break;
     }
-  if (!e.failed() && ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
-                       SS_BF_FOREIGN)) {
+  foreign_event_ = ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
+                    SS_BF_FOREIGN) ||
+                   (e.flags & SS_F_OWN_MNTNS);
+  if (!e.failed() && foreign_event_) {
     // a name in another mount namespace: stepseal cannot read what it names, before or after
     bool changes = e.kind != Kind::EXEC && e.kind != Kind::EXEC_INTERP && e.kind != Kind::CHDIR &&
                    !(e.kind == Kind::OPEN && (e.args[2] & O_ACCMODE) == O_RDONLY &&
@@ -230,7 +233,8 @@ void Model::apply(const Event& e) {
     if (changes)
       gap("foreign_namespace", e.pid,
           std::string(kind_name(e.kind)) + " of " + (e.obj.empty() ? e.path : e.obj) +
-              " in another mount namespace: its content before and after is not recorded");
+              " in another mount namespace than stepseal reads in: its content after the step "
+              "is not recorded");
   }
   switch (e.kind) {
     case Kind::FORK: apply_fork(e); break;
@@ -735,6 +739,14 @@ void Model::finish() {
       }
     }
     if (s.versions.size() < 2) s.versions.clear();
+    if (f.foreign) {
+      // changed under a name of another mount namespace: what stepseal read under that name
+      // (before, after, at removal) may be another file's
+      before = removed = nullptr;
+      s.after.clear();
+      s.status = "unavailable";
+      s.reason = "changed in another mount namespace than stepseal reads in";
+    }
     if (removed && s.after.empty() && (f.access & (kDelete | kRenameFrom))) {
       s.removed = removed->sha256;
       if (s.status.empty()) s.status = "exact";

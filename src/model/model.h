@@ -86,6 +86,8 @@ struct FileRecord {
   uint64_t last_write_ns = 0;     // the step's last change at this path whose file is unknown
                                   // (truncate by name); known files: Model::grants_
   bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
+  bool foreign = false;           // named by an event in another mount namespace (the name may
+                                  // mean another file there): no before/after digest is its
   std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
   std::optional<uint32_t> uid_set, gid_set;  // the last owner / group a chown set
   std::vector<DigestRecord> digests;
@@ -223,6 +225,7 @@ class Model {
   std::map<std::pair<uint64_t, uint64_t>, std::vector<Grant>> grants_;
   std::vector<Grant> anon_grants_;  // changes to a file the probes could not identify
   std::set<std::pair<uint64_t, uint64_t>> mapped_;  // identities mapped shared and writable
+  bool foreign_event_ = false;  // the event being applied names things in another namespace
   std::function<void(const FileOp&)> op_sink_;
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;
