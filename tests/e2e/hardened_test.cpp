@@ -366,6 +366,34 @@ TEST_F(HardenedTest, PtraceOfAProcessOutsideTheStepIsBlocked) {
   EXPECT_TRUE(IsAlive(target.pid()));
 }
 
+// ICMP "ping" sockets are neither raw nor UDP: the network guard's checks would not see an echo
+// request's destination. Refused when the socket is made.
+TEST_F(HardenedTest, PingSocketsAreRefused) {
+  TracedRun r = RunHardened(BasePolicy(), {Prog("attacks"), "ping_socket"});
+  ASSERT_TRUE(Hardened(r));
+  EXPECT_TRUE(ExitedWith(r, kExitViolation));
+  EXPECT_EQ(Result(r, "ping"), "EPERM") << r.Describe();
+  EXPECT_TRUE(HasViolation(r, "socket.icmp", "socket"));
+}
+
+// A workspace the step's uid cannot write (a tree unpacked as root keeps its owner's uid) is
+// refused before the step starts, with the cause and the policy setting that fixes it.
+TEST_F(HardenedTest, AWorkspaceTheStepCannotWriteIsRefusedAtStart) {
+  ASSERT_EQ(chown(work().c_str(), 1026, 1026), 0) << strerror(errno);
+  ASSERT_EQ(chmod(work().c_str(), 0755), 0);
+  TracedRun refused = RunHardened(BasePolicy(), {"/bin/sh", "-c", "echo x > out"});
+  EXPECT_EQ(refused.run.exit_code, 125) << refused.Describe();  // refused: bad arguments
+  EXPECT_NE(refused.run.err.find("owned by uid 1026"), std::string::npos) << refused.Describe();
+  EXPECT_NE(refused.run.err.find("privileges.uid"), std::string::npos) << refused.Describe();
+  EXPECT_NE(access(work("out").c_str(), F_OK), 0);
+  // as the owner, the same step writes its workspace
+  json as_owner = BasePolicy();
+  as_owner["privileges"] = {{"uid", 1026}};
+  TracedRun ok = RunHardened(as_owner, {"/bin/sh", "-c", "echo x > out"}, {.name = "owner"});
+  EXPECT_EQ(ok.run.exit_code, 0) << ok.Describe();
+  EXPECT_EQ(ReadFile(work("out")), "x\n");
+}
+
 TEST_F(HardenedTest, IoUringIsBlocked) {
   const std::string secret =
       "uring-secret-" + std::filesystem::path(dir().path()).filename().string();

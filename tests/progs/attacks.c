@@ -20,6 +20,8 @@
  *                          writes DIR/f; the parent rewrites that file through
  *                          /proc/CHILD/root/DIR/f. Prints "foreign ok".
  *   bpf_map                creates a BPF array map (a successful bpf()).
+ *   ping_socket            an ICMP "ping" socket (SOCK_DGRAM, IPPROTO_ICMP); prints "ping ok" or
+ *                          "ping ERRNO".
  *   handle_open FILE       XFS: XFS_IOC_PATH_TO_HANDLE then XFS_IOC_OPEN_BY_HANDLE on FILE, and
  *                          a same-size rewrite through the descriptor it returns.
  */
@@ -267,6 +269,12 @@ static int handle_open(const char *file) {
   return 0;
 }
 
+static int ping_socket(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+  printf("ping %s\n", s >= 0 ? "ok" : strerrorname_np(errno));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s MODE ARGS...\n", argv[0]);
@@ -283,6 +291,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "unspec_send") && argc == 3) return unspec_send(atoi(argv[2]));
   if (!strcmp(m, "proc_root") && argc == 3) return proc_root(argv[2]);
   if (!strcmp(m, "bpf_map") && argc == 2) return bpf_map();
+  if (!strcmp(m, "ping_socket") && argc == 2) return ping_socket();
   if (!strcmp(m, "handle_open") && argc == 3) return handle_open(argv[2]);
   fprintf(stderr, "attacks: unknown mode or wrong arguments: %s\n", m);
   return 2;
