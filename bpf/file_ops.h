@@ -25,7 +25,7 @@ static __always_inline void on_open(struct builder *b, struct task_struct *t,
     /* The descriptor is read from the table after the call installed it: a thread sharing the
      * table may have closed it or put another file there (dup2) in between. The access mode must
      * be the one asked for; the name is compared in user space (the model). */
-    if (BPF_CORE_READ(t, files, count.counter) > 1) {
+    if ((c->flags & SS_F_FD_SHARED) || BPF_CORE_READ(t, files, count.counter) > 1) {
       b->s->ev.flags |= SS_F_FD_SHARED;
       __u32 want = (__u32)c->args[2];
       __u32 got = f ? BPF_CORE_READ(f, f_flags) : 0;
@@ -105,17 +105,37 @@ static __always_inline void on_copy(struct builder *b, struct task_struct *t,
   put_fd(b, SS_B_DIR2, t, (long)c->args[1], 1); /* inode: the destination */
 }
 
-/* Only shared mappings of files opened for writing are recorded: such a mapping can be made
- * writable later with mprotect(), so PROT_WRITE at mmap time is not the whole story. */
-static __always_inline int on_mmap(struct builder *b, struct task_struct *t,
-                                   const struct inflight_call *c)
+struct mapped_ctx {
+  struct file *file;
+  unsigned long flags;
+};
+
+static long mapped_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-  struct file *f = fd_file(t, (long)c->args[4]);
-  if (!f)
+  struct mapped_ctx *m = data;
+  m->file = BPF_CORE_READ(vma, vm_file);
+  m->flags = BPF_CORE_READ(vma, vm_flags);
+  return 0;
+}
+
+#define VM_SHARED_ 0x08
+#define VM_MAYWRITE_ 0x20
+
+/* Only shared mappings of files opened for writing are recorded: such a mapping can be made
+ * writable later with mprotect(), so PROT_WRITE at mmap time is not the whole story. The file
+ * is the one the new mapping holds (found at the address the call returned), not whatever the
+ * fd argument names by now: another thread may have put another file there. */
+static __always_inline int on_mmap(struct builder *b, struct task_struct *t,
+                                   const struct inflight_call *c, long ret)
+{
+  struct mapped_ctx m = {};
+  if (bpf_find_vma(bpf_get_current_task_btf(), (__u64)ret, mapped_vma, &m, 0) < 0)
+    return 0;
+  struct file *f = m.file; /* plain locals: CO-RE must not relocate mapped_ctx */
+  unsigned long vmf = m.flags;
+  if (!f || !(vmf & VM_SHARED_) || !(vmf & VM_MAYWRITE_))
     return 0;
   __u32 fmode = BPF_CORE_READ(f, f_mode);
-  if (!(fmode & FMODE_WRITE))
-    return 0;
   put_path(b, SS_B_OBJ, &f->f_path);
   put_inode(b, BPF_CORE_READ(f, f_inode));
   b->s->ev.args[5] = fmode;

@@ -230,6 +230,9 @@ static __always_inline void put_path(struct builder *b, int slot, const struct p
     w.fl |= SS_BF_TRUNC; /* deeper than we follow */
   if (leaf && !BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
     w.fl |= SS_BF_DELETED;
+  if (leaf && BPF_CORE_READ(leaf, d_parent) == leaf &&
+      (BPF_CORE_READ(leaf, d_flags) & 32 /* DCACHE_DISCONNECTED */))
+    w.fl |= SS_BF_DISCONNECTED;
   /* the walk ended at a namespace root: is it the caller's? (/proc/PID/root/..., a detached
    * mount, an fd from another namespace: the name is then not the caller's or stepseal's) */
   struct mount *root_mnt = w.m; /* a plain local: CO-RE must not relocate walk_ctx */
@@ -313,7 +316,9 @@ static __always_inline void put_inode(struct builder *b, struct inode *ino)
    * read belongs to an event with a larger seq (docs/digests.md, "No writer") */
   int writers = BPF_CORE_READ(ino, i_writecount.counter);
   int shared_maps = BPF_CORE_READ(ino, i_mapping, i_mmap_writable.counter);
-  if (writers <= 0 && shared_maps <= 0)
+  /* a stacked file system (overlayfs, ecryptfs) counts no writer of the file beneath it: a
+   * writer through the lower or upper path would not show here */
+  if (writers <= 0 && shared_maps <= 0 && BPF_CORE_READ(ino, i_sb, s_stack_depth) == 0)
     o->flags |= SS_INO_NO_WRITER;
   if (reader_dependent_fs(BPF_CORE_READ(ino, i_sb, s_magic)))
     o->flags |= SS_INO_READER_DEPENDENT;

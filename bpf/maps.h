@@ -24,7 +24,8 @@ struct inflight_call {
   __u32 nr;        /* raw number as called (i386 number for compat calls) */
   __u32 native_nr; /* the x86_64 equivalent */
   __u16 kind;      /* enum ss_kind */
-  __u16 flags;     /* SS_F_COMPAT */
+  __u16 flags;     /* SS_F_COMPAT; SS_F_FD_SHARED when the descriptor table was shared at entry */
+  __u64 file;      /* ftruncate, copy: the destination fd's struct file at entry (shared table) */
 };
 
 struct {

@@ -41,6 +41,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
   if (!v)
     return 0;
+  if (ctgid == ptgid && !(*v & SS_TRACK_OWN_MNTNS) &&
+      BPF_CORE_READ(parent, nsproxy, mnt_ns) != BPF_CORE_READ(child, nsproxy, mnt_ns))
+    __sync_fetch_and_or(v, SS_TRACK_OWN_MNTNS); /* a thread with CLONE_NEWNS: the process is */
   if (ctgid != ptgid) {
     __u32 val = SS_TRACK_VALUE(SS_TRACK_PROC, SS_TRACK_STEP(*v)); /* the parent's step */
     /* a child in another mount namespace than its parent's (clone with CLONE_NEWNS), or of a
@@ -293,6 +296,23 @@ static __always_inline int foreign_unix_peer(struct task_struct *t, long fd)
   return inum != *want;
 }
 
+/* After a successful PTRACE_ATTACH or PTRACE_SEIZE the new tracee is first on the caller's
+ * `ptraced` list (__ptrace_link adds at the head): is it one of the step's processes? The pid
+ * argument is in the caller's pid namespace, so the kernel's list is asked instead. */
+static __always_inline void mark_tracee(struct builder *b, struct task_struct *t)
+{
+  void *head = (void *)t + bpf_core_field_offset(struct task_struct, ptraced);
+  struct list_head *first = NULL;
+  if (bpf_probe_read_kernel(&first, sizeof(first), head) < 0 || !first || (void *)first == head)
+    return;
+  struct task_struct *tracee =
+      (struct task_struct *)((void *)first - bpf_core_field_offset(struct task_struct, ptrace_entry));
+  __u32 tg = BPF_CORE_READ(tracee, tgid);
+  b->s->ev.args[5] = tg;
+  if (!is_traced(tg))
+    b->s->ev.flags |= SS_F_OUTSIDE;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
@@ -348,6 +368,16 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
   c.nr = id;
   c.flags = compat ? SS_F_COMPAT : 0;
   c.native_nr = nr;
+  /* A descriptor table shared at entry: another task may swap the call's descriptors before the
+   * exit probe reads them. (Shared at neither entry nor exit: no other task could have, since
+   * only a task sharing the table can make another share it.) */
+  if (BPF_CORE_READ(t, files, count.counter) > 1) {
+    c.flags |= SS_F_FD_SHARED;
+    if (kind == SS_K_TRUNCATE && c.args[3])
+      c.file = (__u64)fd_file(t, (long)c.args[0]);
+    else if (kind == SS_K_COPY)
+      c.file = (__u64)fd_file(t, (long)c.args[1]);
+  }
   c.ts_ns = bpf_ktime_get_ns();
   __u32 tid = (__u32)pid_tgid;
   if (bpf_map_update_elem(&inflight, &tid, &c, BPF_ANY) < 0)
@@ -417,6 +447,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   /* the event time is the call's entry: ordering follows what the process asked for */
   b.s->ev.ts_ns = c.ts_ns;
 
+  if ((c.flags & SS_F_FD_SHARED) && c.file &&
+      ((c.kind == SS_K_TRUNCATE && (__u64)fd_file(t, (long)c.args[0]) != c.file) ||
+       (c.kind == SS_K_COPY && (__u64)fd_file(t, (long)c.args[1]) != c.file)))
+    b.s->ev.flags |= SS_F_FD_UNCERTAIN; /* the descriptor now holds another file */
   switch (c.kind) {
   case SS_K_OPEN: on_open(&b, t, &c, ret); break;
   case SS_K_EXEC_FAIL: on_exec_fail(&b, t, &c, ret); break;
@@ -431,7 +465,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   case SS_K_MEMFD: on_memfd(&b, t, &c, ret); break;
   case SS_K_COPY: on_copy(&b, t, &c); break;
   case SS_K_MMAP_WRITE:
-    if (!on_mmap(&b, t, &c)) {
+    if (!on_mmap(&b, t, &c, ret)) {
       builder_close(&b);
       return 0;
     }
@@ -450,7 +484,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   case SS_K_LISTEN: on_listen(&b, t, &c); break;
   case SS_K_SETATTR: on_setattr(&b, t, &c); break;
   case SS_K_GAP: break;
-  case SS_K_SYSCALL: break;
+  case SS_K_SYSCALL:
+    if (c.native_nr == NR_ptrace && ret == 0 && (c.args[0] == 16 /* PTRACE_ATTACH */ ||
+                                                 c.args[0] == 0x4206 /* PTRACE_SEIZE */))
+      mark_tracee(&b, t);
+    break;
   }
   builder_emit(&b);
   return 0;

@@ -162,6 +162,8 @@ enum ss_blob_slot {
 #define SS_F_OWN_MNTNS 0x0040 /* the process entered a mount namespace of its own after stepseal
                                 began following it: names in this event are resolved there, not
                                 in the view stepseal hashes in (no after-digest can be taken) */
+#define SS_F_OUTSIDE 0x0080  /* SYSCALL ptrace ATTACH/SEIZE: the process it attached to is not one
+                                of the step's (args[5]: its tgid) */
 #define SS_F_FD_UNCERTAIN 0x0020 /* OPEN: the descriptor the call returned held no file, or one
                                     whose access mode is not the one asked for, when the probe read
                                     it: OBJ and ino are not the file the call opened */
@@ -172,6 +174,9 @@ enum ss_blob_slot {
 #define SS_BF_PSEUDO 0x04    /* not reachable from a root: pipe, socket, memfd, anon inode */
 #define SS_BF_DELETED 0x08   /* the dentry is unlinked */
 #define SS_BF_READFAIL 0x10  /* user memory could not be read */
+#define SS_BF_DISCONNECTED 0x40 /* PATH: the leaf is a disconnected dentry (DCACHE_DISCONNECTED:
+                                   a file opened by handle whose directory entry is not cached):
+                                   the kernel has no path for it */
 #define SS_BF_FOREIGN 0x20   /* PATH: the walk ended at the root of a mount namespace other than
                                 the calling task's (reached through /proc/PID/root, a detached
                                 mount, another namespace's fd): the name means something else in

@@ -75,6 +75,9 @@ std::string render_path(std::string_view blob, uint8_t fl, uint32_t mode, uint64
       return "anon_inode:[" + std::to_string(ino) + "]";
     }
     if (name.front() == '[') return "anon_inode:" + std::string(name);
+    // a disconnected dentry (a file opened by handle whose directory entry is not cached): the
+    // kernel has no path for it, and neither has stepseal
+    if (fl & SS_BF_DISCONNECTED) return "disconnected:[" + std::to_string(ino) + "]";
     return "/" + std::string(name) + " (deleted)";
   }
   std::string out;

@@ -88,6 +88,7 @@ nlohmann::json encode_digest(const DigestRecord& d) {
   if (d.id) j["id"] = id_json(*d.id);
   if (d.found_id) j["found_id"] = id_json(*d.found_id);
   if (!d.alias.empty()) j["alias"] = d.alias;
+  if (d.prefix) j["prefix"] = {{"len", d.prefix->len}, {"sha256", d.prefix->sha256}};
   if (d.proof)
     j["proof"] = {{"kind", "no_writer"},
                   {"event_seq", d.proof->event_seq},
@@ -121,6 +122,13 @@ DigestRecord decode_digest(const nlohmann::json& j) {
   d.id = id_from(j, "id");
   d.found_id = id_from(j, "found_id");
   d.alias = str(j, "alias");
+  if (auto p = j.find("prefix"); p != j.end() && p->is_object()) {
+    auto len = p->find("len");
+    std::string sha = str(*p, "sha256");
+    if (len != p->end() && len->is_number_unsigned() && len->get<uint64_t>() > 0 &&
+        sha.size() == 64 && sha.find_first_not_of("0123456789abcdef") == std::string::npos)
+      d.prefix = DigestPrefix{len->get<uint64_t>(), sha};
+  }
   if (auto p = j.find("proof"); p != j.end() && p->is_object() && str(*p, "kind") == "no_writer") {
     auto seq = p->find("event_seq");
     auto at = p->find("verified_ns");

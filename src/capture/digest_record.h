@@ -43,6 +43,13 @@ struct NoWriterProof {
   std::string sha256;        // the digest it would prove
 };
 
+// The digest of a file's first `len` bytes, taken with an after-digest (docs/digests.md,
+// "Appends").
+struct DigestPrefix {
+  uint64_t len = 0;
+  std::string sha256;
+};
+
 struct DigestRecord {
   DigestRole role = DigestRole::kContent;
   std::string path;
@@ -58,6 +65,7 @@ struct DigestRecord {
   std::optional<Inode> found_id;  // what was there instead, when that differs from the event's
   std::string alias;              // pre-images: the path as the call spelled it, if it differs
   std::optional<NoWriterProof> proof;  // raced "unobserved" records only
+  std::optional<DigestPrefix> prefix;  // after-digests of files opened with O_APPEND
 
   bool exact() const { return status == DigestStatus::kExact; }
 };

@@ -79,8 +79,9 @@ struct Event {
 inline bool open_uncertain(const Event& e) {
   if (e.kind != Kind::OPEN || e.failed()) return false;
   if (e.flags & SS_F_FD_UNCERTAIN) return true;
-  if (!(e.flags & SS_F_FD_SHARED) || e.path.empty() || e.obj.empty()) return false;
-  if (e.args[2] & 020000000) return false;  // O_TMPFILE: the file has no name of its own
+  if (!(e.flags & SS_F_FD_SHARED)) return false;
+  // no name to compare (a handle, O_TMPFILE): nothing shows it is the file the call opened
+  if (e.path.empty() || e.obj.empty() || (e.args[2] & 020000000)) return true;
   auto base = [](const std::string& p) {
     size_t end = p.find_last_not_of('/');
     if (end == std::string::npos) return std::string("/");

@@ -136,6 +136,10 @@ void DigestPlan::on_event(const Event& e) {
       if ((flags & O_ACCMODE) != O_WRONLY && !emptied) content(DigestRole::kContent, e.obj, e);
       if ((flags & O_ACCMODE) != O_RDONLY || (e.args[4] & kFmodeCreated) || (flags & O_TRUNC))
         changed(e.obj);
+      // an append to content that was there: the after-digest also covers the old length
+      if ((flags & O_APPEND) && (flags & O_ACCMODE) != O_RDONLY && !emptied &&
+          (e.flags & SS_F_HAS_INO) && S_ISREG(e.ino.mode) && e.ino.size > 0)
+        appended_.emplace(e.obj, static_cast<uint64_t>(e.ino.size));
       break;
     }
     case Kind::RENAME:
@@ -159,6 +163,7 @@ void DigestPlan::finish() {
     r.role = DigestRole::kAfter;
     r.path = p;
     r.follow = false;  // the name the step wrote; a symlink is reported as one
+    if (auto a = appended_.find(p); a != appended_.end()) r.prefix_len = a->second;
     digests_->submit(std::move(r));
   }
   digests_->drain();

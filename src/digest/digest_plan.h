@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <unordered_set>
 #include <string>
@@ -37,6 +38,7 @@ class DigestPlan {
   DigestService* digests_;
   int64_t offset_;
   std::set<std::string> changed_;
+  std::map<std::string, uint64_t> appended_;  // path -> its size at the first O_APPEND open
   // (role, path, identity) already asked for: a build opens the same header thousands of times,
   // and one record per version is all the model needs
   std::unordered_set<std::string> requested_;

@@ -151,9 +151,9 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
         o.reason = "the step's mount namespace ended before the digest could be taken";
       else if (root_fd_ >= 0 && r.path.starts_with('/'))
         o = hash_path(root_fd_, r.path.size() > 1 ? r.path.substr(1) : ".", r.follow, r.expected,
-                      /*in_root=*/true);
+                      /*in_root=*/true, r.prefix_len);
       else
-        o = hash_path(dirfd, r.path, r.follow, r.expected);
+        o = hash_path(dirfd, r.path, r.follow, r.expected, /*in_root=*/false, r.prefix_len);
       if (o.status != DigestStatus::kExact || !o.id || coarse_ns > o.id->ctime_ns) break;
       if (attempt == 3) {
         o.status = DigestStatus::kRaced;
@@ -205,6 +205,7 @@ DigestRecord DigestService::record(const DigestRequest& r, const HashOutcome& o)
   if (!o.reason.empty()) d.reason_code = o.code == DigestReasonCode::kNone ? DigestReasonCode::kOther : o.code;
   d.trigger = r.trigger;
   d.proof = o.proof;
+  if (r.prefix_len && !o.prefix_sha256.empty()) d.prefix = DigestPrefix{r.prefix_len, o.prefix_sha256};
   auto inode = [](const FileId& f) {
     Inode n;
     n.dev = f.dev;

@@ -38,6 +38,10 @@ struct DigestRequest {
   // kept with a proof for the model to check (docs/digests.md, "No writer").
   bool no_writer = false;
   uint32_t seq = 0;
+  // After-digests of a file the step opened with O_APPEND: also the digest of its first
+  // prefix_len bytes (its size before the step appended), so the model can tell an append from
+  // a rewrite (pwritev2 RWF_NOAPPEND and fallocate can change earlier bytes).
+  uint64_t prefix_len = 0;
   bool follow = true;
   std::string trigger;              // before: the system call that is about to change the file
 };

@@ -54,7 +54,7 @@ size_t FileIdHash::operator()(const FileId& f) const noexcept {
 
 std::string sha256_hex(std::string_view bytes) { return util::sha256_hex(bytes); }
 
-HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
+HashOutcome hash_fd(int fd, const std::optional<FileId>& expected, uint64_t prefix_len) {
   struct stat before{};
   if (fstat(fd, &before) < 0) return unavailable(std::string("fstat: ") + strerror(errno));
   FileId id = file_id_of(before);
@@ -75,6 +75,7 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!md || !EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr)) return unavailable("OpenSSL");
   thread_local std::vector<char> buf(1 << 20);
+  std::string prefix;
   uint64_t total = 0;
   off_t off = 0;
   for (;;) {
@@ -84,7 +85,18 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
     if (n == 0) break;
     if (total + static_cast<uint64_t>(n) > kMaxHashBytes)
       return unavailable("grew past the hashing limit while being hashed", id);
-    if (!EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n)))
+    size_t head = 0;  // bytes of this chunk that complete the prefix
+    if (prefix_len > total && prefix_len <= total + static_cast<uint64_t>(n)) {
+      head = static_cast<size_t>(prefix_len - total);
+      std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> pre(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+      unsigned char pout[EVP_MAX_MD_SIZE];
+      unsigned int plen = 0;
+      if (!pre || !EVP_DigestUpdate(md.get(), buf.data(), head) ||
+          !EVP_MD_CTX_copy_ex(pre.get(), md.get()) || !EVP_DigestFinal_ex(pre.get(), pout, &plen))
+        return unavailable("OpenSSL digest failed", id);
+      prefix = hex(pout, plen);
+    }
+    if (!EVP_DigestUpdate(md.get(), buf.data() + head, static_cast<size_t>(n) - head))
       return unavailable("OpenSSL digest failed", id);
     off += n;
     total += static_cast<uint64_t>(n);
@@ -104,11 +116,12 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected) {
   }
   o.status = DigestStatus::kExact;
   o.sha256 = hex(out, len);
+  o.prefix_sha256 = prefix;
   return o;
 }
 
 HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
-                      const std::optional<FileId>& expected, bool in_root) {
+                      const std::optional<FileId>& expected, bool in_root, uint64_t prefix_len) {
   // Located first (O_PATH), opened only if it is a regular file: a name the step chose must not
   // make stepseal open a device or a fifo. In the step's root (in_root), symlinks and ".." are
   // resolved as the step would see them, never reaching out into stepseal's view.
@@ -136,7 +149,7 @@ HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
                 O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   close(p);
   if (fd < 0) return unavailable(std::string("cannot open: ") + strerror(errno));
-  HashOutcome o = hash_fd(fd, expected);
+  HashOutcome o = hash_fd(fd, expected, prefix_len);
   close(fd);
   return o;
 }

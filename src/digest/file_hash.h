@@ -41,6 +41,8 @@ struct HashOutcome {
   std::optional<FileId> id;  // identity of what was hashed (or found)
   uint64_t bytes = 0;
   std::optional<NoWriterProof> proof;  // see DigestRecord
+  std::string prefix_sha256;  // exact only, when a prefix length was asked for and the file
+                              // is at least that long: SHA-256 of its first prefix_len bytes
 };
 
 // Hashes the regular file open at `fd` (the caller keeps ownership). When `expected` is given,
@@ -49,14 +51,16 @@ struct HashOutcome {
 // step nothing to make and would keep stepseal hashing for years.
 inline constexpr uint64_t kMaxHashBytes = uint64_t{16} << 30;
 
-HashOutcome hash_fd(int fd, const std::optional<FileId>& expected);
+// prefix_len > 0: also the digest of the first prefix_len bytes (prefix_sha256).
+HashOutcome hash_fd(int fd, const std::optional<FileId>& expected, uint64_t prefix_len = 0);
 
 // Hashes the regular file at `path` (relative paths against `dirfd`; symlinks followed only if
 // `follow`); anything else (a device, a fifo, a directory) is "unavailable" and never opened
 // for reading. `in_root`: `dirfd` is a root directory (the step's), and the path is resolved
 // inside it (openat2 RESOLVE_IN_ROOT): absolute symlinks and ".." stay within it.
 HashOutcome hash_path(int dirfd, const std::string& path, bool follow,
-                      const std::optional<FileId>& expected, bool in_root = false);
+                      const std::optional<FileId>& expected, bool in_root = false,
+                      uint64_t prefix_len = 0);
 
 // SHA-256 of a byte string, lowercase hex (OpenSSL EVP).
 std::string sha256_hex(std::string_view bytes);

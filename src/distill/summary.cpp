@@ -150,6 +150,7 @@ nlohmann::json summary_json(const StepRecord& r) {
     if (p.killed_at_step_end) jp["killed_at_step_end"] = true;
     if (p.exec_blocked) jp["exec_blocked"] = true;
     if (!p.exe_sha256.empty()) jp["exe_sha256"] = p.exe_sha256;
+    if (!p.program.empty()) jp["program"] = p.program;
     if (!p.exe_digest_status.empty()) jp["exe_digest_status"] = p.exe_digest_status;
     if (!p.exe_digest_reason.empty()) jp["exe_digest_reason"] = p.exe_digest_reason;
     if (p.fileless) jp["fileless"] = true;

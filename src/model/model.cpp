@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "capture/decoder.h"
 #include "model/dns.h"
 #include "stepseal/syscall_table.h"
 #include "syscalls/denylist.h"
@@ -151,6 +152,7 @@ void Model::touch(const std::string& path, uint32_t access, const Event& e, bool
   if (f.path.empty()) f.path = path;
   f.access |= access;
   if (foreign_event_ && (access & ~(kRead | kExec | kPathOnly))) f.foreign = true;
+  if ((access & kRenameTo) && e.ts_ns > f.last_rename_to_ns) f.last_rename_to_ns = e.ts_ns;
   f.pids.insert(e.pid);
   constexpr uint32_t kChanges = kCreate | kWrite | kOverwrite | kDelete | kRenameFrom |
                                 kRenameTo | kLink | kMmapWrite;
@@ -322,6 +324,33 @@ void Model::apply_exec(const Event& e) {
   q.script = !e.raw2.empty() && !e.path.empty() ? e.path : std::string();
   touch(q.exe, kExec, e, true);
   if (!q.script.empty()) touch(q.script, kExec, e);
+  q.program.clear();
+  q.loader_wants = loader_program(q.exe, q.argv);
+}
+
+// `ld.so [OPTION...] PROGRAM [ARG...]`: the PROGRAM argument, or "" when EXE is not the dynamic
+// loader (glibc's ld-linux*.so*, ld.so) or runs no program (--list, --verify, --help ...).
+std::string loader_program(const std::string& exe, const std::vector<std::string>& argv) {
+  std::string base = exe.substr(exe.rfind('/') + 1);
+  if (!base.starts_with("ld-linux") && !base.starts_with("ld.so") && !base.starts_with("ld64.so"))
+    return {};
+  static const std::set<std::string> with_value = {
+      "--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0",
+      "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask"};
+  for (size_t i = 1; i < argv.size(); i++) {
+    const std::string& a = argv[i];
+    if (with_value.count(a)) {
+      i++;
+      continue;
+    }
+    if (a == "--list" || a == "--verify" || a == "--help" || a == "--version" ||
+        a == "--list-tunables" || a == "--list-diagnostics")
+      return {};
+    if (a == "--") continue;
+    if (a.starts_with("--")) continue;  // --inhibit-cache and options of newer loaders
+    return a;
+  }
+  return {};
 }
 
 void Model::apply_exit(const Event& e) {
@@ -360,6 +389,16 @@ void Model::apply_open(const Event& e) {
     if (!(flags & kOPath) && !e.path.empty()) touch(e.path, a, e, false);
     return;
   }
+  if (e.obj.starts_with("disconnected:")) {
+    // opened by handle, with no directory entry the kernel could name: say so, never a made-up
+    // path (the content is not hashed either: there is no name to read it by)
+    gap("unresolved_target", e.pid,
+        "open of a file by handle that has no path the kernel could name (device " +
+            std::to_string(e.ino.dev) + ", inode " + std::to_string(e.ino.ino) + ")");
+    if ((e.args[2] & O_ACCMODE) != O_RDONLY && (e.flags & SS_F_HAS_INO))
+      grants_[{e.ino.dev, e.ino.ino}].push_back({e.seq, e.ts_ns, false});
+    return;
+  }
   uint64_t flags = e.args[2];
   uint32_t a = 0;
   if (flags & kOPath) {
@@ -379,8 +418,35 @@ void Model::apply_open(const Event& e) {
   bool regular = !(e.flags & SS_F_HAS_INO) || S_ISREG(e.ino.mode);
   if ((flags & O_TRUNC) && !created && !step_made && regular && (a & kWrite)) a |= kOverwrite;
   touch(e.obj, a, e, true);
+  if ((a & kWrite) && e.obj.starts_with("/proc/")) {
+    // another process's memory opened for writing: one the probes do not follow (stepseal's
+    // spawner, a process outside the step) could act for the step unseen
+    std::string rest = e.obj.substr(6);
+    size_t slash = rest.find('/');
+    std::string pid = rest.substr(0, slash);
+    bool numeric = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric && slash != std::string::npos && rest.ends_with("/mem")) {
+      uint32_t n = static_cast<uint32_t>(std::strtoul(pid.c_str(), nullptr, 10));
+      bool ours = false;
+      for (const Process& p : procs_) ours = ours || p.pid == n;
+      if (!ours)
+        gap("tracer_evasion", e.pid,
+            "opened " + e.obj + " for writing: the memory of a process the probes do not follow");
+    }
+  }
+  if (auto it = live_.find(e.pid); it != live_.end() && (a & kRead)) {
+    Process& p = procs_[it->second];
+    if (!p.loader_wants.empty() &&
+        (e.path == join_path(p.cwd, p.loader_wants) || e.obj == join_path(p.cwd, p.loader_wants))) {
+      p.program = e.obj;  // what ld.so loaded and ran: recorded as executed
+      p.loader_wants.clear();
+      touch(e.obj, kExec, e, true);
+    }
+  }
   bool in_place = (a & kWrite) && !(flags & (O_APPEND | O_TRUNC)) && !created;
   if (auto it = files_.find(e.obj); in_place && it != files_.end()) it->second.in_place_write = true;
+  bool appends = (a & kWrite) && (flags & O_APPEND) && !(flags & O_TRUNC) && !created && !step_made;
+  if (auto it = files_.find(e.obj); appends && it != files_.end()) it->second.append_write = true;
 }
 
 // A change of a file's metadata, not of its content: recorded as an access of its own, with the
@@ -453,12 +519,24 @@ void Model::apply_file(const Event& e) {
     case Kind::UNLINK: touch(e.path, kDelete, e); break;
     case Kind::LINK:
     case Kind::SYMLINK: touch(e.path2, kLink, e); break;
-    case Kind::TRUNCATE: touch(e.obj.empty() ? e.path : e.obj, kWrite, e, true); break;
+    case Kind::TRUNCATE:
+      if (e.flags & SS_F_FD_UNCERTAIN) {
+        gap("fd_race", e.pid, "ftruncate: another thread changed the descriptor during the call");
+        anon_grants_.push_back({e.seq, e.ts_ns, false});
+        break;
+      }
+      touch(e.obj.empty() ? e.path : e.obj, kWrite, e, true);
+      break;
     case Kind::MKNOD:
     case Kind::MKDIR: touch(e.path, kCreate, e); break;
     case Kind::MEMFD: touch(e.obj, kCreate, e, true); break;
     case Kind::COPY:
       touch(e.obj, kRead, e);
+      if (e.flags & SS_F_FD_UNCERTAIN) {
+        gap("fd_race", e.pid, "copy: another thread changed the destination descriptor during the call");
+        anon_grants_.push_back({e.seq, e.ts_ns, false});
+        break;
+      }
       touch(e.path2, kWrite, e, true);
       break;
     case Kind::MMAP_WRITE: touch(e.obj, kMmapWrite, e, true); break;
@@ -509,11 +587,12 @@ void Model::apply_syscall(const Event& e) {
   // (the tracer's maps changed, another process steered or written to, a kernel module), or
   // the kernel writes a file with no system call of the step's.
   if (!e.failed() && !(e.flags & SS_F_DENIED)) {
-    constexpr long kPtraceTraceme = 0;
+    // ptrace: an attach to a process that is not the step's (stepseal's spawner, a process
+    // outside); the step's own processes stay followed while traced (strace, gdb)
     if (name == "bpf" || name == "process_vm_writev" || name == "init_module" ||
         name == "finit_module" || name == "kexec_load" || name == "kexec_file_load" ||
         name == "fanotify_init" || name == "pidfd_getfd" ||
-        (name == "ptrace" && static_cast<long>(e.args[0]) != kPtraceTraceme))
+        (name == "ptrace" && (e.flags & SS_F_OUTSIDE)))
       gap("tracer_evasion", e.pid,
           name + " succeeded: what the step did through it may be missing from the record");
     else if (name == "acct" && e.args[0] != 0)
@@ -641,23 +720,22 @@ void Model::promote(DigestRecord* d) const {
   if (d->status != DigestStatus::kRaced || d->reason_code != DigestReasonCode::kUnobserved ||
       !d->proof || !d->id)
     return;
+  // The proof rests on every grant of write access being an event: a record with a gap may
+  // have missed one (io_uring, a handle open, a process the probes lost). (Lost events make a
+  // record incomplete too; the summary withdraws its promotions: Model::set_incomplete.)
+  if (!gaps_.empty() || incomplete_) return;
   const NoWriterProof& p = *d->proof;
   auto after_event = [&](const Grant& g) {
     // seq order (wrap-safe); an unordered grant (seq 0) counts as after
     return g.seq == 0 || static_cast<int32_t>(g.seq - p.event_seq) > 0;
   };
   auto in_window = [&](const Grant& g) { return after_event(g) && g.ts_ns <= p.verified_ns; };
-  if (auto it = grants_.find({d->id->dev, d->id->ino}); it != grants_.end()) {
-    // grants after the file's number was given to a new file (created after the event) are not
-    // this file's
-    std::optional<uint32_t> reborn;
+  // Every grant to the file's number counts, also one to a new file that got the number after
+  // this one was gone: inode numbers are not unique on every file system (overlayfs without
+  // xino), and a proof must not rest on telling two files of one number apart.
+  if (auto it = grants_.find({d->id->dev, d->id->ino}); it != grants_.end())
     for (const Grant& g : it->second)
-      if (g.created && g.seq && after_event(g) &&
-          (!reborn || static_cast<int32_t>(g.seq - *reborn) < 0))
-        reborn = g.seq;
-    for (const Grant& g : it->second)
-      if (in_window(g) && !(reborn && g.seq && static_cast<int32_t>(g.seq - *reborn) >= 0)) return;
-  }
+      if (in_window(g)) return;
   for (const Grant& g : anon_grants_)
     if (in_window(g)) return;
   d->status = DigestStatus::kExact;
@@ -703,6 +781,7 @@ void Model::finish() {
               [](const DigestRecord& a, const DigestRecord& b) { return a.ts_ns < b.ts_ns; });
     const DigestRecord* before = nullptr;
     const DigestRecord* removed = nullptr;
+    const DigestRecord* after_rec = nullptr;
     for (const auto& d : f.digests) {
       // a device, FIFO or symlink: no content to hash, and not a failure
       if (d.reason_code == DigestReasonCode::kNotRegular ||
@@ -733,6 +812,7 @@ void Model::finish() {
         else if (d.exact() && (d.trigger.rfind("unlink", 0) == 0 || renames(d.trigger)))
           removed = &d;
       } else if (d.role == DigestRole::kAfter) {
+        if (d.exact()) after_rec = &d;
         bool gone = d.reason_code == DigestReasonCode::kGone && (f.access & (kDelete | kRenameFrom));
         if (!gone) fold(&s, d, "after");
         if (d.exact()) s.after = d.sha256;
@@ -747,6 +827,12 @@ void Model::finish() {
       s.status = "unavailable";
       s.reason = "changed in another mount namespace than stepseal reads in";
     }
+    // bound to the file the events last saw under this name: a pre-image is read before the
+    // call resolves the name, and another thread may have put another file there meanwhile
+    if (removed && f.last_ino && removed->id &&
+        (removed->id->dev != f.last_ino->dev || removed->id->ino != f.last_ino->ino))
+      removed = nullptr;
+    if (removed && f.last_rename_to_ns > removed->ts_ns) removed = nullptr;
     if (removed && s.after.empty() && (f.access & (kDelete | kRenameFrom))) {
       s.removed = removed->sha256;
       if (s.status.empty()) s.status = "exact";
@@ -755,10 +841,20 @@ void Model::finish() {
       fold(&s, *before, "before");
       if (before->exact()) s.before = before->sha256;
       // Content that existed was replaced, not appended to.
+      // An O_APPEND descriptor can still rewrite earlier bytes (pwritev2 RWF_NOAPPEND, fallocate
+      // punching a hole): only an after-digest whose prefix is the content from before shows
+      // that the step only appended.
+      bool appended_only = before->exact() && before->id &&
+                           (before->id->size == 0 ||
+                            (after_rec && after_rec->prefix &&
+                             after_rec->prefix->len == static_cast<uint64_t>(before->id->size) &&
+                             after_rec->prefix->sha256 == before->sha256));
       if ((f.access & (kWrite | kRenameTo)) &&
           (renames(before->trigger) || before->trigger.find("truncate") != std::string::npos ||
-           f.in_place_write))
+           f.in_place_write || (f.append_write && !appended_only)))
         f.access |= kOverwrite;
+    } else if (f.append_write) {
+      f.access |= kOverwrite;  // no pre-image: nothing shows the step only appended
     }
     ++it;
   }

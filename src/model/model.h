@@ -61,6 +61,11 @@ struct Process {
   std::string exe;     // the file the kernel ran (for a #! script: the interpreter)
   std::string script;  // the #! script, when the exec went through binfmt_script
   std::string interp;  // the ELF interpreter (ld.so) the kernel mapped, for a dynamic binary
+  // When the exec ran the dynamic loader itself (`ld.so PROGRAM ...`): the program it loaded,
+  // as the first file the process opened under the name its arguments gave. Not the exe: the
+  // kernel ran ld.so; the program's code came in by open and mmap.
+  std::string program;
+  std::string loader_wants;  // that name, until the open is seen
   std::string cwd;
   bool execed = false;
   bool root = false;  // forked by stepseal's spawner: the step's command
@@ -86,6 +91,8 @@ struct FileRecord {
   uint64_t last_write_ns = 0;     // the step's last change at this path whose file is unknown
                                   // (truncate by name); known files: Model::grants_
   bool in_place_write = false;    // opened for writing without O_APPEND or O_TRUNC
+  bool append_write = false;      // opened for writing with O_APPEND (not created, not emptied)
+  uint64_t last_rename_to_ns = 0; // the last rename onto this name
   bool foreign = false;           // named by an event in another mount namespace (the name may
                                   // mean another file there): no before/after digest is its
   std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
@@ -180,6 +187,9 @@ class Model {
   void apply_digest(DigestRecord d);
   // Resolves digests into files and processes; call once, after the last record.
   void finish();
+  // The record is known not to be whole (lost events, a damaged journal): finish() then proves
+  // no digest by "no writer" (docs/digests.md).
+  void set_incomplete() { incomplete_ = true; }
 
   const std::vector<Process>& processes() const { return procs_; }
   const std::map<std::string, FileRecord>& files() const { return files_; }
@@ -226,6 +236,7 @@ class Model {
   std::vector<Grant> anon_grants_;  // changes to a file the probes could not identify
   std::set<std::pair<uint64_t, uint64_t>> mapped_;  // identities mapped shared and writable
   bool foreign_event_ = false;  // the event being applied names things in another namespace
+  bool incomplete_ = false;     // set_incomplete(): no digest is promoted by a proof
   std::function<void(const FileOp&)> op_sink_;
   uint32_t spawner_ = 0;
   uint64_t step_end_ns_ = 0;
@@ -245,6 +256,7 @@ class Model {
 };
 
 // Helpers shared with the summary (exposed for tests).
+std::string loader_program(const std::string& exe, const std::vector<std::string>& argv);
 std::string errno_name(int err);
 struct SockAddr {
   std::string family, address;

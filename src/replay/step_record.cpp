@@ -1,5 +1,7 @@
 #include "replay/step_record.h"
 
+#include "journal/counters.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -59,6 +61,15 @@ StepRecord replay_step(RecordSource& source, const ReplayTaps& taps) {
   };
   while (auto rec = source.next()) apply(*rec);
   r.read = source.status();
+  {
+    // A digest is proven by "no writer" only from a record that saw every grant of write access:
+    // not from a damaged, cut or skipped journal, nor from one whose probes lost events.
+    nlohmann::json counters = r.end.value("counters", nlohmann::json::object());
+    if (!counters.is_object()) counters = nlohmann::json::object();
+    if (!r.read.intact || r.read.skipped_records || r.end.empty() ||
+        journal::lost_events(counters) > 0)
+      r.model.set_incomplete();
+  }
   r.model.finish();
   // After --fail-fast, stepseal itself killed the whole tree: no process "outlived" the step.
   const bool stopped = r.end.contains("stopped_by") && r.end["stopped_by"].is_string();

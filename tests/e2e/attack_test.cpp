@@ -133,13 +133,20 @@ TEST_F(AttackTest, ASuccessfulBpfCallMakesTheRecordIncomplete) {
   EXPECT_FALSE(r.summary.complete());
 }
 
-// Finding 6: ptrace lets the step act through another process (stepseal's spawner included).
-TEST_F(AttackTest, ASuccessfulPtraceAttachMakesTheRecordIncomplete) {
-  TracedRun r = Trace({Prog("ptrace_attach"), "child"});
+// Finding 6: ptrace of a process outside the step lets the step act through it: stepseal's own
+// spawner (pid 1 of the step's pid namespace), which the probes do not follow. Tracing its own
+// children (strace, gdb) keeps them followed, and the record whole.
+TEST_F(AttackTest, APtraceAttachOutsideTheStepMakesTheRecordIncomplete) {
+  TracedRun r = Trace({Prog("ptrace_attach"), "1"});
   ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
   ASSERT_NE(r.run.out.find("attach ok"), std::string::npos) << r.Describe();
   EXPECT_TRUE(r.summary.HasGap({{"kind", "tracer_evasion"}}));
   EXPECT_FALSE(r.summary.complete());
+
+  TracedRun own = Trace({Prog("ptrace_attach"), "child"});
+  ASSERT_EQ(own.run.exit_code, 0) << own.Describe();
+  ASSERT_NE(own.run.out.find("attach ok"), std::string::npos) << own.Describe();
+  EXPECT_TRUE(CleanRun(own));
 }
 
 // Finding 2: XFS handle ioctls open a file with no open system call, and writes through that
@@ -171,6 +178,87 @@ TEST_F(AttackTest, AnXfsOpenByHandleIsAGap) {
   ASSERT_EQ(ReadFile(mnt + "/f"), "EVILless\n");
   EXPECT_TRUE(r.summary.HasGap({{"kind", "handle_open"}}));
   EXPECT_FALSE(r.summary.complete());
+}
+
+// An O_APPEND descriptor can rewrite earlier bytes (pwritev2 RWF_NOAPPEND): that is an
+// overwrite. A plain append is not.
+TEST_F(AttackTest, AnAppendDescriptorThatRewritesIsAnOverwrite) {
+  WriteFile(work("rewritten"), "original content\n");
+  WriteFile(work("appended"), "original content\n");
+  TracedRun r = Trace({Prog("attacks"), "append", work("rewritten"), "1"});
+  ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
+  ASSERT_EQ(ReadFile(work("rewritten")), "XXiginal content\n");
+  EXPECT_TRUE(r.summary.HasAccess(work("rewritten"), "overwrite"));
+  TracedRun a = Trace({Prog("attacks"), "append", work("appended"), "0"});
+  ASSERT_EQ(a.run.exit_code, 0) << a.Describe();
+  ASSERT_EQ(ReadFile(work("appended")), "original content\nXX");
+  EXPECT_TRUE(a.summary.HasAccess(work("appended"), "write"));
+  EXPECT_TRUE(a.summary.LacksAccess(work("appended"), "overwrite"));
+}
+
+// `ld.so PROGRAM`: the kernel runs the loader, the program comes in by open and mmap. The
+// process names the program it really ran, and the program counts as executed.
+TEST_F(AttackTest, AProgramRunThroughTheLoaderIsNamed) {
+  const std::string ldso = Canonical("/lib64/ld-linux-x86-64.so.2");
+  WriteFile(work("in"), "through the loader\n");
+  TracedRun r = Trace({ldso, "/usr/bin/cat", work("in")});
+  ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
+  ASSERT_EQ(r.run.out, "through the loader\n");
+  auto procs = r.summary.ProcessesWhere({{"program", Canonical("/usr/bin/cat")}});
+  ASSERT_EQ(procs.size(), 1u) << Dump(r.summary.processes());
+  EXPECT_EQ(procs[0]->value("exe", ""), ldso);
+  EXPECT_TRUE(r.summary.HasAccess(Canonical("/usr/bin/cat"), "exec"));
+  const json* cat = r.summary.File(Canonical("/usr/bin/cat"));
+  ASSERT_NE(cat, nullptr);
+  EXPECT_EQ(cat->value("sha256", ""), Sha256Sum(Canonical("/usr/bin/cat")));
+}
+
+// Finding 8: a file opened by handle whose directory entry is not cached has no path: the record
+// says so (a gap), and never invents one ("// (deleted)").
+TEST_F(AttackTest, AFileOpenedByHandleWithNoPathIsSaidToHaveNone) {
+  WriteFile(work("h"), "by handle\n");
+  TracedRun r = Trace({Prog("attacks"), "handle_uncached", work("h")});
+  ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
+  ASSERT_NE(r.run.out.find("handle disconnected"), std::string::npos)
+      << "the dentry stayed cached: the test proved nothing\n" << r.Describe();
+  for (const auto& f : r.summary.files())
+    EXPECT_EQ(f.value("path", "").find("(deleted)"), std::string::npos) << f.dump();
+  EXPECT_TRUE(r.summary.HasGap({{"kind", "unresolved_target"}}));
+  EXPECT_FALSE(r.summary.complete());
+}
+
+// Finding 1: a FUSE file system of the step's own serves the step one program and stepseal's
+// hashing thread another, under one stable identity. What any reader outside the step gets proves
+// nothing: the exec's digest must not be exact (and stepseal must not hang on the server).
+TEST_F(AttackTest, ContentOnAReaderDependentFileSystemIsNeverExact) {
+  const std::string server = Prog("fuse_twofaced");
+  if (access(server.c_str(), X_OK) != 0) {
+    if (PrivilegeRequired()) FAIL() << server << " was not built (libfuse3-dev: tools/install-deps)";
+    GTEST_SKIP() << "libfuse3 not available";
+  }
+  ASSERT_EQ(access("/dev/fuse", R_OK | W_OK), 0) << "/dev/fuse: " << strerror(errno);
+  // two programs of one size: /bin/true, and /bin/true with its last byte (the section header
+  // table, which no loader reads) changed
+  const std::string decoy = work("decoy"), real = work("real"), mnt = work("mnt");
+  std::string bytes = ReadFile(Canonical("/bin/true"));
+  WriteFile(decoy, bytes);
+  bytes.back() ^= 0x5a;
+  WriteFile(real, bytes);
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  const std::string script =
+      "\"$1\" \"$2\" \"$3\" \"$4\" & i=0; until [ -e \"$2/prog\" ]; do i=$((i+1)); "
+      "[ $i -gt 400 ] && exit 9; sleep 0.01; done; \"$2/prog\"; rc=$?; umount \"$2\"; wait; exit $rc";
+  TracedRun r = Trace({"/bin/sh", "-c", script, "sh", server, mnt, real, decoy});
+  umount2(mnt.c_str(), MNT_DETACH);  // in case the step could not
+  ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
+  ASSERT_TRUE(r.parsed) << r.Describe();
+  auto ran = r.summary.ProcessesByExe(mnt + "/prog");
+  ASSERT_EQ(ran.size(), 1u) << Dump(r.summary.processes());
+  EXPECT_NE(ran[0]->value("exe_digest_status", ""), "exact") << ran[0]->dump();
+  EXPECT_FALSE(ran[0]->contains("exe_sha256")) << ran[0]->dump();
+  const json* f = r.summary.File(mnt + "/prog");
+  ASSERT_NE(f, nullptr);
+  EXPECT_FALSE(f->contains("sha256")) << f->dump();
 }
 
 }  // namespace

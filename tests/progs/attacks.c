@@ -22,6 +22,11 @@
  *   bpf_map                creates a BPF array map (a successful bpf()).
  *   ping_socket            an ICMP "ping" socket (SOCK_DGRAM, IPPROTO_ICMP); prints "ping ok" or
  *                          "ping ERRNO".
+ *   append FILE NOAPPEND   FILE opened O_WRONLY|O_APPEND; with NOAPPEND 1, "XX" written at offset 0
+ *                          with pwritev2(RWF_NOAPPEND) (earlier bytes rewritten); with 0 appended.
+ *   handle_uncached FILE   a handle for FILE (name_to_handle_at), the dentry cache dropped, then
+ *                          open_by_handle_at: prints "handle disconnected" when the kernel had no
+ *                          path for the file it opened, "handle connected" otherwise.
  *   handle_open FILE       XFS: XFS_IOC_PATH_TO_HANDLE then XFS_IOC_OPEN_BY_HANDLE on FILE, and
  *                          a same-size rewrite through the descriptor it returns.
  */
@@ -275,6 +280,40 @@ static int ping_socket(void) {
   return 0;
 }
 
+static int append(const char *file, int noappend) {
+  int fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) die("open %s", file);
+  struct iovec iov = {(void *)"XX", 2};
+  if (pwritev2(fd, &iov, 1, noappend ? 0 : -1, noappend ? RWF_NOAPPEND : 0) != 2) die("pwritev2");
+  printf("append ok\n");
+  return 0;
+}
+
+static int handle_uncached(const char *file) {
+  struct {
+    struct file_handle h;
+    unsigned char bytes[128];
+  } fh;
+  fh.h.handle_bytes = sizeof fh.bytes;
+  int mount_id;
+  if (name_to_handle_at(AT_FDCWD, file, &fh.h, &mount_id, 0) != 0) die("name_to_handle_at");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", file);
+  *strrchr(dir, '/') = 0;
+  int mfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (mfd < 0) die("open %s", dir);
+  /* the file's and its directory's dentries are not held: dropping the caches evicts them */
+  sync();
+  write_file("/proc/sys/vm/drop_caches", "2\n");
+  int fd = open_by_handle_at(mfd, &fh.h, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open_by_handle_at");
+  char link[64], target[4096] = {0};
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  if (readlink(link, target, sizeof target - 1) < 0) die("readlink");
+  printf("handle %s\n", strcmp(target, file) == 0 ? "connected" : "disconnected");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s MODE ARGS...\n", argv[0]);
@@ -292,6 +331,8 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "proc_root") && argc == 3) return proc_root(argv[2]);
   if (!strcmp(m, "bpf_map") && argc == 2) return bpf_map();
   if (!strcmp(m, "ping_socket") && argc == 2) return ping_socket();
+  if (!strcmp(m, "append") && argc == 4) return append(argv[2], atoi(argv[3]));
+  if (!strcmp(m, "handle_uncached") && argc == 3) return handle_uncached(argv[2]);
   if (!strcmp(m, "handle_open") && argc == 3) return handle_open(argv[2]);
   fprintf(stderr, "attacks: unknown mode or wrong arguments: %s\n", m);
   return 2;
