@@ -130,7 +130,10 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
       if (auto it = cache_.find(*r.expected); it != cache_.end()) {
         stats_.cache_hits++;
         o.status = DigestStatus::kExact;
-        o.sha256 = it->second;
+        o.sha256 = it->second.sha256;
+        // the cached hash proves this identity's content at the time it was verified (the
+        // no-writer window ends there: docs/digests.md)
+        o.verified_ns = it->second.verified_ns;
         o.id = r.expected;
         cached = true;
       } else {
@@ -174,7 +177,7 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
     if (o.bytes && o.id && counted_.emplace(*o.id, true).second) stats_.unique_files_hashed++;
     stats_.bytes_hashed += o.bytes;
     if (o.status == DigestStatus::kExact && o.id && coarse_ns > o.id->ctime_ns)
-      cache_[*o.id] = o.sha256;
+      cache_[*o.id] = Cached{o.sha256, o.verified_ns};
   }
   // The bytes hashed are the bytes at the event only if nothing could have changed them since
   // without changing the identity. A same-tick rewrite can keep mtime, ctime and size.
@@ -185,8 +188,13 @@ HashOutcome DigestService::digest(const DigestRequest& r, int dirfd, int fd) {
                "since could keep them, so the content at the event cannot be proven";
     // ... unless no writer could have made one: the model checks that against the events.
     // Taken after the hash and its last identity check (or the cache lookup).
+    // The window ends when the hash's last identity check was made with the file open (the
+    // inode's number could not pass to a new file before); a cache hit has only now.
     if (r.no_writer && r.seq)
-      o.proof = NoWriterProof{r.seq, static_cast<uint64_t>(monotonic_now_ns()), o.sha256};
+      o.proof = NoWriterProof{r.seq,
+                              o.verified_ns ? o.verified_ns
+                                            : static_cast<uint64_t>(monotonic_now_ns()),
+                              o.sha256};
     o.sha256.clear();
   }
   return o;

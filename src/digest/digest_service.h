@@ -88,7 +88,12 @@ class DigestService {
   std::deque<DigestRequest> queue_;
   size_t busy_ = 0;
   bool stop_ = false;
-  std::unordered_map<FileId, std::string, FileIdHash> cache_;  // identity -> sha256 (exact only)
+  // identity -> sha256 (exact only) and when that hash was verified (HashOutcome::verified_ns)
+  struct Cached {
+    std::string sha256;
+    uint64_t verified_ns = 0;
+  };
+  std::unordered_map<FileId, Cached, FileIdHash> cache_;
   std::unordered_map<FileId, int, FileIdHash> hashing_;  // identities being hashed right now
   std::condition_variable hashed_;
   DigestStats stats_;

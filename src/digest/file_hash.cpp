@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -106,6 +107,8 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected, uint64_t pref
   if (!EVP_DigestFinal_ex(md.get(), out, &len)) return unavailable("OpenSSL digest failed", id);
   struct stat after{};
   if (fstat(fd, &after) < 0) return unavailable(std::string("fstat: ") + strerror(errno), id);
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // the caller still holds fd open
   HashOutcome o;
   o.id = id;
   o.bytes = total;
@@ -117,6 +120,7 @@ HashOutcome hash_fd(int fd, const std::optional<FileId>& expected, uint64_t pref
   o.status = DigestStatus::kExact;
   o.sha256 = hex(out, len);
   o.prefix_sha256 = prefix;
+  o.verified_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
   return o;
 }
 

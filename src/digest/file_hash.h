@@ -41,6 +41,9 @@ struct HashOutcome {
   std::optional<FileId> id;  // identity of what was hashed (or found)
   uint64_t bytes = 0;
   std::optional<NoWriterProof> proof;  // see DigestRecord
+  // CLOCK_MONOTONIC right after the last identity check, with the file still open (exact only):
+  // up to then the inode, and its number, were this file's (the no-writer proof's window end)
+  uint64_t verified_ns = 0;
   std::string prefix_sha256;  // exact only, when a prefix length was asked for and the file
                               // is at least that long: SHA-256 of its first prefix_len bytes
 };
