@@ -125,16 +125,96 @@ TEST(ModelDigests, OnlyTheStateBeforeTheFirstChangeIsAPreImage) {
   EXPECT_TRUE(f.access & kOverwrite);
 }
 
+// An O_APPEND write is an append only when the after-digest's prefix (its first bytes, as many
+// as the file held before) is the content from before; otherwise (pwritev2 RWF_NOAPPEND, a
+// punched hole, no prefix to compare) it is an overwrite.
 TEST(ModelDigests, AppendIsAWriteWithBothDigests) {
+  for (const char* prefix : {"old", "other", ""}) {
+    Model m;
+    DigestRecord before = rec("before", "/log", 100, "old", "openat");
+    Inode id;
+    id.dev = 1;
+    id.ino = 2;
+    id.size = 3;
+    before.id = id;
+    m.apply_digest(before);
+    m.apply(open_ev(110, "/log", O_WRONLY | O_APPEND));
+    DigestRecord after = rec("after", "/log", 0, "new");
+    if (*prefix) after.prefix = DigestPrefix{3, prefix};
+    m.apply_digest(after);
+    m.finish();
+    const FileRecord& f = m.files().at("/log");
+    EXPECT_EQ(f.access, std::string(prefix) == "old" ? uint32_t{kWrite} : uint32_t{kWrite | kOverwrite})
+        << "prefix " << prefix;
+    EXPECT_EQ(f.digest.before, "old");
+    EXPECT_EQ(f.digest.after, "new");
+  }
+}
+
+// The no-writer proof (docs/digests.md): an "unobserved" read is exact only when no write access
+// to that file (or to a file the probes could not identify) was granted after the event's seq
+// and before the hash was verified, and the record has no gap.
+TEST(ModelDigests, AnUnobservedReadIsExactOnlyWhenNoWriterCouldHaveChangedIt) {
+  auto with_ino = [](Event e, uint32_t seq) {
+    e.flags |= SS_F_HAS_INO;
+    e.ino.dev = 1;
+    e.ino.ino = 2;
+    e.ino.mode = S_IFREG | 0644;
+    e.seq = seq;
+    return e;
+  };
+  auto unobserved = [] {
+    DigestRecord d = rec("content", "/t.s", 100, "");
+    d.status = DigestStatus::kRaced;
+    d.reason = "changed just before the event";
+    d.reason_code = DigestReasonCode::kUnobserved;
+    Inode id;
+    id.dev = 1;
+    id.ino = 2;
+    d.id = id;
+    d.proof = NoWriterProof{10, 200, "cand"};
+    return d;
+  };
+  struct Case {
+    const char* what;
+    std::optional<Event> later;  // another event
+    bool gap;
+    bool exact;
+  };
+  Event read = with_ino(open_ev(100, "/t.s", O_RDONLY), 10);
+  std::vector<Case> cases = {
+      {"no grant", std::nullopt, false, true},
+      {"a grant in the window", with_ino(open_ev(150, "/t.s", O_WRONLY), 11), false, false},
+      {"a grant to another name of it", with_ino(open_ev(150, "/other", O_RDWR), 11), false, false},
+      {"a grant made before the event", with_ino(open_ev(90, "/t.s", O_WRONLY), 9), false, true},
+      {"a call that entered before the read but was granted write access after it",
+       with_ino(open_ev(90, "/t.s", O_WRONLY), 11), false, false},
+      {"a gap in the record", std::nullopt, true, false},
+  };
+  for (const Case& c : cases) {
+    Model m;
+    m.apply(read);
+    if (c.later) m.apply(*c.later);
+    if (c.gap) {
+      Event g;
+      g.kind = Kind::GAP;
+      g.pid = 7;
+      g.args[0] = SS_GAP_IO_URING_SETUP;
+      m.apply(g);
+    }
+    m.apply_digest(unobserved());
+    m.finish();
+    const FileRecord& f = m.files().at("/t.s");
+    EXPECT_EQ(f.digest.status, c.exact ? "exact" : "raced") << c.what;
+    EXPECT_EQ(f.digest.sha256, c.exact ? "cand" : "") << c.what;
+  }
+  // a record known to be incomplete (lost events) proves nothing either
   Model m;
-  m.apply_digest(rec("before", "/log", 100, "old", "openat"));
-  m.apply(open_ev(110, "/log", O_WRONLY | O_APPEND));
-  m.apply_digest(rec("after", "/log", 0, "new"));
+  m.apply(read);
+  m.apply_digest(unobserved());
+  m.set_incomplete();
   m.finish();
-  const FileRecord& f = m.files().at("/log");
-  EXPECT_EQ(f.access, kWrite);
-  EXPECT_EQ(f.digest.before, "old");
-  EXPECT_EQ(f.digest.after, "new");
+  EXPECT_EQ(m.files().at("/t.s").digest.status, "raced");
 }
 
 TEST(ModelDigests, RenameOverAnExistingFileIsAnOverwrite) {
