@@ -245,10 +245,16 @@ TEST_F(AttackTest, ContentOnAReaderDependentFileSystemIsNeverExact) {
   bytes.back() ^= 0x5a;
   WriteFile(real, bytes);
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  // The step mounts the server, runs the program, then keeps the file system up until a reader
+  // outside the step has read it (the server creates the marker) or 3 s have passed: a hashing
+  // thread that read it would have been fooled while it was there to be read.
+  const std::string marker = work("outsider-read");
   const std::string script =
-      "\"$1\" \"$2\" \"$3\" \"$4\" & i=0; until [ -e \"$2/prog\" ]; do i=$((i+1)); "
-      "[ $i -gt 400 ] && exit 9; sleep 0.01; done; \"$2/prog\"; rc=$?; umount \"$2\"; wait; exit $rc";
-  TracedRun r = Trace({"/bin/sh", "-c", script, "sh", server, mnt, real, decoy});
+      "\"$1\" \"$2\" \"$3\" \"$4\" \"$5\" & i=0; until [ -e \"$2/prog\" ]; do i=$((i+1)); "
+      "[ $i -gt 400 ] && exit 9; sleep 0.01; done; \"$2/prog\"; rc=$?; i=0; "
+      "until [ -e \"$5\" ] || [ $i -gt 300 ]; do i=$((i+1)); sleep 0.01; done; "
+      "umount \"$2\"; wait; exit $rc";
+  TracedRun r = Trace({"/bin/sh", "-c", script, "sh", server, mnt, real, decoy, marker});
   umount2(mnt.c_str(), MNT_DETACH);  // in case the step could not
   ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
   ASSERT_TRUE(r.parsed) << r.Describe();
@@ -259,6 +265,9 @@ TEST_F(AttackTest, ContentOnAReaderDependentFileSystemIsNeverExact) {
   const json* f = r.summary.File(mnt + "/prog");
   ASSERT_NE(f, nullptr);
   EXPECT_FALSE(f->contains("sha256")) << f->dump();
+  EXPECT_EQ(f->value("digest_status", ""), "unavailable") << f->dump();
+  // stepseal never read through the step's server (it could have stalled it, and been fooled)
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "stepseal read the FUSE file";
 }
 
 }  // namespace

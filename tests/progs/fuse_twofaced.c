@@ -1,10 +1,11 @@
-/* fuse_twofaced MOUNTPOINT REAL DECOY
+/* fuse_twofaced MOUNTPOINT REAL DECOY [MARKER]
  * A FUSE file system with one file, /prog, whose bytes depend on who reads: a process of the
  * server's own pid namespace (the step) gets REAL's bytes, anyone else (a reader whose pid the
  * namespace cannot name, such as stepseal's hashing thread) gets DECOY's. Identity (size, times)
  * is the same for everyone: REAL and DECOY must have the same size. Runs in the foreground until
- * it is unmounted. (Issue 13, finding 1: reader-dependent content.) Built only where libfuse3 is
- * (tools/install-deps installs it).
+ * it is unmounted. With MARKER, the first read served to an outside reader creates that file (so
+ * a test can tell whether anyone outside read the file, without timing). (Issue 13, finding 1:
+ * reader-dependent content.) Built only where libfuse3 is (tools/install-deps installs it).
  */
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 static char *real_bytes, *decoy_bytes;
+static const char *marker;
 static size_t size;
 
 static char *slurp(const char *path, size_t *len) {
@@ -72,6 +74,10 @@ static int tf_read(const char *path, char *buf, size_t len, off_t off, struct fu
   (void)path, (void)fi;
   /* the requester's pid as this namespace sees it: 0 for a process outside it */
   const char *src = fuse_get_context()->pid != 0 ? real_bytes : decoy_bytes;
+  if (src == decoy_bytes && marker) {
+    int m = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (m >= 0) close(m);
+  }
   if ((size_t)off >= size) return 0;
   if (len > size - (size_t)off) len = size - (size_t)off;
   memcpy(buf, src + off, len);
@@ -82,8 +88,8 @@ static const struct fuse_operations ops = {
     .getattr = tf_getattr, .readdir = tf_readdir, .open = tf_open, .read = tf_read};
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s MOUNTPOINT REAL DECOY\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s MOUNTPOINT REAL DECOY [MARKER]\n", argv[0]);
     return 2;
   }
   size_t a = 0, b = 0;
@@ -94,6 +100,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   size = a;
+  marker = argc == 5 ? argv[4] : NULL;
   char *fargv[] = {argv[0], "-f", "-s", argv[1], NULL};
   return fuse_main(4, fargv, &ops, NULL);
 }
