@@ -145,8 +145,20 @@ static __always_inline int on_mmap(struct builder *b, struct task_struct *t,
 /* chmod, chown, utimes and their variants: (dirfd or fd, path or 0, at-flags, ...). The call acts
  * on the fd itself when it names no path (fchmod, fchown, utimensat(fd, NULL)) or an empty one
  * with AT_EMPTY_PATH. */
+static __always_inline void on_setattr_target(struct builder *b, struct task_struct *t,
+                                              const struct inflight_call *c);
+
+/* chmod, chown, utimes, setxattr and their variants; an extended attribute's name goes to STR2 */
 static __always_inline void on_setattr(struct builder *b, struct task_struct *t,
                                        const struct inflight_call *c)
+{
+  on_setattr_target(b, t, c);
+  if (c->args[3] == SS_ATTR_XATTR)
+    put_user_str(b, SS_B_STR2, (const char *)c->args[4]);
+}
+
+static __always_inline void on_setattr_target(struct builder *b, struct task_struct *t,
+                                              const struct inflight_call *c)
 {
   const char *path = (const char *)c->args[1];
   char first = 0;

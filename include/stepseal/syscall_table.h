@@ -50,6 +50,7 @@
 #define SS_ATTR_MODE 1  /* args[4] the mode */
 #define SS_ATTR_OWNER 2 /* args[4] uid, args[5] gid ((u32)-1: unchanged) */
 #define SS_ATTR_TIMES 3 /* args[4] the user pointer to the times (0: now) */
+#define SS_ATTR_XATTR 4 /* args[4] the user pointer to the attribute's name; args[5] 1: removed */
 
 /* XFS handle ioctls, _IOWR('X', nr, struct xfs_fsop_handlereq (56 bytes on x86_64)) and
  * _IOW('X', 123, struct xfs_fsop_attrmulti_handlereq (72 bytes)) */
@@ -103,6 +104,14 @@
   X(utimes,          235, 271, SETATTR,   SS_ARGS(SS_AT_FDCWD, a0, 0, SS_ATTR_TIMES, a1, 0), NO, "") \
   X(futimesat,       261, 299, SETATTR,   SS_ARGS(a0, a1, 0, SS_ATTR_TIMES, a2, 0), NO, "") \
   X(utimensat,       280, 320, SETATTR,   SS_ARGS(a0, a1, a3, SS_ATTR_TIMES, a2, 0), NO, "") \
+  X(setxattr,        188, 226, SETATTR,   SS_ARGS(SS_AT_FDCWD, a0, 0, SS_ATTR_XATTR, a1, 0), NO, "") \
+  X(lsetxattr,       189, 227, SETATTR,   SS_ARGS(SS_AT_FDCWD, a0, SS_AT_SYMLINK_NOFOLLOW, SS_ATTR_XATTR, a1, 0), NO, "") \
+  X(fsetxattr,       190, 228, SETATTR,   SS_ARGS(a0, 0, SS_AT_EMPTY_PATH, SS_ATTR_XATTR, a1, 0), NO, "") \
+  X(removexattr,     197, 235, SETATTR,   SS_ARGS(SS_AT_FDCWD, a0, 0, SS_ATTR_XATTR, a1, 1), NO, "") \
+  X(lremovexattr,    198, 236, SETATTR,   SS_ARGS(SS_AT_FDCWD, a0, SS_AT_SYMLINK_NOFOLLOW, SS_ATTR_XATTR, a1, 1), NO, "") \
+  X(fremovexattr,    199, 237, SETATTR,   SS_ARGS(a0, 0, SS_AT_EMPTY_PATH, SS_ATTR_XATTR, a1, 1), NO, "") \
+  X(setxattrat,      463, 463, SETATTR,   SS_ARGS(a0, a1, a2, SS_ATTR_XATTR, a3, 0), NO, "") \
+  X(removexattrat,   466, 466, SETATTR,   SS_ARGS(a0, a1, a2, SS_ATTR_XATTR, a3, 1), NO, "") \
   /* network */ \
   X(socket,           41, 359, SOCKET,    SS_ARGS(a0, a1, a2, 0, 0, 0), IF, "only raw IP and packet sockets, and families other than unix, inet, inet6 and netlink") \
   X(connect,          42, 362, CONNECT,   SS_ARGS(a0, a1, a2, 0, 0, 0), NO, "") \

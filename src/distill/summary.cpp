@@ -167,6 +167,7 @@ nlohmann::json summary_json(const StepRecord& r) {
     if (!d.before.empty()) jf["sha256_before"] = d.before;
     if (!d.after.empty()) jf["sha256_after"] = d.after;
     if (!d.removed.empty()) jf["sha256_removed"] = d.removed;
+    if (!f.xattrs_set.empty()) jf["xattrs_set"] = f.xattrs_set;
     if (!d.status.empty()) jf["digest_status"] = d.status;
     if (!d.reason.empty()) jf["digest_reason"] = d.reason;
     if (f.mode_set) {

@@ -32,7 +32,8 @@ const char* access_name(int i) {
   static const char* names[kAccessKinds] = {"read",     "exec",        "create",    "write",
                                             "overwrite", "delete",     "rename_from", "rename_to",
                                             "link",     "mmap_write",  "path",
-                                            "chmod",    "chown",       "times"};
+                                            "chmod",    "chown",       "times",
+                                            "xattr"};
   return i >= 0 && i < kAccessKinds ? names[i] : "unknown";
 }
 
@@ -453,7 +454,10 @@ void Model::apply_open(const Event& e) {
 // mode or owner set, so a layer's changed permissions can be matched to the call that made them.
 void Model::apply_setattr(const Event& e) {
   const uint64_t attr = e.args[3];
-  const char* op = attr == SS_ATTR_MODE ? "chmod" : attr == SS_ATTR_OWNER ? "chown" : "utimes";
+  const char* op = attr == SS_ATTR_MODE    ? "chmod"
+                   : attr == SS_ATTR_OWNER ? "chown"
+                   : attr == SS_ATTR_XATTR ? (e.args[5] ? "removexattr" : "setxattr")
+                                           : "utimes";
   const std::string& target = e.obj.empty() ? e.path : e.obj;
   if (e.failed()) {
     fail(target, op, e);
@@ -478,6 +482,13 @@ void Model::apply_setattr(const Event& e) {
         if (uid != kUnchanged) it->second.uid_set = uid;
         if (gid != kUnchanged) it->second.gid_set = gid;
       }
+      break;
+    case SS_ATTR_XATTR:
+      // security.capability gives a binary capabilities, as a setuid bit does
+      touch(target, kXattr, e, true);
+      if (auto it = files_.find(target); it != files_.end())
+        it->second.xattrs_set.insert((e.args[5] ? "-" : "") +
+                                     (e.raw2.empty() ? std::string("(unreadable)") : e.raw2));
       break;
     default: touch(target, kTimes, e, true); break;
   }

@@ -38,8 +38,9 @@ enum Access : uint32_t {
   kChmod = 1 << 11,     // mode changed (chmod family)
   kChown = 1 << 12,     // owner or group changed (chown family)
   kTimes = 1 << 13,     // access or modification time set (utimensat family)
+  kXattr = 1 << 14,     // an extended attribute set or removed (setxattr family)
 };
-inline constexpr int kAccessKinds = 14;
+inline constexpr int kAccessKinds = 15;
 const char* access_name(int bit_index);
 
 // What the digests of one file (or one executable) add up to.
@@ -97,6 +98,7 @@ struct FileRecord {
                                   // mean another file there): no before/after digest is its
   std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
   std::optional<uint32_t> uid_set, gid_set;  // the last owner / group a chown set
+  std::set<std::string> xattrs_set;     // extended attributes the step set ("-name": removed)
   std::vector<DigestRecord> digests;
   DigestSummary digest;           // filled by Model::finish()
 };

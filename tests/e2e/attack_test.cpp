@@ -94,6 +94,22 @@ TEST_F(AttackTest, ACoreDumpIsAKernelWrite) {
   EXPECT_FALSE(r.summary.complete());
 }
 
+// Finding 7: metadata changes (a setuid bit, faked times, extended attributes such as
+// security.capability) are changes to the tree.
+TEST_F(AttackTest, ModeTimesAndExtendedAttributesAreRecorded) {
+  WriteFile(work("f"), "x\n");
+  TracedRun r = Trace({Prog("attacks"), "attrs", work("f")});
+  ASSERT_EQ(r.run.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(r.summary.HasAccess(work("f"), "chmod"));
+  EXPECT_TRUE(r.summary.HasAccess(work("f"), "times"));
+  EXPECT_TRUE(r.summary.HasAccess(work("f"), "xattr"));
+  const json* f = r.summary.File(work("f"));
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->value("mode_set", ""), "4755") << f->dump();
+  EXPECT_EQ(f->value("xattrs_set", json::array()), json({"-user.gone", "user.gone", "user.stepseal"}))
+      << f->dump();
+}
+
 // Finding 7: a DNS query sent with pwritev2 is a DNS query.
 TEST_F(AttackTest, ADnsQuerySentWithPwritev2IsSeen) {
   TracedRun r = Trace({Prog("attacks"), "pwritev2_dns", "53"});

@@ -27,6 +27,8 @@
  *   handle_uncached FILE   a handle for FILE (name_to_handle_at), the dentry cache dropped, then
  *                          open_by_handle_at: prints "handle disconnected" when the kernel had no
  *                          path for the file it opened, "handle connected" otherwise.
+ *   attrs FILE             FILE made setuid (chmod 04755), its times set to 2001 (utimensat), and
+ *                          an extended attribute user.stepseal set (setxattr) and one removed.
  *   handle_open FILE       XFS: XFS_IOC_PATH_TO_HANDLE then XFS_IOC_OPEN_BY_HANDLE on FILE, and
  *                          a same-size rewrite through the descriptor it returns.
  */
@@ -47,7 +49,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 
 #include "prog_util.h"
 
@@ -274,6 +278,17 @@ static int handle_open(const char *file) {
   return 0;
 }
 
+static int attrs(const char *file) {
+  if (chmod(file, 04755) != 0) die("chmod");
+  struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+  if (utimensat(AT_FDCWD, file, old, 0) != 0) die("utimensat");
+  if (setxattr(file, "user.stepseal", "v", 1, 0) != 0) die("setxattr");
+  if (setxattr(file, "user.gone", "v", 1, 0) != 0 || removexattr(file, "user.gone") != 0)
+    die("removexattr");
+  printf("attrs ok\n");
+  return 0;
+}
+
 static int ping_socket(void) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
   printf("ping %s\n", s >= 0 ? "ok" : strerrorname_np(errno));
@@ -331,6 +346,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "proc_root") && argc == 3) return proc_root(argv[2]);
   if (!strcmp(m, "bpf_map") && argc == 2) return bpf_map();
   if (!strcmp(m, "ping_socket") && argc == 2) return ping_socket();
+  if (!strcmp(m, "attrs") && argc == 3) return attrs(argv[2]);
   if (!strcmp(m, "append") && argc == 4) return append(argv[2], atoi(argv[3]));
   if (!strcmp(m, "handle_uncached") && argc == 3) return handle_uncached(argv[2]);
   if (!strcmp(m, "handle_open") && argc == 3) return handle_open(argv[2]);
