@@ -377,6 +377,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
       c.file = (__u64)fd_file(t, (long)c.args[0]);
     else if (kind == SS_K_COPY)
       c.file = (__u64)fd_file(t, (long)c.args[1]);
+    else if (kind == SS_K_SETATTR && (int)c.args[0] != AT_FDCWD &&
+             (!c.args[1] || (c.args[2] & AT_EMPTY_PATH)))
+      c.file = (__u64)fd_file(t, (long)c.args[0]); /* fchmod, fchown, fsetxattr ... */
   }
   c.ts_ns = bpf_ktime_get_ns();
   __u32 tid = (__u32)pid_tgid;
@@ -448,7 +451,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
   b.s->ev.ts_ns = c.ts_ns;
 
   if ((c.flags & SS_F_FD_SHARED) && c.file &&
-      ((c.kind == SS_K_TRUNCATE && (__u64)fd_file(t, (long)c.args[0]) != c.file) ||
+      (((c.kind == SS_K_TRUNCATE || c.kind == SS_K_SETATTR) &&
+        (__u64)fd_file(t, (long)c.args[0]) != c.file) ||
        (c.kind == SS_K_COPY && (__u64)fd_file(t, (long)c.args[1]) != c.file)))
     b.s->ev.flags |= SS_F_FD_UNCERTAIN; /* the descriptor now holds another file */
   switch (c.kind) {

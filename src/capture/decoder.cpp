@@ -205,7 +205,9 @@ std::optional<Event> decode_event(const void* data, size_t len, DecodeError* err
       // An unreadable or cut argument leaves the path unknown (empty): never the directory.
       if (usable(SS_B_STR1) && (!e.raw.empty() || (raw.blob_flags[SS_B_DIR1] & SS_BF_PATH)))
         e.path = join_path(dir1, e.raw);
-      if (usable(SS_B_STR2) && (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH)))
+      // SETATTR's STR2 is an extended attribute's name (raw2), not a path
+      if (e.kind != Kind::SETATTR && usable(SS_B_STR2) &&
+          (!e.raw2.empty() || (raw.blob_flags[SS_B_DIR2] & SS_BF_PATH)))
         e.path2 = join_path(dir2, e.raw2);
       break;
   }

@@ -463,6 +463,11 @@ void Model::apply_setattr(const Event& e) {
     fail(target, op, e);
     return;
   }
+  if (e.flags & SS_F_FD_UNCERTAIN) {
+    gap("fd_race", e.pid,
+        std::string(op) + ": another thread changed the descriptor during the call");
+    return;
+  }
   if (target.empty() || target[0] != '/') {
     // a change that happened to a file the probes could not name: never dropped in silence
     gap("unresolved_target", e.pid, std::string(op) + " of a file the probes could not name");
@@ -486,9 +491,12 @@ void Model::apply_setattr(const Event& e) {
     case SS_ATTR_XATTR:
       // security.capability gives a binary capabilities, as a setuid bit does
       touch(target, kXattr, e, true);
-      if (auto it = files_.find(target); it != files_.end())
-        it->second.xattrs_set.insert((e.args[5] ? "-" : "") +
-                                     (e.raw2.empty() ? std::string("(unreadable)") : e.raw2));
+      if (auto it = files_.find(target); it != files_.end()) {
+        // the last operation on each name: "NAME" set, "-NAME" removed
+        const std::string name = e.raw2.empty() ? std::string("(unreadable)") : e.raw2;
+        it->second.xattrs_set.erase(e.args[5] ? name : "-" + name);
+        it->second.xattrs_set.insert(e.args[5] ? "-" + name : name);
+      }
       break;
     default: touch(target, kTimes, e, true); break;
   }

@@ -98,7 +98,8 @@ struct FileRecord {
                                   // mean another file there): no before/after digest is its
   std::optional<uint32_t> mode_set;  // the last mode a chmod of the step set (permission bits)
   std::optional<uint32_t> uid_set, gid_set;  // the last owner / group a chown set
-  std::set<std::string> xattrs_set;     // extended attributes the step set ("-name": removed)
+  std::set<std::string> xattrs_set;  // extended attributes by the step's last operation on each:
+                                     // "NAME" set, "-NAME" removed
   std::vector<DigestRecord> digests;
   DigestSummary digest;           // filled by Model::finish()
 };
