@@ -71,6 +71,15 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// Whether the event names files in another mount namespace than the one stepseal reads in: a
+// path walk that ended at another namespace's root (SS_BF_FOREIGN), or a process that entered a
+// mount namespace of its own after it was first followed (SS_F_OWN_MNTNS).
+inline bool names_elsewhere(const Event& e) {
+  return ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
+          SS_BF_FOREIGN) ||
+         (e.flags & SS_F_OWN_MNTNS);
+}
+
 // Whether an OPEN's OBJ and identity may not be the file the call opened: the probe found no
 // file, or one of another access mode, in the returned descriptor (SS_F_FD_UNCERTAIN), or the
 // caller shares its descriptor table and the file's name is not the one it asked for (a thread

@@ -112,9 +112,7 @@ void DigestPlan::content(DigestRole role, const std::string& path, const Event& 
 void DigestPlan::on_event(const Event& e) {
   if (e.failed()) return;
   // names in another mount namespace: the after-digest would hash stepseal's file of that name
-  const bool foreign = ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
-                        SS_BF_FOREIGN) ||
-                       (e.flags & SS_F_OWN_MNTNS);
+  const bool foreign = names_elsewhere(e);
   auto changed = [&](const std::string& p) {
     if (!foreign && !p.empty() && p[0] == '/' && p.find(" (deleted)") == std::string::npos)
       changed_.insert(p);

@@ -225,9 +225,7 @@ void Model::apply(const Event& e) {
               (e.failed() ? errno_name(e.err()) : "succeeded") + ")");
       break;
     }
-  foreign_event_ = ((e.blob_flags[SS_B_OBJ] | e.blob_flags[SS_B_DIR1] | e.blob_flags[SS_B_DIR2]) &
-                    SS_BF_FOREIGN) ||
-                   (e.flags & SS_F_OWN_MNTNS);
+  foreign_event_ = names_elsewhere(e);
   if (!e.failed() && foreign_event_) {
     // a name in another mount namespace: stepseal cannot read what it names, before or after
     bool changes = e.kind != Kind::EXEC && e.kind != Kind::EXEC_INTERP && e.kind != Kind::CHDIR &&
@@ -378,28 +376,6 @@ void Model::apply_open(const Event& e) {
     fail(e.path.empty() ? "<handle>" : e.path, "open", e);
     return;
   }
-  if (open_uncertain(e)) {
-    // The file in the descriptor is not certainly the one opened: the access is recorded under
-    // the name asked for, with no identity, and the record says it is not whole.
-    gap("fd_race", e.pid,
-        "open of " + (e.path.empty() ? std::string("a file handle") : e.path) +
-            ": another thread changed or closed the new descriptor before the probe read it");
-    uint64_t flags = e.args[2];
-    uint32_t a = (flags & O_ACCMODE) == O_RDONLY ? kRead : (flags & O_ACCMODE) == O_WRONLY ? kWrite : kRead | kWrite;
-    if (flags & O_TRUNC) a |= kWrite;
-    if (!(flags & kOPath) && !e.path.empty()) touch(e.path, a, e, false);
-    return;
-  }
-  if (e.obj.starts_with("disconnected:")) {
-    // opened by handle, with no directory entry the kernel could name: say so, never a made-up
-    // path (the content is not hashed either: there is no name to read it by)
-    gap("unresolved_target", e.pid,
-        "open of a file by handle that has no path the kernel could name (device " +
-            std::to_string(e.ino.dev) + ", inode " + std::to_string(e.ino.ino) + ")");
-    if ((e.args[2] & O_ACCMODE) != O_RDONLY && (e.flags & SS_F_HAS_INO))
-      grants_[{e.ino.dev, e.ino.ino}].push_back({e.seq, e.ts_ns, false});
-    return;
-  }
   uint64_t flags = e.args[2];
   uint32_t a = 0;
   if (flags & kOPath) {
@@ -410,6 +386,26 @@ void Model::apply_open(const Event& e) {
       case O_WRONLY: a = kWrite; break;
       default: a = kRead | kWrite; break;
     }
+  }
+  if (open_uncertain(e)) {
+    // The file in the descriptor is not certainly the one opened: the access is recorded under
+    // the name asked for, with no identity, and the record says it is not whole.
+    gap("fd_race", e.pid,
+        "open of " + (e.path.empty() ? std::string("a file handle") : e.path) +
+            ": another thread changed or closed the new descriptor before the probe read it");
+    if (flags & O_TRUNC) a |= kWrite;
+    if (!(flags & kOPath) && !e.path.empty()) touch(e.path, a, e, false);
+    return;
+  }
+  if (e.obj.starts_with("disconnected:")) {
+    // opened by handle, with no directory entry the kernel could name: say so, never a made-up
+    // path (the content is not hashed either: there is no name to read it by)
+    gap("unresolved_target", e.pid,
+        "open of a file by handle that has no path the kernel could name (device " +
+            std::to_string(e.ino.dev) + ", inode " + std::to_string(e.ino.ino) + ")");
+    if ((flags & O_ACCMODE) != O_RDONLY && (e.flags & SS_F_HAS_INO))
+      grants_[{e.ino.dev, e.ino.ino}].push_back({e.seq, e.ts_ns, false});
+    return;
   }
   bool created = (e.args[4] & kFmodeCreated) || (flags & kOTmpfile) == kOTmpfile;
   if (created) a |= kCreate;
