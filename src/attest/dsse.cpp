@@ -2,6 +2,7 @@
 #include "attest/dsse.h"
 
 #include <exception>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,56 +69,62 @@ EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view e
     auto sigs = envelope.find("signatures");
     if (sigs == envelope.end() || !sigs->is_array() || sigs->empty())
       return fail("envelope has no signatures");
+    if (sigs->size() > kMaxSignatures)
+      return fail("envelope has " + std::to_string(sigs->size()) + " signatures; at most " +
+                  std::to_string(kMaxSignatures) + " are read");
 
+    // Every entry is read, and the envelope is judged as a whole: a verifier that stops at the
+    // first signature it likes, and one that checks the first naming its key, must never
+    // disagree. So a malformed entry, a keyid named twice, or a signature that names this key
+    // and does not verify refuses the envelope, whatever the other entries say.
     const std::string want = key.keyid();
     const std::string message = pae(r.payload_type, body);
-    size_t ours = 0;      // signatures claiming our keyid (or naming none)
-    size_t malformed = 0;  // entries that are not {"sig": base64}
+    size_t verified = 0;
+    std::set<std::string> keyids;
     std::vector<std::string> other_keyids;
-    for (const auto& s : *sigs) {
-      if (!s.is_object()) {
-        ++malformed;
-        continue;
-      }
+    for (size_t i = 0; i < sigs->size(); ++i) {
+      const auto& s = (*sigs)[i];
+      const std::string which = "signature #" + std::to_string(i + 1);
+      if (!s.is_object()) return fail(which + " is not an object (expected {\"keyid\", \"sig\"})");
       std::string keyid;
-      if (auto k = s.find("keyid"); k != s.end() && k->is_string()) keyid = k->get<std::string>();
-      if (keyid.empty() || keyid == want)
-        ++ours;
-      else if (other_keyids.size() < 5)
-        other_keyids.push_back(keyid.substr(0, 80));
-      auto sg = s.find("sig");
-      if (sg == s.end() || !sg->is_string()) {
-        ++malformed;
-        continue;
+      if (auto k = s.find("keyid"); k != s.end()) {
+        if (!k->is_string()) return fail(which + ": keyid is not a string");
+        keyid = k->get<std::string>();
       }
+      if (!keyid.empty() && !keyids.insert(keyid).second)
+        return fail("conflicting signatures: keyid " + keyid.substr(0, 80) + " signs twice");
+      auto sg = s.find("sig");
+      if (sg == s.end() || !sg->is_string()) return fail(which + " has no \"sig\" string");
       std::string raw;
       try {
         raw = base64_decode(sg->get_ref<const std::string&>());
-      } catch (const KeyError&) {
-        ++malformed;
-        continue;
+      } catch (const KeyError& e) {
+        return fail(which + ": sig is not base64: " + e.what());
       }
       // The keyid is only a hint (DSSE): every signature is tried against the key.
       if (key.verify(message, raw)) {
-        r.ok = true;
-        r.error.clear();
-        return r;
+        ++verified;
+      } else if (keyid == want) {
+        return fail("conflicting signatures: " + which + " names key " + want +
+                    " and does not verify (the payload, payloadType or signature was altered)");
+      } else if (!keyid.empty() && other_keyids.size() < 5) {
+        other_keyids.push_back(keyid.substr(0, 80));
       }
     }
-
+    if (verified > 0) {
+      r.ok = true;
+      r.error.clear();
+      return r;
+    }
     std::string why = "no signature verifies with key " + want;
-    if (ours > 0) {
-      why += " (" + std::to_string(ours) + " signature" + (ours == 1 ? "" : "s") +
-             " by this key checked: the payload, payloadType or signature was altered)";
-    } else if (!other_keyids.empty()) {
+    if (!other_keyids.empty()) {
       why += " (the envelope is signed by keyid";
       why += other_keyids.size() == 1 ? " " : "s ";
       for (size_t i = 0; i < other_keyids.size(); ++i) why += (i ? ", " : "") + other_keyids[i];
       why += ")";
+    } else {
+      why += " (the payload, payloadType or signature was altered, or another key signed it)";
     }
-    if (malformed > 0)
-      why += "; " + std::to_string(malformed) + " signature entr" + (malformed == 1 ? "y" : "ies") +
-             " malformed (not {\"sig\": base64})";
     return fail(why);
   } catch (const std::exception& e) {
     return fail(std::string("envelope cannot be checked: ") + e.what());

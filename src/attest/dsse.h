@@ -26,8 +26,15 @@ struct EnvelopeCheck {
   std::string payload_type;
 };
 
-// Checks shape, payloadType (must equal `expected_type`), base64, and that at least one
-// signature verifies with `key` over PAE.
+// Limits on what one envelope may make a verifier read: beyond them it is refused, saying so.
+inline constexpr size_t kMaxEnvelopeBytes = size_t{128} << 20;  // the JSON text (payload in it)
+inline constexpr size_t kMaxSignatures = 64;
+
+// Checks shape, payloadType (must equal `expected_type`), base64 (one spelling: keys.h), and
+// that a signature verifies with `key` over PAE. Strict where verifiers could disagree: every
+// signature entry must be well formed, a keyid may sign once, and a signature that names `key`
+// must verify; otherwise the envelope is refused as a whole ("conflicting signatures"). Key
+// uniqueness within objects is the parser's (util::parse_strict_json).
 EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view expected_type,
                               const Key& key);
 

@@ -420,6 +420,21 @@ Key Key::generate(KeyType type) {
   return Key(pkey, type, true);
 }
 
+namespace {
+
+// OpenSSL's own check of a loaded key: the private and public halves belong together
+// (PAIR), or the public key is a valid point of its curve (public only).
+bool key_is_consistent(EVP_PKEY* pkey, bool pair) {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr), EVP_PKEY_CTX_free);
+  if (!ctx) return false;
+  const int ok = pair ? EVP_PKEY_pairwise_check(ctx.get()) : EVP_PKEY_public_check(ctx.get());
+  ERR_clear_error();
+  return ok == 1;
+}
+
+}  // namespace
+
 Key Key::load_private(const std::string& pem_path) {
   SecretString text;
   read_key_file(pem_path, text);
@@ -453,6 +468,13 @@ Key Key::load_private(const std::string& pem_path) {
     throw KeyError("key file " + pem_path +
                    " is corrupt: its PEM private key block cannot be decoded");
   KeyType type = supported_type(pkey.get(), pem_path);
+  // A PKCS#8 key carries its public half beside the private one, and nothing makes them agree:
+  // a file whose public key is not its private key's would sign with one key and name another
+  // (its keyid, its .pub), so every signature fails to verify, or names a key it is not by.
+  if (!key_is_consistent(pkey.get(), true))
+    throw KeyError("key file " + pem_path +
+                   " is inconsistent: the public key it holds is not its private key's (a damaged"
+                   " or tampered key file; generate a new key with stepseal keygen)");
   return Key(pkey.release(), type, true);
 }
 
@@ -490,6 +512,8 @@ Key Key::load_public(const std::string& pem_path) {
     throw KeyError("key file " + pem_path +
                    " is corrupt: its PEM public key block cannot be decoded");
   KeyType type = supported_type(pkey.get(), pem_path);
+  if (!key_is_consistent(pkey.get(), false))
+    throw KeyError("key file " + pem_path + " is corrupt: its public key is not a valid key");
   return Key(pkey.release(), type, false);
 }
 
@@ -638,6 +662,12 @@ std::string base64_decode(std::string_view text) {
       throw KeyError("invalid base64: unexpected " + describe_char(c) + " at offset " +
                      std::to_string(i));
   }
+  // One alphabet per string: "+/" (standard) or "-_" (URL-safe), never both. A string mixing
+  // them has no meaning in either, and a second spelling of the same bytes is malleability.
+  const bool standard = text.find_first_of("+/") != std::string_view::npos;
+  const bool url_safe = text.find_first_of("-_") != std::string_view::npos;
+  if (standard && url_safe)
+    throw KeyError("invalid base64: mixes the standard (+/) and URL-safe (-_) alphabets");
   if (pad > 0 && (pad > 2 || text.size() % 4 != 0))
     throw KeyError("invalid base64: wrong padding");
   if (data_len % 4 == 1) throw KeyError("invalid base64: truncated (length " +

@@ -57,7 +57,10 @@ class Key {
 std::string canonical_json(const nlohmann::json& j);
 
 std::string base64_encode(std::string_view bytes);
-// Accepts standard and URL-safe alphabets, with or without padding. Throws KeyError if invalid.
+// Accepts the standard or the URL-safe alphabet (not both in one string), with or without
+// padding, as DSSE allows. Refuses everything else, so each byte string has exactly one spelling
+// per alphabet and padding style: bits after the last byte must be zero, padding must be
+// complete, no whitespace. Throws KeyError if invalid.
 std::string base64_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
 

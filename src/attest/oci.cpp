@@ -36,6 +36,8 @@
 // Every write is atomic: blobs and index.json are written to a temporary file in the same
 // directory, flushed, and renamed into place.
 #include "attest/oci.h"
+#include "attest/dsse.h"
+#include "util/json.h"
 #include "util/file_io.h"
 #include "util/hex.h"
 
@@ -77,8 +79,16 @@ constexpr const char* kRefDigest = "vnd.docker.reference.digest";
 constexpr const char* kAttestationManifest = "attestation-manifest";
 constexpr const char* kPredicateTypeAnnotation = "in-toto.io/predicate-type";
 
-// Manifests, indexes and configs are small; anything bigger is not read into memory.
-constexpr uintmax_t kMaxJsonBlob = 64u << 20;
+// Limits on what a layout may make stepseal read (a layout can come from anyone: a registry, a
+// build of someone else's). Beyond them the layout is refused with an OciError saying which.
+// Manifests, indexes and configs are small (registries accept manifests up to 4 MiB); anything
+// bigger is not read into memory.
+constexpr uintmax_t kMaxJsonBlob = 8u << 20;
+constexpr uintmax_t kMaxIndexJson = 16u << 20;  // index.json, which lists every tag of the layout
+constexpr size_t kMaxIndexEntries = 10000;      // descriptors in one index
+// Everything one resolve reads from blobs, envelopes included: a layout of many descriptors
+// naming the same large blob is refused, not hashed a thousand times.
+constexpr uint64_t kMaxLayoutRead = uint64_t{1} << 30;
 // How deep image indexes may nest inside one another.
 constexpr int kMaxIndexDepth = 4;
 
@@ -115,18 +125,30 @@ std::string digest_hex(const std::string& digest, const std::string& where) {
   return hex;
 }
 
-std::string read_whole_file(const fs::path& path) {
-  auto s = util::try_read_file(path.string());
-  if (!s) throw OciError("cannot read " + path.string() + ": " + std::strerror(errno));
+std::string read_whole_file(const fs::path& path, uintmax_t max_bytes = kMaxJsonBlob) {
+  auto s = util::try_read_file(path.string(), max_bytes);
+  if (!s)
+    throw OciError("cannot read " + path.string() + ": " +
+                   (errno == EFBIG ? "larger than the limit of " + std::to_string(max_bytes >> 20) + " MiB"
+                                   : std::string(std::strerror(errno))));
   return *s;
 }
 
+// Strict: nesting bounded, a key twice in an object refused (util/json.h).
 json parse_json(const std::string& text, const std::string& what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw OciError(what + " is not valid JSON: " + e.what());
-  }
+  std::string why;
+  json j = util::parse_strict_json(text, &why);
+  if (j.is_discarded()) throw OciError(what + " is not valid JSON: " + why);
+  return j;
+}
+
+// The "manifests" of an index, refused when there are more than anyone needs.
+const json& index_entries(const json& index, const std::string& where) {
+  const json& m = index["manifests"];
+  if (m.size() > kMaxIndexEntries)
+    throw OciError(where + " lists " + std::to_string(m.size()) + " manifests; stepseal reads at most " +
+                   std::to_string(kMaxIndexEntries) + " in one index");
+  return m;
 }
 
 std::string str_field(const json& j, const char* key) {
@@ -170,7 +192,10 @@ struct Layout {
 
   // The bytes of the blob a descriptor names, after checking they hash to its digest and have
   // its size. WHERE says which descriptor, for error messages.
-  std::string read_blob(const json& descriptor, const std::string& where) const {
+  mutable uint64_t read_so_far = 0;  // bytes of blobs read, against kMaxLayoutRead
+
+  std::string read_blob(const json& descriptor, const std::string& where,
+                        uintmax_t max_bytes = kMaxJsonBlob) const {
     if (!descriptor.is_object()) throw OciError("descriptor in " + where + " is not an object");
     std::string digest = str_field(descriptor, "digest");
     if (digest.empty()) throw OciError("descriptor in " + where + " has no digest");
@@ -181,10 +206,16 @@ struct Layout {
       throw OciError("blob " + digest + " (named by " + where + ") is missing: no file " +
                      path.string());
     uintmax_t size_on_disk = fs::file_size(path, ec);
-    if (!ec && size_on_disk > kMaxJsonBlob)
+    if (!ec && size_on_disk > max_bytes)
       throw OciError("blob " + digest + " (named by " + where + ") is " +
-                     std::to_string(size_on_disk) + " bytes, too large for a manifest or config");
-    std::string bytes = read_whole_file(path);
+                     std::to_string(size_on_disk) + " bytes, over the limit of " +
+                     std::to_string(max_bytes >> 20) + " MiB for " +
+                     (max_bytes == kMaxJsonBlob ? "a manifest or config" : "an attestation"));
+    if (!ec && (read_so_far += size_on_disk) > kMaxLayoutRead)
+      throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
+                     std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ", named by " +
+                     where + "): refusing to read more");
+    std::string bytes = read_whole_file(path, max_bytes);
     std::string actual = sha256_digest(bytes);
     if (actual != digest)
       throw OciError("blob " + digest + " is corrupt: its bytes hash to " + actual + " (file " +
@@ -224,9 +255,10 @@ struct Layout {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec))
       throw OciError(dir.string() + " is not an OCI image layout: it has no index.json");
-    json j = parse_json(read_whole_file(p), p.string());
+    json j = parse_json(read_whole_file(p, kMaxIndexJson), p.string());
     if (!j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
       throw OciError(p.string() + " is not an image index: it has no \"manifests\" array");
+    (void)index_entries(j, p.string());
     return j;
   }
 
@@ -409,9 +441,9 @@ json platform_from_config(const Layout& layout, const json& manifest, const std:
 // manifests excluded; nested indexes are followed.
 void collect_from_index(const Layout& layout, const json& index, const std::string& where,
                         int depth, std::vector<ImageManifest>& out) {
-  if (!index.contains("manifests") || !index["manifests"].is_array())
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
     throw OciError(where + " is not an image index: it has no \"manifests\" array");
-  for (const auto& d : index["manifests"]) {
+  for (const auto& d : index_entries(index, where)) {
     if (is_attestation_descriptor(d)) continue;
     std::string digest = str_field(d, "digest");
     std::string child_where = "image index " + where + " (entry " + digest + ")";
@@ -446,7 +478,8 @@ void reachable_descriptors(const Layout& layout, const json& index, int depth,
     out.push_back(d);
     if (!is_index_type(str_field(d, "mediaType")) || depth >= kMaxIndexDepth) continue;
     json child = layout.read_json_blob(d, "image index " + digest);
-    if (child.contains("manifests") && child["manifests"].is_array())
+    if (child.contains("manifests") && child["manifests"].is_array() &&
+        index_entries(child, "image index " + digest).is_array())
       reachable_descriptors(layout, child, depth + 1, out, seen);
   }
 }
@@ -669,7 +702,7 @@ std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageMa
       if (!is_envelope_layer(layer)) continue;
       std::string digest = str_field(layer, "digest");
       if (taken.count(digest)) continue;
-      envelopes.push_back(layout.read_blob(layer, "layer of " + where));
+      envelopes.push_back(layout.read_blob(layer, "layer of " + where, kMaxEnvelopeBytes));
       taken.insert(digest);
     }
   };

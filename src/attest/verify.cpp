@@ -58,10 +58,21 @@ void check_statement(const json& st, const VerifyRequirements& req, EnvelopeVerd
 EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
                                           const VerifyRequirements& req) {
   EnvelopeVerdict v;
-  json env = util::parse_bounded_json(text);
-  if (env.is_discarded()) {
+  if (text.size() > kMaxEnvelopeBytes) {
     v.unreadable = true;
-    v.failures.push_back("not JSON (truncated or corrupt envelope)");
+    v.failures.push_back("envelope is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                         std::to_string(kMaxEnvelopeBytes >> 20) + " MiB");
+    return v;
+  }
+  std::string why;
+  json env = util::parse_strict_json(text, &why);
+  if (env.is_discarded()) {
+    if (why.rfind("not JSON", 0) == 0) {
+      v.unreadable = true;
+      v.failures.push_back("not JSON (truncated or corrupt envelope)");
+    } else {
+      v.failures.push_back("envelope refused: " + why);
+    }
     return v;
   }
   try {
@@ -70,7 +81,11 @@ EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
       v.failures.push_back(c.error);
       return v;
     }
-    json st = util::parse_bounded_json(c.payload);
+    json st = util::parse_strict_json(c.payload, &why);
+    if (st.is_discarded() && why.rfind("not JSON", 0) != 0) {
+      v.failures.push_back("payload refused: " + why);
+      return v;
+    }
     if (!st.is_object() || st.value("_type", "") != kStatementType) {
       v.failures.push_back("payload is not an in-toto Statement v1");
       return v;

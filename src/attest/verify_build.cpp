@@ -115,8 +115,8 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
     if (in.value("created_by", "") != created_by || in.value("layer", json()) != layer)
       f.push_back(e.where + " (step " + step + ") attests instruction #" + std::to_string(h) +
                   " as '" + in.value("created_by", "") + "' with layer " +
-                  in.value("layer", json()).dump() + ", but the image's instruction #" +
-                  std::to_string(h) + " is '" + created_by + "' with layer " + layer.dump() +
+                  in.value("layer", json()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", but the image's instruction #" +
+                  std::to_string(h) + " is '" + created_by + "' with layer " + layer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                   ": the attestation belongs to another step or image");
     if (require_reconciled && e.statement.value("predicateType", "") != kLayerContents) {
       const json& lc = b.value("layer_check", json());
@@ -127,7 +127,7 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
         for (const char* k : {"unexplained", "content_differs", "content_unverified", "missing"})
           for (const auto& x : lc.value(k, json::array()))
             what += std::string(what.empty() ? "" : ", ") + k + " " +
-                    (x.is_object() ? x.value("path", x.dump()) : x.dump());
+                    (x.is_object() ? x.value("path", x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) : x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         f.push_back(e.where + " (step " + step + "): its layer and its trace disagree: " + what);
       }
     }

@@ -398,7 +398,7 @@ int BuildSession::finish(int builder_rc) {
   }
   std::string path = (fs::path(o_.out_dir) / "build.json").string();
   std::string tmp = path + ".tmp";
-  std::string text = manifest.dump(2) + "\n";
+  std::string text = manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   bool ok = fd >= 0 && util::write_all(fd, text.data(), text.size()) && fsync(fd) == 0;
   if (fd >= 0) close(fd);

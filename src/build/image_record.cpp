@@ -77,7 +77,7 @@ std::optional<std::string> record_image(const ImageRecordInput& req, json& manif
       st["preimages"] = run_preimages(summary, lower_of(*k), req.scratch + ".lower", mounts);
       if (!st["layer_check"].value("reconciled", false))
         spdlog::warn("step {}: its layer and its trace disagree: {}", st.value("step", 0),
-                     st["layer_check"].dump());
+                     st["layer_check"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     // COPY and ADD run no process: their record is their layer (docs/build.md)
     std::map<std::string, std::vector<std::string>> context;

@@ -84,7 +84,7 @@ std::string ask(const std::string& socket_path, const nlohmann::json& request, i
     close(fd);
     return e;
   }
-  std::string msg = request.dump();
+  std::string msg = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   iovec iov{msg.data(), msg.size()};
   msghdr mh{};
   mh.msg_iov = &iov;

@@ -163,7 +163,7 @@ std::string BuildSession::open_step(const json& req, std::vector<Fd>& fds) {
     return std::string("error: the step's journal could not be written: ") + e.what();
   }
   spdlog::info("step {}: following container {} (pid {}): {}", s->index, id.substr(0, 12), pid,
-               s->argv.dump());
+               s->argv.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   // its stdout and stderr: [pipe read end, the builder's descriptor] for each (none when the
   // container has a terminal)
   if (fds.size() == 4) {

@@ -53,7 +53,7 @@ std::string BuildSession::prepare_step(const json& req) {
       prepared_.erase(id);
     }
     SealedConfig sc = seal_config(util::parse_bounded_json(before), *o_.policy, seal_exe_);
-    const std::string after = sc.config.dump();
+    const std::string after = sc.config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     // replaced whole (a reader sees the old file or the new one), with the builder's mode
     struct stat st{};
     if (stat(path.c_str(), &st) < 0) return std::string("error: config.json: ") + strerror(errno);
@@ -75,7 +75,7 @@ std::string BuildSession::prepare_step(const json& req) {
                      {"seal", {{"path", kSealInContainer}, {"sha256", seal_sha256_}}}};
     if (!sc.env_dropped.empty())
       spdlog::info("sterile: container {}: environment cut to the allowlist, dropped {}",
-                   id.substr(0, 12), json(sc.env_dropped).dump());
+                   id.substr(0, 12), json(sc.env_dropped).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } catch (const std::exception& e) {
     return std::string("error: the RUN cannot be sealed: ") + e.what();
   }
@@ -146,7 +146,7 @@ json sterile_verdict(const std::string& journal, const json& preimages, const st
   for (const auto& p : sum.value("processes", json::array()))
     if (p.value("exe", "") == kSealInContainer && p.value("exe_sha256", json()) != json(seal_sha256))
       v.push_back({{"verdict", "violation"}, {"rule", "sterile.seal"}, {"category", "process"},
-                   {"detail", "the seal that ran (sha256 " + p.value("exe_sha256", json("unknown")).dump() +
+                   {"detail", "the seal that ran (sha256 " + p.value("exe_sha256", json("unknown")).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                               ") is not the one stepseal bound (" + seal_sha256 + ")"}});
   std::map<std::string, int> rules;
   int blocked = 0;

@@ -11,9 +11,13 @@ namespace stepseal::cli {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  auto s = util::try_read_file(path);
-  if (!s) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+std::string slurp(const std::string& path, size_t max_bytes) {
+  auto s = util::try_read_file(path, max_bytes);
+  if (!s)
+    throw std::runtime_error("cannot read " + path + ": " +
+                             (errno == EFBIG ? "larger than the limit of " +
+                                                   std::to_string(max_bytes >> 20) + " MiB"
+                                             : std::string(std::strerror(errno))));
   return *s;
 }
 

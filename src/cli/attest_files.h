@@ -7,7 +7,7 @@
 namespace stepseal::cli {
 
 // The whole of PATH; throws std::runtime_error("cannot read PATH: reason").
-std::string slurp(const std::string& path);
+std::string slurp(const std::string& path, size_t max_bytes = size_t{1} << 30);
 // Writes DATA to PATH through PATH.tmp and a rename: a reader never sees half a file.
 void spit(const std::filesystem::path& path, const std::string& data);
 // A step is named after its trace file: "compile" for "out/compile.trace".

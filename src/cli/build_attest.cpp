@@ -42,8 +42,8 @@ json dependency(const std::string& name, const std::string& path) {
 // lists by digest).
 AttestRequest::Made sign_to(const fs::path& dir, const std::string& name, const std::string& step,
                             const json& statement, const attest::Key& key) {
-  json env = attest::sign_envelope(statement.dump(), attest::kInTotoPayloadType, key);
-  std::string text = env.dump(2) + "\n";
+  json env = attest::sign_envelope(statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), attest::kInTotoPayloadType, key);
+  std::string text = env.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   spit(dir / name, text);
   return {name, step, statement.value("predicateType", ""), std::move(text)};
 }
@@ -123,7 +123,7 @@ int attest_journals_only(const BuildAttestOptions& o, json& m, const std::string
     attest::BuildContext bc = build_context(m, made, {}, req.event, o.builder_id);
     made.push_back(sign_to(out, "build.slsa.intoto.json", "build", attest::build_provenance(subjects, bc), key));
     m["attestations"] = {{"envelopes", envelope_list(made)}, {"event", req.event}, {"subject", "journals"}};
-    spit(record_path, m.dump(2) + "\n");
+    spit(record_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     spdlog::info("no image: signed {} step attestation(s) and the build's provenance with the "
                  "step journals as subject (not attached)", steps);
   } catch (const std::exception& e) {
@@ -221,7 +221,7 @@ int attest_build(const BuildAttestOptions& o) {
       if (!got) {
         spdlog::error("push: {}", why);
         m["push"] = {{"reference", target->ref()}, {"error", why}};
-        spit(record_path, m.dump(2) + "\n");
+        spit(record_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         return exit_code::kPushFailed;
       }
       push = *got;
@@ -249,7 +249,7 @@ int attest_build(const BuildAttestOptions& o) {
           spdlog::error("{}", *err);
           m["push"] = push;
           m["push"]["error"] = *err;
-          spit(record_path, m.dump(2) + "\n");
+          spit(record_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
           return exit_code::kPushFailed;
         }
       std::string why;
@@ -258,7 +258,7 @@ int attest_build(const BuildAttestOptions& o) {
         spdlog::error("push: after the attestations: {}", why);
         m["push"] = push;
         m["push"]["error"] = why;
-        spit(record_path, m.dump(2) + "\n");
+        spit(record_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         return exit_code::kPushFailed;
       }
       m["push"] = *again;
@@ -266,7 +266,7 @@ int attest_build(const BuildAttestOptions& o) {
       spdlog::info("pushed {} ({}), its attestations as {}:{}; the registry serves {}",
                    target->ref(), manifest.digest, target->repository, att_tag, (*again)["tag_digest"].get<std::string>());
     }
-    spit(record_path, m.dump(2) + "\n");
+    spit(record_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return exit_code::kInputUnreadable;

@@ -105,11 +105,11 @@ int attest_journals(const AttestRequest& a) {
       for (auto [statement, suffix] :
            {std::pair{attest::runtime_trace_statement(subjects, ctx), "runtime-trace"},
             std::pair{attest::slsa_statement(subjects, ctx), "slsa"}}) {
-        json env = attest::sign_envelope(statement.dump(), attest::kInTotoPayloadType, key);
+        json env = attest::sign_envelope(statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), attest::kInTotoPayloadType, key);
         fs::path file = fs::path(out_dir) / (ctx.step_name + "." + suffix + ".intoto.json");
-        const std::string text = env.dump(2) + "\n";
+        const std::string text = env.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         spit(file, text);
-        made.push_back({env.dump(), statement["predicateType"]});
+        made.push_back({env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), statement["predicateType"]});
         if (a.made)
           a.made->push_back({file.filename().string(), ctx.step_name,
                              statement["predicateType"], text});
@@ -118,7 +118,7 @@ int attest_journals(const AttestRequest& a) {
       if (link) {
         json l = attest::intoto_link(ctx, key);
         fs::path file = fs::path(out_dir) / (ctx.step_name + "." + key.keyid().substr(0, 8) + ".link");
-        spit(file, l.dump(2) + "\n");
+        spit(file, l.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         spdlog::info("{}: wrote {}", trace, file.string());
       }
     }

@@ -131,7 +131,7 @@ void add_diff(CLI::App& app, int& rc) {
                            {"conclusive", conclusive},
                            {"differences", list},
                            {"failing", matching}})
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << "\n";
       } else {
         std::cout << "base: " << soundness(b) << "\nnew:  " << soundness(n) << "\n";
@@ -177,7 +177,7 @@ void add_diff(CLI::App& app, int& rc) {
         rc = *failed;
         return;
       }
-      if (!write_output(*out, [&](std::ostream& o) { o << fx::profile_json(all).dump(2) << "\n"; })) {
+      if (!write_output(*out, [&](std::ostream& o) { o << fx::profile_json(all).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"; })) {
         rc = exit_code::kJournalWrite;
         return;
       }

@@ -78,7 +78,7 @@ int verify(const VerifyArgs& a) {
     // (name, JSON text) of every envelope to check: files given, and with --attached, every
     // envelope the layout holds for the image's manifests
     std::vector<std::pair<std::string, std::string>> inputs;
-    for (const auto& path : envelopes) inputs.emplace_back(path, slurp(path));
+    for (const auto& path : envelopes) inputs.emplace_back(path, slurp(path, attest::kMaxEnvelopeBytes));
     if (attached) {
       size_t n = 0;
       for (const auto& m : image.manifests)
@@ -148,7 +148,7 @@ int verify(const VerifyArgs& a) {
     if (!seen) unbound.push_back("no envelope attests step " + step + " (given with --trace)");
   all_ok = all_ok && unbound.empty();
   if (format == "json") {
-    std::cout << json{{"ok", all_ok}, {"envelopes", verdicts}, {"failures", unbound}}.dump(2) << "\n";
+    std::cout << json{{"ok", all_ok}, {"envelopes", verdicts}, {"failures", unbound}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& v : verdicts) {
       std::cout << (v["ok"].get<bool>() ? "OK    " : "FAIL  ") << v["envelope"].get<std::string>();

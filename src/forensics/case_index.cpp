@@ -151,7 +151,7 @@ void JournalIndexer::finish(const StepRecord& r) {
     else ins_proc.bind_null(5);
     ins_proc.bind(6, p.root ? 1 : 0).bind_opt(7, p.exe).bind_opt(8, p.exe_sha256);
     ins_proc.bind_opt(9, p.exe_digest_status).bind_opt(10, p.exe_digest_reason);
-    ins_proc.bind(11, json(p.argv).dump()).bind_opt(12, p.cwd);
+    ins_proc.bind(11, json(p.argv).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).bind_opt(12, p.cwd);
     ins_proc.bind(13, static_cast<int64_t>(p.start_ns));
     if (p.exec_ns) ins_proc.bind(14, static_cast<int64_t>(p.exec_ns)); else ins_proc.bind_null(14);
     if (p.end_ns) ins_proc.bind(15, static_cast<int64_t>(p.end_ns)); else ins_proc.bind_null(15);
@@ -233,7 +233,7 @@ void JournalIndexer::finish(const StepRecord& r) {
   up.bind(1, journal::to_hex(r.read.head));
   if (build_) up.bind(2, *build_); else up.bind_null(2);
   if (step_) up.bind(3, *step_); else up.bind_null(3);
-  up.bind(4, step.value("argv", json::array()).dump()).bind_opt(5, step.value("cwd", ""));
+  up.bind(4, step.value("argv", json::array()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).bind_opt(5, step.value("cwd", ""));
   up.bind_opt(6, step.value("started", ""));
   if (step["finished"].is_string()) up.bind(7, step["finished"].get<std::string>()); else up.bind_null(7);
   if (step["exit_code"].is_number_integer()) up.bind(8, step["exit_code"].get<int64_t>()); else up.bind_null(8);
@@ -371,7 +371,7 @@ std::optional<int64_t> index_build(Db& db, const std::string& dir, std::vector<I
     if (e.path().extension() == ".journal" && !listed.count(fs::weakly_canonical(e.path()).string()))
       problems.push_back(e.path().string() + " is in the record but build.json does not list it");
   Stmt up = db.prepare("UPDATE build SET problems = ? WHERE id = ?");
-  up.bind(1, problems.dump()).bind(2, build).run();
+  up.bind(1, problems.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).bind(2, build).run();
   return build;
 }
 

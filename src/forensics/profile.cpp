@@ -250,7 +250,7 @@ Profile profile_from_json(const json& j) {
   if (!j.is_object() || j.value("format", "") != "stepseal-baseline")
     throw std::runtime_error("not a stepseal baseline (\"format\": \"stepseal-baseline\")");
   if (j.value("version", 0) != 1)
-    throw std::runtime_error("baseline version " + j.value("version", json(0)).dump() +
+    throw std::runtime_error("baseline version " + j.value("version", json(0)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                              " is not one this stepseal reads (1)");
   Profile p;
   auto maps = [&](const char* key, std::map<std::string, std::set<std::string>>& out) {

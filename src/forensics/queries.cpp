@@ -180,7 +180,7 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
     jj["processes"] = roots_j;
     doc["journals"].push_back(jj);
   }
-  if (o.format == Format::kJson) out << doc.dump(2) << "\n";
+  if (o.format == Format::kJson) out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 // ---- events ---------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ uint64_t events(Db& db, const EventFilter& f, std::ostream& out) {
         "WHERE ?2 IS NULL" + common);
   const Integrity integ = integrity(db);
   if (f.format == Format::kText) out << integrity_line(integ) << "\n";
-  else out << json({{"record", integrity_json(integ)}}).dump() << "\n";
+  else out << json({{"record", integrity_json(integ)}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   if (parts.empty()) return 0;
   std::string sql;
   for (const auto& p : parts) sql += (sql.empty() ? "" : " UNION ALL ") + p;
@@ -252,7 +252,7 @@ uint64_t events(Db& db, const EventFilter& f, std::ostream& out) {
                    {"exe", s.text(3)}, {"kind", s.text(4)}, {"what", s.text(5)},
                    {"errno", s.is_null(6) ? json(nullptr) : json(s.text(6))},
                    {"sha256", s.is_null(7) ? json(nullptr) : json(s.text(7))}})
-                 .dump()
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
     } else {
       out << when << " " << (s.is_null(2) ? std::string("?") : std::to_string(s.integer(2))) << " "
@@ -309,7 +309,7 @@ uint64_t who(Db& db, const std::string& path, Format format, std::ostream& out) 
                               {"sha256", fsum.is_null(2) ? json(nullptr) : json(fsum.text(2))},
                               {"sha256_before", fsum.is_null(3) ? json(nullptr) : json(fsum.text(3))},
                               {"sha256_after", fsum.is_null(4) ? json(nullptr) : json(fsum.text(4))}});
-    out << doc.dump(2) << "\n";
+    out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return procs.size();
   }
   out << integrity_line(integ) << "\n";
@@ -475,7 +475,7 @@ bool why(Db& db, const std::string& path, const WhyOptions& o, std::ostream& out
   node["sha256"] = sha.empty() ? json(nullptr) : json(sha);
   const bool found = !node["made_by"].empty();
   if (o.format == Format::kJson) {
-    out << json({{"record", integrity_json(integ)}, {"why", node}}).dump(2) << "\n";
+    out << json({{"record", integrity_json(integ)}, {"why", node}}).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return found;
   }
   out << integrity_line(integ) << "\n";

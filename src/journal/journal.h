@@ -198,7 +198,8 @@ Decoded decode_event_payload(std::string_view in, const std::vector<std::string>
 inline constexpr uint64_t kMaxArgc = 1u << 16;              // argv entries of one event
 inline constexpr size_t kMaxEventArgvBytes = 64u << 10;     // bytes of one event's argv
 inline constexpr size_t kMaxEventStrings = 1u << 20;        // bytes of strings one event refers to
-inline constexpr size_t kMaxStringTable = 512u << 20;       // bytes of all STRING records
+inline constexpr size_t kMaxStringTable = 512u << 20;       // bytes of all STRING records, each
+                                                            // counted with its entry (32 bytes)
 inline constexpr uint64_t kMaxArgvTotal = 1ull << 30;       // bytes of argv of all events
 // (JSON records are parsed with util::parse_bounded_json: nesting at most util::kMaxJsonDepth)
 

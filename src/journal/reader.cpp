@@ -291,6 +291,11 @@ std::optional<Record> Reader::next() {
       // a STRING of another version still takes an id, or every later id would be off by one;
       // an event that refers to it is skipped too (it cannot be read faithfully)
       if (type == RecordType::STRING) {
+        s.string_bytes += sizeof(std::string);
+        if (s.string_bytes > kMaxStringTable) {
+          s.stop("string table over " + std::to_string(kMaxStringTable >> 20) + " MiB");
+          ok = false;
+        }
         s.strings.emplace_back();
         s.unknown_ids.resize(s.strings.size());
         s.unknown_ids.back() = true;
@@ -298,7 +303,9 @@ std::optional<Record> Reader::next() {
     } else {
       switch (type) {
         case RecordType::STRING:
-          s.string_bytes += body.size();
+          // each string costs its bytes and its entry: a journal of millions of empty strings
+          // is bounded as surely as one of a few huge ones
+          s.string_bytes += body.size() + sizeof(std::string);
           if (s.string_bytes > kMaxStringTable) {
             s.stop("string table over " + std::to_string(kMaxStringTable >> 20) + " MiB");
             ok = false;

@@ -1,6 +1,8 @@
 // policy.cpp - the hardened-mode policy: strict parser, canonical form, queries. See policy.h and
 // docs/policy.md. Nothing here enforces the policy.
 #include "policy/policy.h"
+
+#include "util/json.h"
 #include "util/file_io.h"
 #include "util/hex.h"
 
@@ -305,7 +307,7 @@ Policy Parser::parse(const json& root) const {
     for (auto [key, out] :
          {std::pair{"writable", &p.filesystem.writable}, std::pair{"hidden", &p.filesystem.hidden}})
       each(opt(*f, key), "/filesystem/" + std::string(key), "paths",
-           [&](const json& j, Ptr ptr) { out->push_back(path(j, ptr)); });
+           [&, out = out](const json& j, Ptr ptr) { out->push_back(path(j, ptr)); });
     if (auto* r = opt(*f, "readonly_default")) {
       if (!r->is_boolean()) expected("/filesystem/readonly_default", "true or false", *r);
       p.filesystem.readonly_default = r->get<bool>();
@@ -368,26 +370,12 @@ Policy load_policy(const std::string& path) {
   if (!content)
     throw PolicyError(path + ": cannot open policy file: " +
                       (errno == EFBIG ? "larger than 1 MiB" : std::strerror(errno)));
-  std::stringstream text(*content);
-  std::vector<std::set<std::string>> seen;  // the keys of each open object, to reject duplicates
-  std::string dup;
-  json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::object_start) seen.emplace_back();
-    if (ev == json::parse_event_t::object_end) seen.pop_back();
-    if (ev == json::parse_event_t::key && !seen.back().insert(parsed.get<std::string>()).second &&
-        dup.empty())
-      dup = parsed.get<std::string>();
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(text.str(), cb);
-  } catch (const json::parse_error& e) {
-    throw PolicyError(path + ": not valid JSON: " + e.what());
+  std::string why;
+  json j = util::parse_strict_json(*content, &why);
+  if (j.is_discarded()) {
+    if (why.rfind("not JSON: ", 0) == 0) why = "not valid JSON: " + why.substr(10);
+    throw PolicyError(path + ": " + why);
   }
-  if (!dup.empty())
-    throw PolicyError(path + ": duplicate key \"" + dup +
-                      "\" (each key may appear once per object)");
   return parse_policy(j, path);
 }
 

@@ -1,25 +1,108 @@
-// json.h - JSON from input stepseal does not trust (journals, envelopes, payloads): parsed with
-// its nesting bounded, so a deeply nested document cannot exhaust the stack of whoever copies
-// or destroys the value. Discarded (is_discarded()) if too deep or not JSON.
+// json.h - JSON from input stepseal does not trust (journals, envelopes, payloads, layouts,
+// policies): parsed with its nesting bounded, so a deeply nested document cannot exhaust the
+// stack of whoever copies or destroys the value.
+//
+//   parse_bounded_json  discarded (is_discarded()) if too deep or not JSON
+//   parse_strict_json   the same, and a key twice in one object is refused too, with the reason
+//                       in words: what one parser reads as {"a": 1} and another as {"a": 2} is
+//                       an attack on whoever verifies after stepseal (a parser differential)
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace stepseal::util {
 
 inline constexpr int kMaxJsonDepth = 64;
 
-inline nlohmann::json parse_bounded_json(std::string_view text, int max_depth = kMaxJsonDepth) {
+namespace json_detail {
+
+// A SAX pass that checks nesting and, if asked, unique keys, in linear time, before the value is
+// built. (nlohmann's callback parser, the obvious tool, rescans the enclosing container at the
+// end of every object: quadratic in an array of many small objects, which a hostile index.json
+// or journal record is.)
+struct Checker {
+  int max_depth;
+  bool unique_keys;
+  std::string problem;
+  int depth = 0;
+  std::vector<std::set<std::string>> keys;  // of each open object (unique_keys)
+
+  bool open() {
+    if (++depth > max_depth) {
+      problem = "nested deeper than " + std::to_string(max_depth) + " levels";
+      return false;
+    }
+    return true;
+  }
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(nlohmann::json::number_integer_t) { return true; }
+  bool number_unsigned(nlohmann::json::number_unsigned_t) { return true; }
+  bool number_float(nlohmann::json::number_float_t, const std::string&) { return true; }
+  bool string(std::string&) { return true; }
+  bool binary(nlohmann::json::binary_t&) { return true; }
+  bool start_object(std::size_t) {
+    if (unique_keys) keys.emplace_back();
+    return open();
+  }
+  bool key(std::string& k) {
+    if (unique_keys && !keys.back().insert(k).second) {
+      problem = "duplicate key \"" + k.substr(0, 80) + "\" (each key may appear once per object)";
+      return false;
+    }
+    return true;
+  }
+  bool end_object() {
+    if (unique_keys) keys.pop_back();
+    --depth;
+    return true;
+  }
+  bool start_array(std::size_t) { return open(); }
+  bool end_array() {
+    --depth;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    problem = std::string("not JSON: ") + e.what();
+    return false;
+  }
+};
+
+inline nlohmann::json parse_checked(std::string_view text, int max_depth, bool unique_keys,
+                                    std::string* why) {
   using nlohmann::json;
-  bool too_deep = false;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t, json&) {
-    if (depth > max_depth) too_deep = true;
-    return !too_deep;
-  };
-  json j = json::parse(text, cb, false);
-  if (too_deep) return json(json::value_t::discarded);
+  Checker c{max_depth, unique_keys, {}};
+  bool ok = false;
+  try {
+    ok = json::sax_parse(text, &c);
+  } catch (const json::exception& e) {  // out_of_range for a number like 1e999
+    if (c.problem.empty()) c.problem = std::string("not JSON: ") + e.what();
+  }
+  if (!ok || !c.problem.empty()) {
+    if (why) *why = c.problem.empty() ? "not JSON" : c.problem;
+    return json(json::value_t::discarded);
+  }
+  json j = json::parse(text, nullptr, false);  // checked: bounded, and builds in linear time
+  if (j.is_discarded() && why) *why = "not JSON";
   return j;
+}
+
+}  // namespace json_detail
+
+inline nlohmann::json parse_bounded_json(std::string_view text, int max_depth = kMaxJsonDepth) {
+  return json_detail::parse_checked(text, max_depth, false, nullptr);
+}
+
+// Parses TEXT, refusing documents nested deeper than MAX_DEPTH and objects with a key twice.
+// On refusal returns a discarded value and sets *WHY ("not JSON: ...", "nested deeper than 64
+// levels", "duplicate key \"k\" ...").
+inline nlohmann::json parse_strict_json(std::string_view text, std::string* why,
+                                        int max_depth = kMaxJsonDepth) {
+  return json_detail::parse_checked(text, max_depth, true, why);
 }
 
 }  // namespace stepseal::util

@@ -500,3 +500,39 @@ TEST(OciAttach, TheLayoutChangedSinceResolving) {
 
 }  // namespace
 }  // namespace stepseal::attest
+
+namespace stepseal::attest {
+namespace {
+
+// Limits on what a layout can make stepseal read (issue 14): refused quickly, saying which.
+TEST(OciLimits, AnIndexOfAHundredThousandManifestsIsRefused) {
+  LayoutBuilder b;
+  json image = b.Image("amd64", "layer");
+  json index = b.IndexJson();
+  for (int i = 0; i < 100000; ++i) index["manifests"].push_back(image);
+  Spit(fs::path(b.dir()) / "index.json", index.dump());
+  // refused before any entry is read: the message names the count, not a blob
+  std::string e = ErrorOf([&] { resolve_image(b.dir()); });
+  EXPECT_NE(e.find("lists 100000 manifests; stepseal reads at most 10000 in one index"),
+            std::string::npos) << e;
+}
+
+TEST(OciLimits, AManifestOverTheLimitIsRefusedUnread) {
+  LayoutBuilder b;
+  json big = b.Blob(std::string(9u << 20, ' ') + "{}", "application/vnd.oci.image.manifest.v1+json");
+  b.Add(big, "latest");
+  std::string e = ErrorOf([&] { resolve_image(b.dir() + ":latest"); });
+  EXPECT_NE(e.find("over the limit of 8 MiB for a manifest or config"), std::string::npos) << e;
+}
+
+TEST(OciLimits, ADuplicateKeyInAManifestIsRefused) {
+  LayoutBuilder b;
+  json m = b.Blob(R"({"schemaVersion":2,"schemaVersion":3,"config":{},"layers":[]})",
+                  "application/vnd.oci.image.manifest.v1+json");
+  b.Add(m, "latest");
+  std::string e = ErrorOf([&] { resolve_image(b.dir() + ":latest"); });
+  EXPECT_NE(e.find("duplicate key \"schemaVersion\""), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace stepseal::attest
