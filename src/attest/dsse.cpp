@@ -80,6 +80,7 @@ EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view e
     const std::string want = key.keyid();
     const std::string message = pae(r.payload_type, body);
     size_t verified = 0;
+    std::string bad_ours;  // the first entry naming this key that does not verify
     std::set<std::string> keyids;
     std::vector<std::string> other_keyids;
     for (size_t i = 0; i < sigs->size(); ++i) {
@@ -105,19 +106,23 @@ EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view e
       if (key.verify(message, raw)) {
         ++verified;
       } else if (keyid == want) {
-        return fail("conflicting signatures: " + which + " names key " + want +
-                    " and does not verify (the payload, payloadType or signature was altered)");
+        if (bad_ours.empty()) bad_ours = which;
       } else if (!keyid.empty() && other_keyids.size() < 5) {
         other_keyids.push_back(keyid.substr(0, 80));
       }
     }
+    if (verified > 0 && !bad_ours.empty())
+      return fail("conflicting signatures: " + bad_ours + " names key " + want +
+                  " and does not verify, while another signature does");
     if (verified > 0) {
       r.ok = true;
       r.error.clear();
       return r;
     }
     std::string why = "no signature verifies with key " + want;
-    if (!other_keyids.empty()) {
+    if (!bad_ours.empty()) {
+      why += " (" + bad_ours + " names it: the payload, payloadType or signature was altered)";
+    } else if (!other_keyids.empty()) {
       why += " (the envelope is signed by keyid";
       why += other_keyids.size() == 1 ? " " : "s ";
       for (size_t i = 0; i < other_keyids.size(); ++i) why += (i ? ", " : "") + other_keyids[i];

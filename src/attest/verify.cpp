@@ -67,12 +67,10 @@ EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
   std::string why;
   json env = util::parse_strict_json(text, &why);
   if (env.is_discarded()) {
-    if (why.rfind("not JSON", 0) == 0) {
-      v.unreadable = true;
-      v.failures.push_back("not JSON (truncated or corrupt envelope)");
-    } else {
-      v.failures.push_back("envelope refused: " + why);
-    }
+    // not JSON, or nested too deep: bad input (exit 3); a key twice: a refused envelope (exit 5)
+    v.unreadable = why.rfind("duplicate key", 0) != 0;
+    v.failures.push_back(why.rfind("not JSON", 0) == 0 ? "not JSON (truncated or corrupt envelope)"
+                                                        : "envelope refused: " + why);
     return v;
   }
   try {

@@ -709,12 +709,18 @@ TEST(Dsse, TamperedPayloadSignatureKeyAndTypeFail) {
     EXPECT_FALSE(c.ok);
     EXPECT_CONTAINS(c.error, want);
 
-    // A good signature among bad ones is enough.
+    // A good signature beside another key's that does not verify is enough ...
     e = env;
     e["signatures"] = json::array({{{"keyid", "x"}, {"sig", base64_encode("junk")}},
-                                   {{"sig", "not base64!"}}, 17, env["signatures"][0]});
+                                   env["signatures"][0]});
     c = verify_envelope(e, kInTotoPayloadType, key);
     EXPECT_TRUE(c.ok) << c.error;
+    // ... but not beside a malformed entry: every entry is read, and the envelope is judged
+    // whole, so verifiers that stop at different entries cannot disagree (issue 14).
+    e["signatures"].push_back(17);
+    c = verify_envelope(e, kInTotoPayloadType, key);
+    EXPECT_FALSE(c.ok);
+    EXPECT_CONTAINS(c.error, "signature #3 is not an object");
   }
 }
 
@@ -753,10 +759,17 @@ TEST(Dsse, MalformedEnvelopesGivePreciseErrorsAndNeverThrow) {
   e["signatures"] = json::object();
   EXPECT_EQ(check(e), "envelope has no signatures");
 
-  e["signatures"] = json::array({"x", {{"keyid", key.keyid()}}, {{"sig", 3}}, {{"sig", "%%"}}});
-  std::string err = check(e);
-  EXPECT_CONTAINS(err, "no signature verifies with key " + key.keyid());
-  EXPECT_CONTAINS(err, "4 signature entries malformed");
+  // Each malformed entry is named: the first one refuses the envelope.
+  e["signatures"] = json::array({"x"});
+  EXPECT_CONTAINS(check(e), "signature #1 is not an object");
+  e["signatures"] = json::array({{{"keyid", key.keyid()}}});
+  EXPECT_CONTAINS(check(e), "signature #1 has no \"sig\" string");
+  e["signatures"] = json::array({{{"sig", 3}}});
+  EXPECT_CONTAINS(check(e), "signature #1 has no \"sig\" string");
+  e["signatures"] = json::array({{{"sig", "%%"}}});
+  EXPECT_CONTAINS(check(e), "signature #1: sig is not base64");
+  e["signatures"] = json::array({{{"keyid", 5}, {"sig", "AAAA"}}});
+  EXPECT_CONTAINS(check(e), "signature #1: keyid is not a string");
 
   // And the good envelope is fine.
   EXPECT_TRUE(verify_envelope(env, kInTotoPayloadType, key).ok);
