@@ -77,13 +77,19 @@ StepCgroup::StepCgroup() {
   collect_stale();
   path_ = r + "/stepseal-" + std::to_string(getpid()) + "-" +
           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  if (mkdir(path_.c_str(), 0700) < 0)
-    throw std::runtime_error("cannot create the step's cgroup " + path_ + ": " + strerror(errno));
+  // The janitor exists before the cgroup does: a supervisor killed right after the mkdir (before
+  // a janitor forked after it would exist) left the cgroup behind.
+  spawn_janitor();
+  auto fail = [&](const std::string& what, int err) {
+    end_janitor();  // it finds no cgroup, and ends
+    throw std::runtime_error(what + " " + path_ + ": " + strerror(err));
+  };
+  if (mkdir(path_.c_str(), 0700) < 0) fail("cannot create the step's cgroup", errno);
   fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) {
     int err = errno;
     rmdir(path_.c_str());
-    throw std::runtime_error("cannot open the step's cgroup " + path_ + ": " + strerror(err));
+    fail("cannot open the step's cgroup", err);
   }
 }
 
@@ -103,16 +109,21 @@ void StepCgroup::kill_all_but(pid_t keep) {
 }
 
 void StepCgroup::spawn_janitor() {
+  if (janitor_ > 0) return;  // the constructor forked it
   // Threads exist already: the child may only make system calls, so every path is built here.
   const std::string kill_p = path_ + "/cgroup.kill", events_p = path_ + "/cgroup.events";
   const char *dir = path_.c_str(), *killf = kill_p.c_str(), *eventsf = events_p.c_str();
   int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return;
+  if (pipe2(p, O_CLOEXEC) < 0)
+    throw std::runtime_error("cannot start the janitor of the step's cgroup: pipe: " +
+                             std::string(strerror(errno)));
   pid_t j = fork();
   if (j < 0) {
+    int err = errno;
     close(p[0]);
     close(p[1]);
-    return;
+    throw std::runtime_error("cannot start the janitor of the step's cgroup: fork: " +
+                             std::string(strerror(err)));
   }
   if (j > 0) {
     close(p[0]);
@@ -128,7 +139,8 @@ void StepCgroup::spawn_janitor() {
   char c;
   while (read(3, &c, 1) > 0 || errno == EINTR) {
   }
-  // The supervisor is gone. When it ended normally it removed the cgroup itself.
+  // The supervisor is gone. When it ended normally it removed the cgroup itself (or never made
+  // it: the janitor is forked first).
   if (access(dir, F_OK) == 0) {
     int k = open(killf, O_WRONLY | O_CLOEXEC);
     if (k >= 0) {
@@ -167,11 +179,17 @@ StepCgroup::~StepCgroup() {
   }
   if (rmdir(path_.c_str()) < 0)
     spdlog::warn("cannot remove the step's cgroup {}: {}", path_, strerror(errno));
+  end_janitor();
+}
+
+void StepCgroup::end_janitor() {
   if (janitor_pipe_ >= 0) close(janitor_pipe_);  // the janitor finds nothing left to do
+  janitor_pipe_ = -1;
   // and ends: reaped here, so that a supervisor of many steps (a build) leaves no zombies
   if (janitor_ > 0)
     while (waitpid(janitor_, nullptr, 0) < 0 && errno == EINTR) {
     }
+  janitor_ = -1;
 }
 
 }  // namespace stepseal

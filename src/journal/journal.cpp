@@ -143,15 +143,26 @@ Writer::Writer(const std::string& path, int version) : version_(version), path_(
   if (version != 1 && version != 2)
     throw std::runtime_error("journal format version " + std::to_string(version) +
                              " cannot be written (1 or 2)");
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0)
-    throw std::runtime_error("cannot create journal " + path + ": " + std::strerror(errno));
   md_ = EVP_MD_CTX_new();
   if (!md_) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    int err = errno;
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(md_));
+    throw std::runtime_error("cannot create journal " + path + ": " + std::strerror(err));
+  }
   const char* magic = magic_of(version);
   head_ = initial_head(magic);
   buf_.reserve(1 << 20);
-  write_out(magic, 16);  // the magic is never in a block
+  try {
+    write_out(magic, 16);  // the magic is never in a block
+  } catch (...) {
+    // (a full disk): no journal rather than a file that is not one
+    ::close(fd_);
+    ::unlink(path.c_str());
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(md_));
+    throw;
+  }
   bytes_ = 16;
 }
 
@@ -253,8 +264,16 @@ Sha256 Writer::finish(const nlohmann::json& counters) {
   flush();
   if (::fsync(fd_) < 0)
     throw std::runtime_error("cannot sync journal " + path_ + ": " + std::strerror(errno));
+  // Written whole, but to a file no name leads to any more: its directory (or the file) was
+  // removed while it was written, and the record is lost with it.
+  struct stat st{};
+  const bool removed = ::fstat(fd_, &st) == 0 && st.st_nlink == 0;
   ::close(fd_);
   fd_ = -1;
+  if (removed)
+    throw std::runtime_error("journal " + path_ +
+                             " was removed while it was written (its directory deleted?): "
+                             "the record is lost");
   return head_;
 }
 

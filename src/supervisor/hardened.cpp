@@ -104,8 +104,7 @@ HardenedStep::HardenedStep(const RunOptions& opts) : opts_(opts) {
 }
 
 void HardenedStep::setup(const BpfTracer& tracer) {
-  cgroup_ = std::make_unique<StepCgroup>();
-  cgroup_->spawn_janitor();
+  cgroup_ = std::make_unique<StepCgroup>();  // with its janitor
   net_guard_ = std::make_unique<NetGuard>(*opts_.policy, opts_.workspace, plan_.own_netns,
                                           cgroup_->fd(), tracer);
   spdlog::debug("hardened: cgroup {}, {} network namespace", cgroup_->path(),
