@@ -1,6 +1,8 @@
 // dsse.cpp - see dsse.h and https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
 #include "attest/dsse.h"
 
+#include "util/json.h"
+
 #include <exception>
 #include <set>
 #include <string>
@@ -46,6 +48,10 @@ EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view e
     if (!envelope.is_object())
       return fail("envelope is not a JSON object (it is " + describe_type(envelope) + ")");
 
+    if (auto m = util::shadowing_member(envelope, {"payloadType", "payload", "signatures"}); !m.empty())
+      return fail("envelope member \"" + m.substr(0, 80) +
+                  "\" reads as one of payloadType, payload, signatures in case-insensitive JSON"
+                  " parsers (Go's): refused");
     auto pt = envelope.find("payloadType");
     if (pt == envelope.end()) return fail("envelope has no payloadType");
     if (!pt->is_string())
@@ -87,6 +93,9 @@ EnvelopeCheck verify_envelope(const nlohmann::json& envelope, std::string_view e
       const auto& s = (*sigs)[i];
       const std::string which = "signature #" + std::to_string(i + 1);
       if (!s.is_object()) return fail(which + " is not an object (expected {\"keyid\", \"sig\"})");
+      if (auto m = util::shadowing_member(s, {"keyid", "sig"}); !m.empty())
+        return fail(which + ": member \"" + m.substr(0, 80) +
+                    "\" reads as keyid or sig in case-insensitive JSON parsers (Go's): refused");
       std::string keyid;
       if (auto k = s.find("keyid"); k != s.end()) {
         if (!k->is_string()) return fail(which + ": keyid is not a string");

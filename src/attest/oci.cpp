@@ -53,6 +53,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -192,7 +193,9 @@ struct Layout {
 
   // The bytes of the blob a descriptor names, after checking they hash to its digest and have
   // its size. WHERE says which descriptor, for error messages.
-  mutable uint64_t read_so_far = 0;  // bytes of blobs read, against kMaxLayoutRead
+  // bytes of blobs read, against kMaxLayoutRead: shared by every Layout of one ImageRef, so a
+  // command that reads the layout once per manifest still has one budget
+  std::shared_ptr<uint64_t> read_so_far = std::make_shared<uint64_t>(0);
 
   std::string read_blob(const json& descriptor, const std::string& where,
                         uintmax_t max_bytes = kMaxJsonBlob) const {
@@ -211,11 +214,16 @@ struct Layout {
                      std::to_string(size_on_disk) + " bytes, over the limit of " +
                      std::to_string(max_bytes >> 20) + " MiB for " +
                      (max_bytes == kMaxJsonBlob ? "a manifest or config" : "an attestation"));
-    if (!ec && (read_so_far += size_on_disk) > kMaxLayoutRead)
+    if (!ec && (*read_so_far += size_on_disk) > kMaxLayoutRead)
       throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
                      std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ", named by " +
                      where + "): refusing to read more");
     std::string bytes = read_whole_file(path, max_bytes);
+    // what was read, not what stat said (a file that grew, or one stat could not size)
+    if (ec || bytes.size() != size_on_disk) *read_so_far += bytes.size();
+    if (*read_so_far > kMaxLayoutRead)
+      throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
+                     std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ")");
     std::string actual = sha256_digest(bytes);
     if (actual != digest)
       throw OciError("blob " + digest + " is corrupt: its bytes hash to " + actual + " (file " +
@@ -440,7 +448,7 @@ json platform_from_config(const Layout& layout, const json& manifest, const std:
 // Adds to OUT every image manifest listed in INDEX (the parsed blob WHERE names), attestation
 // manifests excluded; nested indexes are followed.
 void collect_from_index(const Layout& layout, const json& index, const std::string& where,
-                        int depth, std::vector<ImageManifest>& out) {
+                        int depth, std::vector<ImageManifest>& out, std::set<std::string>& seen) {
   if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
     throw OciError(where + " is not an image index: it has no \"manifests\" array");
   for (const auto& d : index_entries(index, where)) {
@@ -451,8 +459,12 @@ void collect_from_index(const Layout& layout, const json& index, const std::stri
     json blob = parse_json(bytes, "blob " + digest);
     std::string mt = kind_of(d, blob);
     if (is_manifest_type(mt)) {
+      const std::string got = sha256_digest(bytes);
+      if (!seen.insert(got).second) continue;  // named twice: one image, read once
+      if (out.size() >= kMaxIndexEntries)
+        throw OciError(where + ": the image has more than " + std::to_string(kMaxIndexEntries) + " manifests");
       ImageManifest m;
-      m.digest = sha256_digest(bytes);
+      m.digest = got;
       m.media_type = mt;
       m.size = bytes.size();
       m.platform = d.contains("platform") && d["platform"].is_object() ? d["platform"] : json();
@@ -461,7 +473,7 @@ void collect_from_index(const Layout& layout, const json& index, const std::stri
       if (depth >= kMaxIndexDepth)
         throw OciError("image indexes nest more than " + std::to_string(kMaxIndexDepth) +
                        " deep at " + digest);
-      collect_from_index(layout, blob, digest, depth + 1, out);
+      collect_from_index(layout, blob, digest, depth + 1, out, seen);
     } else {
       throw OciError("entry " + digest + " of image index " + where +
                      " has unsupported media type \"" + mt + "\"");
@@ -515,6 +527,7 @@ ImageRef resolve_image(const std::string& spec) {
   ImageRef ref;
   ref.layout = dir;
   ref.tag = tag;
+  ref.read_budget = layout.read_so_far;
   const json& entry = index["manifests"][find_image_entry(layout, index, tag)];
   std::string where = tag.empty() ? "index.json" : "index.json (tag \"" + tag + "\")";
   std::string bytes = layout.read_blob(entry, where);
@@ -533,7 +546,8 @@ ImageRef resolve_image(const std::string& spec) {
     ref.manifests.push_back(std::move(m));
   } else if (is_index_type(mt)) {
     ref.index_digest = sha256_digest(bytes);
-    collect_from_index(layout, blob, ref.index_digest, 1, ref.manifests);
+    std::set<std::string> seen;
+    collect_from_index(layout, blob, ref.index_digest, 1, ref.manifests, seen);
     if (ref.manifests.empty())
       throw OciError("image index " + ref.index_digest + " holds no image manifests");
   } else {
@@ -557,7 +571,7 @@ void attach(const ImageRef& image, const ImageManifest& manifest,
                    (image.tag.empty() ? "" : ":" + image.tag));
   digest_hex(manifest.digest, "the manifest to attach to");
 
-  Layout layout{image.layout};
+  Layout layout{image.layout, image.read_budget ? image.read_budget : std::make_shared<uint64_t>(0)};
   layout.check_oci_layout_file();
   LayoutLock lock(layout.dir);
   json index = layout.read_index_json();
@@ -684,7 +698,7 @@ void attach(const ImageRef& image, const ImageManifest& manifest,
 }
 
 std::vector<std::string> attached_envelopes(const ImageRef& image, const ImageManifest& manifest) {
-  Layout layout{image.layout};
+  Layout layout{image.layout, image.read_budget ? image.read_budget : std::make_shared<uint64_t>(0)};
   layout.check_oci_layout_file();
   json index = layout.read_index_json();
 
@@ -747,7 +761,7 @@ std::optional<size_t> history_layer_index(const json& config, size_t h) {
 }
 
 ImageContents image_contents(const ImageRef& image, const ImageManifest& manifest) {
-  Layout layout{image.layout};
+  Layout layout{image.layout, image.read_budget ? image.read_budget : std::make_shared<uint64_t>(0)};
   json desc = {{"mediaType", manifest.media_type}, {"digest", manifest.digest},
                {"size", manifest.size}};
   ImageContents c;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdexcept>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct ImageRef {
   // platform for a multi-platform index (attestation manifests excluded).
   std::vector<ImageManifest> manifests;
   std::string index_digest;  // "sha256:<hex>" of the image index blob, when the tag names one
+  // Bytes of blobs read from the layout for this reference so far, by every function given it
+  // (oci.cpp, kMaxLayoutRead): one budget per command, however often it reads the layout.
+  std::shared_ptr<uint64_t> read_budget;
 };
 
 // Parses "DIR" or "DIR:TAG". Throws OciError with a precise message: no index.json, tag not

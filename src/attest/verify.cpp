@@ -84,6 +84,15 @@ EnvelopeVerdict verify_statement_envelope(std::string_view text, const Key& key,
       v.failures.push_back("payload refused: " + why);
       return v;
     }
+    std::string shadow = util::shadowing_member(st, {"_type", "subject", "predicateType", "predicate"});
+    if (st.is_object() && st.contains("subject") && st["subject"].is_array())
+      for (const auto& sub : st["subject"])
+        if (shadow.empty()) shadow = util::shadowing_member(sub, {"name", "digest"});
+    if (!shadow.empty()) {
+      v.failures.push_back("payload refused: member \"" + shadow.substr(0, 80) +
+                           "\" reads as a Statement field in case-insensitive JSON parsers (Go's)");
+      return v;
+    }
     if (!st.is_object() || st.value("_type", "") != kStatementType) {
       v.failures.push_back("payload is not an in-toto Statement v1");
       return v;

@@ -1,5 +1,11 @@
 #include "attest/verify_build.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <openssl/evp.h>
 
 #include <filesystem>
@@ -18,18 +24,43 @@ using json = nlohmann::json;
 
 namespace {
 
-// "sha256:<hex>" of a file, streamed; empty if it cannot be read
-std::string file_digest(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return "";
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) return "";
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(in.gcount()));
+// "sha256:<hex>" of a layer blob, streamed; empty with *WHY if it cannot be read as one. The
+// layout may be anyone's: the blob must be a regular file (not a symlink to /dev/zero, not a
+// FIFO) of the size the attested manifest gives, and no more than that is read.
+std::string layer_digest(const fs::path& p, uint64_t want_size, std::string* why) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *why = errno == ENOENT ? "is missing from" : errno == ELOOP ? "is a symbolic link in" : "cannot be read in";
+    return "";
   }
-  if (in.bad()) return "";
+  std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) { ::close(*f); delete f; });
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *why = "is not a regular file in";
+    return "";
+  }
+  if (static_cast<uint64_t>(st.st_size) != want_size) {
+    *why = "has " + std::to_string(st.st_size) + " bytes, not the " + std::to_string(want_size) +
+           " the attested manifest gives, in";
+    return "";
+  }
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) {
+    *why = "cannot be hashed in";
+    return "";
+  }
+  std::vector<char> buf(1 << 20);
+  uint64_t left = want_size;
+  while (left > 0) {
+    const ssize_t n = ::read(fd, buf.data(), std::min<uint64_t>(buf.size(), left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *why = "cannot be read in";
+      return "";
+    }
+    EVP_DigestUpdate(md.get(), buf.data(), static_cast<size_t>(n));
+    left -= static_cast<uint64_t>(n);
+  }
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_DigestFinal_ex(md.get(), d, &n);
@@ -72,9 +103,16 @@ std::vector<std::string> check_build(const ImageRef& image, const ImageManifest&
       f.push_back("layer " + std::to_string(i) + " of the image has no sha256 digest");
       continue;
     }
-    const std::string got = file_digest(fs::path(image.layout) / "blobs" / "sha256" / d.substr(7));
+    const json size = layers[i].value("size", json());
+    if (!size.is_number_unsigned()) {
+      f.push_back("layer " + std::to_string(i) + " of the image has no size");
+      continue;
+    }
+    std::string why;
+    const std::string got = layer_digest(fs::path(image.layout) / "blobs" / "sha256" / d.substr(7),
+                                         size.get<uint64_t>(), &why);
     if (got.empty())
-      f.push_back("layer " + std::to_string(i) + " (" + short_digest(d) + ") is missing from " + image.layout);
+      f.push_back("layer " + std::to_string(i) + " (" + short_digest(d) + ") " + why + " " + image.layout);
     else if (got != d)
       f.push_back("layer " + std::to_string(i) + " changed after the build: its blob hashes to " +
                   short_digest(got) + ", not the " + short_digest(d) + " the attested manifest names");

@@ -103,7 +103,7 @@ int verify(const VerifyArgs& a) {
     for (const auto& [path, text] : inputs) {
       attest::EnvelopeVerdict ev = attest::verify_statement_envelope(text, key, req);
       if (ev.unreadable) {
-        spdlog::error("{}: not a DSSE envelope: the file is not JSON (truncated or corrupt)", path);
+        spdlog::error("{}: not a DSSE envelope: {}", path, ev.failures.empty() ? "unreadable" : ev.failures.front());
         unreadable = true;
       }
       if (heads.count(ev.step)) attested[ev.step] = true;

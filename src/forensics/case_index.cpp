@@ -448,7 +448,7 @@ Integrity integrity(Db& db) {
   }
   Stmt b = db.prepare("SELECT problems FROM build WHERE problems IS NOT NULL AND problems != '[]'");
   while (b.step()) {
-    json list = json::parse(b.text(0), nullptr, false);
+    json list = util::parse_bounded_json(b.text(0));
     if (!list.is_array()) continue;
     for (const auto& x : list)
       if (x.is_string()) {

@@ -1,4 +1,5 @@
 #include "forensics/export.h"
+#include "util/json.h"
 
 #include <algorithm>
 #include <map>
@@ -25,7 +26,7 @@ std::string entity(const std::string& head, int64_t pid, int64_t start_ns) {
 }
 
 json argv_of(const std::string& text) {
-  json a = json::parse(text.empty() ? "[]" : text, nullptr, false);
+  json a = util::parse_bounded_json(text.empty() ? "[]" : text);
   return a.is_array() ? a : json::array();
 }
 

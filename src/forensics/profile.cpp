@@ -1,4 +1,5 @@
 #include "forensics/profile.h"
+#include "util/json.h"
 
 #include <algorithm>
 #include <cctype>
@@ -219,7 +220,7 @@ Profile profile_of(Db& db) {
         "SELECT coalesce(q.exe, ''), c.exe, coalesce(c.exe_sha256, ''), c.argv, coalesce(c.cwd, '') "
         "FROM process c LEFT JOIN process q ON q.id = c.parent WHERE c.exe IS NOT NULL");
     while (s.step()) {
-      json argv = json::parse(s.text(3).empty() ? "[]" : s.text(3), nullptr, false);
+      json argv = util::parse_bounded_json(s.text(3).empty() ? "[]" : s.text(3));
       std::string args;
       if (argv.is_array())
         for (size_t i = 1; i < argv.size(); i++)

@@ -1,4 +1,5 @@
 #include "forensics/queries.h"
+#include "util/json.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -29,7 +30,7 @@ json integrity_json(const Integrity& i) {
 }
 
 std::string argv_text(const std::string& argv_json) {
-  json a = json::parse(argv_json, nullptr, false);
+  json a = util::parse_bounded_json(argv_json);
   if (!a.is_array()) return "";
   std::string s;
   for (const auto& x : a)
@@ -72,7 +73,7 @@ std::string exe_digest_text(const ProcRow& p) {
 json proc_json(const ProcRow& p) {
   json j = {{"process", p.id}, {"journal", p.journal}, {"pid", p.pid}, {"exe", p.exe},
             {"exe_sha256", p.exe_sha256.empty() ? json(nullptr) : json(p.exe_sha256)},
-            {"argv", json::parse(p.argv.empty() ? "[]" : p.argv, nullptr, false)}, {"cwd", p.cwd}};
+            {"argv", util::parse_bounded_json(p.argv.empty() ? "[]" : p.argv)}, {"cwd", p.cwd}};
   if (!p.exe_digest.empty() && p.exe_sha256.empty()) j["exe_digest"] = p.exe_digest;
   j["exit_code"] = p.exit_code ? json(*p.exit_code) : json(nullptr);
   j["duration_s"] = p.start_ns && p.end_ns && *p.end_ns >= *p.start_ns
@@ -110,7 +111,7 @@ void tree(Db& db, const TreeOptions& o, std::ostream& out) {
     const int64_t jid = js.integer(0);
     json jj = {{"journal", jid}, {"path", js.text(1)},
                {"step", js.is_null(2) ? json(nullptr) : json(js.integer(2))},
-               {"argv", json::parse(js.text(3).empty() ? "[]" : js.text(3), nullptr, false)},
+               {"argv", util::parse_bounded_json(js.text(3).empty() ? "[]" : js.text(3))},
                {"intact", js.integer(5) != 0}, {"complete", js.integer(6) != 0}};
     if (o.format == Format::kText)
       out << "journal " << clean(js.text(1)) << (js.is_null(2) ? "" : " (step " + std::to_string(js.integer(2)) + ")")

@@ -1,4 +1,5 @@
 #include "forensics/report.h"
+#include "util/json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -134,7 +135,7 @@ ReportStats report(Db& db, std::ostream& out) {
         "FROM process p JOIN journal j ON j.id = p.journal ORDER BY p.id");
     json ps = json::array();
     while (s.step()) {
-      json argv = json::parse(s.text(5).empty() ? "[]" : s.text(5), nullptr, false);
+      json argv = util::parse_bounded_json(s.text(5).empty() ? "[]" : s.text(5));
       std::string a;
       if (argv.is_array())
         for (const auto& x : argv)

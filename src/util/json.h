@@ -8,6 +8,7 @@
 //                       an attack on whoever verifies after stepseal (a parser differential)
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -75,11 +76,11 @@ struct Checker {
 inline nlohmann::json parse_checked(std::string_view text, int max_depth, bool unique_keys,
                                     std::string* why) {
   using nlohmann::json;
-  Checker c{max_depth, unique_keys, {}};
+  Checker c{max_depth, unique_keys, {}, 0, {}};
   bool ok = false;
   try {
     ok = json::sax_parse(text, &c);
-  } catch (const json::exception& e) {  // out_of_range for a number like 1e999
+  } catch (const json::exception& e) {  // defensive: sax_parse reports errors to parse_error()
     if (c.problem.empty()) c.problem = std::string("not JSON: ") + e.what();
   }
   if (!ok || !c.problem.empty()) {
@@ -103,6 +104,41 @@ inline nlohmann::json parse_bounded_json(std::string_view text, int max_depth = 
 inline nlohmann::json parse_strict_json(std::string_view text, std::string* why,
                                         int max_depth = kMaxJsonDepth) {
   return json_detail::parse_checked(text, max_depth, true, why);
+}
+
+// The first member of object J whose name is not one of NAMES but that a parser matching names
+// case-insensitively reads as one of them: Go's encoding/json (go-securesystemslib, cosign,
+// in-toto-golang) folds ASCII case, U+017F (long s) to 's' and U+212A (Kelvin sign) to 'k', and
+// the last match wins. {"payload": A, "Payload": B} is A here and B there. Empty if none.
+inline std::string shadowing_member(const nlohmann::json& j,
+                                    std::initializer_list<std::string_view> names) {
+  auto fold = [](std::string_view in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(in[i]);
+      if (c == 0xC5 && i + 1 < in.size() && static_cast<unsigned char>(in[i + 1]) == 0xBF) {
+        out.push_back('s');
+        i += 1;
+      } else if (c == 0xE2 && i + 2 < in.size() && static_cast<unsigned char>(in[i + 1]) == 0x84 &&
+                 static_cast<unsigned char>(in[i + 2]) == 0xAA) {
+        out.push_back('k');
+        i += 2;
+      } else {
+        out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
+      }
+    }
+    return out;
+  };
+  if (!j.is_object()) return "";
+  for (const auto& [key, value] : j.items()) {
+    bool exact = false;
+    for (auto n : names) exact |= key == n;
+    if (exact) continue;
+    const std::string f = fold(key);
+    for (auto n : names)
+      if (f == fold(n)) return key;
+  }
+  return "";
 }
 
 }  // namespace stepseal::util

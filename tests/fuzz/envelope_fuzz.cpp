@@ -40,6 +40,10 @@ void check_canonical(const json& j) {
   } catch (const at::KeyError&) {
     return;  // floats: not canonical JSON
   }
+  // securesystemslib's canonical form escapes only '"' and '\\': a control character stays raw,
+  // which JSON proper does not allow. Such a form is not JSON, and cannot be parsed back.
+  for (unsigned char ch : c1)
+    if (ch < 0x20) return;
   json back = json::parse(c1, nullptr, false);
   FUZZ_CHECK(!back.is_discarded(), "canonical JSON that does not parse: " + c1.substr(0, 200));
   FUZZ_CHECK(at::canonical_json(back) == c1, "canonical JSON is not a fixed point: " + c1.substr(0, 200));

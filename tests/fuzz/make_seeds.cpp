@@ -181,7 +181,7 @@ void envelope_seeds(const fs::path& golden) {
   put("envelope", "runtime-trace-signed", "\1" + rt.dump());
   put("envelope", "slsa-signed", "\1" + slsa.dump());
   put("envelope", "runtime-trace-envelope",
-      "\0" + at::sign_envelope(rt.dump(), at::kInTotoPayloadType, stepseal::fuzz::test_key()).dump());
+      std::string(1, '\0') + at::sign_envelope(rt.dump(), at::kInTotoPayloadType, stepseal::fuzz::test_key()).dump());
 }
 
 // A one-image layout. Blobs may only name blobs after them (oci_fuzz.cpp), so: attestation

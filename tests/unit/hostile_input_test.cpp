@@ -304,3 +304,47 @@ TEST(HostilePolicy, ANumberBeyondADoubleIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace stepseal
+
+namespace stepseal {
+namespace {
+
+// Go's encoding/json (cosign, in-toto-golang) matches member names case-insensitively, the last
+// match winning: a second member that folds to a known one is another envelope there.
+TEST_F(Strictness, AMemberThatReadsAsAnotherInGoIsRefused) {
+  json env = Envelope(Statement().dump());
+  json other = Envelope(R"({"_type":"https://in-toto.io/Statement/v1"})");
+  for (const char* name : {"Payload", "PAYLOADTYPE", "Signatures", "payloadType\xc5\xbf"}) {
+    json e = env;
+    e[name] = other["payload"];
+    auto v = Verify(e.dump());
+    if (std::string(name) == "payloadType\xc5\xbf") {  // folds to "payloadtypes": no field
+      EXPECT_TRUE(v.ok()) << Failures(v);
+      continue;
+    }
+    ASSERT_FALSE(v.ok()) << name;
+    EXPECT_NE(Failures(v).find("in case-insensitive JSON parsers"), std::string::npos) << Failures(v);
+  }
+  // "\xe2\x84\xaa" is the Kelvin sign, which Go folds to 'k': "\xe2\x84\xaa" "eyid" is "keyid"
+  json e = env;
+  e["signatures"][0]["\xe2\x84\xaa" "eyid"] = "someone-else";
+  auto v = Verify(e.dump());
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(Failures(v).find("signature #1: member"), std::string::npos) << Failures(v);
+}
+
+TEST_F(Strictness, AStatementFieldThatReadsAsAnotherInGoIsRefused) {
+  json st = Statement();
+  st["PredicateType"] = "https://example.com/other";
+  auto v = Verify(Envelope(st.dump()).dump());
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(Failures(v).find("payload refused: member \"PredicateType\""), std::string::npos)
+      << Failures(v);
+  st = Statement();
+  st["subject"][0]["Digest"] = {{"sha256", std::string(64, 'c')}};
+  v = Verify(Envelope(st.dump()).dump());
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(Failures(v).find("member \"Digest\""), std::string::npos) << Failures(v);
+}
+
+}  // namespace
+}  // namespace stepseal

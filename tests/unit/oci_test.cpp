@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "attest/oci.h"
+#include "attest/verify_build.h"
 
 namespace stepseal::attest {
 namespace {
@@ -532,6 +534,49 @@ TEST(OciLimits, ADuplicateKeyInAManifestIsRefused) {
   b.Add(m, "latest");
   std::string e = ErrorOf([&] { resolve_image(b.dir() + ":latest"); });
   EXPECT_NE(e.find("duplicate key \"schemaVersion\""), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace stepseal::attest
+
+namespace stepseal::attest {
+namespace {
+
+TEST(OciLimits, AManifestNamedTenThousandTimesIsOneImageReadOnce) {
+  LayoutBuilder b;
+  json image = b.Image("amd64", "layer");
+  json nested = {{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                 {"manifests", json::array()}};
+  for (int i = 0; i < 10000; ++i) nested["manifests"].push_back(image);
+  b.Add(b.Blob(nested.dump(), "application/vnd.oci.image.index.v1+json"), "latest");
+  ImageRef ref = resolve_image(b.dir() + ":latest");
+  ASSERT_EQ(ref.manifests.size(), 1u);
+  EXPECT_EQ(ref.manifests[0].digest, image["digest"]);
+}
+
+TEST(OciLimits, ALayerBlobThatIsNotAPlainFileOfItsSizeIsAFailureNotAHang) {
+  // check_build hashes every layer: a symlink to /dev/zero used to hash forever, a FIFO to
+  // block in open(2)
+  for (const char* kind : {"symlink", "fifo", "longer"}) {
+    SCOPED_TRACE(kind);
+    LayoutBuilder b;
+    json image = b.Image("amd64", "layer bytes");
+    b.Add(image, "latest");
+    ImageRef ref = resolve_image(b.dir() + ":latest");
+    json manifest = json::parse(Slurp(b.BlobPath(image["digest"])));
+    const fs::path layer = b.BlobPath(manifest["layers"][0]["digest"]);
+    fs::remove(layer);
+    if (std::string(kind) == "symlink") fs::create_symlink("/dev/zero", layer);
+    if (std::string(kind) == "fifo") ASSERT_EQ(mkfifo(layer.c_str(), 0600), 0);
+    if (std::string(kind) == "longer") Spit(layer, "layer bytes and more");
+    std::vector<std::string> f = check_build(ref, ref.manifests[0], {}, false);
+    std::string all;
+    for (const auto& x : f) all += x + "\n";
+    const std::string want = std::string(kind) == "symlink" ? "is a symbolic link in"
+                             : std::string(kind) == "fifo"  ? "is not a regular file in"
+                                                            : "bytes, not the 11 the attested manifest gives";
+    EXPECT_NE(all.find(want), std::string::npos) << all;
+  }
 }
 
 }  // namespace
