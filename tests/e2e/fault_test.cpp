@@ -765,7 +765,13 @@ TEST_F(FaultTest, FullDiskStopsTheStepWith121AndLeavesARecoverablePrefix) {
     TmpfsMount small(dir() / ("small-" + mode), "size=512k,mode=0755");
     ASSERT_TRUE(small.ok()) << small.error();
     const std::string journal = small / "step.journal";
-    const std::vector<std::string> flood = {Prog("open_flood"), "1000000000", input};
+    // Hardened steps get a fresh /tmp: a build tree under /tmp (a CI checkout) is not visible to
+    // them, so the program runs from a copy in the workspace, which is.
+    const std::string progs = work(".progs"), flood_bin = progs + "/open_flood";
+    fs::create_directories(progs);
+    fs::copy_file(Prog("open_flood"), flood_bin, fs::copy_options::overwrite_existing);
+    ASSERT_EQ(chmod(flood_bin.c_str(), 0755), 0);
+    const std::vector<std::string> flood = {flood_bin, "1000000000", input};
     Before before;
     ASSERT_EQ(before.bpf.error, "");
     CleanUpUnlessPassed cleanup(before, work(), input);

@@ -38,7 +38,12 @@ class Strictness : public testing::Test {
  protected:
   at::Key key_ = at::Key::generate(at::KeyType::kEcdsaP256);
   at::Key other_ = at::Key::generate(at::KeyType::kEcdsaP256);
-  at::VerifyRequirements req_{{kManifest}, "img"};
+  at::VerifyRequirements req_ = [] {
+    at::VerifyRequirements r;
+    r.manifest_digests = {kManifest};
+    r.image = "img";
+    return r;
+  }();
 
   json Envelope(const std::string& body) {
     return at::sign_envelope(body, at::kInTotoPayloadType, key_);
