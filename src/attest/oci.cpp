@@ -214,16 +214,18 @@ struct Layout {
                      std::to_string(size_on_disk) + " bytes, over the limit of " +
                      std::to_string(max_bytes >> 20) + " MiB for " +
                      (max_bytes == kMaxJsonBlob ? "a manifest or config" : "an attestation"));
-    if (!ec && (*read_so_far += size_on_disk) > kMaxLayoutRead)
-      throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
-                     std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ", named by " +
-                     where + "): refusing to read more");
+    // Checked before reading with the size stat gives, and counted after with the bytes read (a
+    // file that grew, or one stat could not size).
+    auto over_budget = [&](uint64_t more) {
+      if (*read_so_far + more > kMaxLayoutRead)
+        throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
+                       std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ", named by " +
+                       where + "): refusing to read more");
+    };
+    if (!ec) over_budget(size_on_disk);
     std::string bytes = read_whole_file(path, max_bytes);
-    // what was read, not what stat said (a file that grew, or one stat could not size)
-    if (ec || bytes.size() != size_on_disk) *read_so_far += bytes.size();
-    if (*read_so_far > kMaxLayoutRead)
-      throw OciError("the blobs the layout " + dir.string() + " makes stepseal read add up to more than " +
-                     std::to_string(kMaxLayoutRead >> 20) + " MiB (at " + digest + ")");
+    over_budget(bytes.size());
+    *read_so_far += bytes.size();
     std::string actual = sha256_digest(bytes);
     if (actual != digest)
       throw OciError("blob " + digest + " is corrupt: its bytes hash to " + actual + " (file " +

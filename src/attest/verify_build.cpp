@@ -15,6 +15,7 @@
 #include <set>
 
 #include "attest/build_statements.h"
+#include "util/fd.h"
 #include "util/hex.h"
 
 namespace stepseal::attest {
@@ -28,14 +29,13 @@ namespace {
 // layout may be anyone's: the blob must be a regular file (not a symlink to /dev/zero, not a
 // FIFO) of the size the attested manifest gives, and no more than that is read.
 std::string layer_digest(const fs::path& p, uint64_t want_size, std::string* why) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
+  const util::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
     *why = errno == ENOENT ? "is missing from" : errno == ELOOP ? "is a symbolic link in" : "cannot be read in";
     return "";
   }
-  std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) { ::close(*f); delete f; });
   struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     *why = "is not a regular file in";
     return "";
   }
@@ -52,7 +52,7 @@ std::string layer_digest(const fs::path& p, uint64_t want_size, std::string* why
   std::vector<char> buf(1 << 20);
   uint64_t left = want_size;
   while (left > 0) {
-    const ssize_t n = ::read(fd, buf.data(), std::min<uint64_t>(buf.size(), left));
+    const ssize_t n = ::read(fd.get(), buf.data(), std::min<uint64_t>(buf.size(), left));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       *why = "cannot be read in";

@@ -16,8 +16,6 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
-#include <set>
-#include <sstream>
 
 namespace stepseal::policy {
 namespace {
